@@ -1,0 +1,140 @@
+"""The one place voxguard decodes audio.
+
+``load_audio`` turns any soundfile-readable file (wav, flac, ogg/vorbis, ogg/opus, mp3) or
+in-memory bytes into mono float32 in [-1, 1] at the requested rate. Every failure is an
+:class:`~voxguard.errors.AudioError` that names the file and says how to fix it.
+"""
+
+from __future__ import annotations
+
+import io
+from os import PathLike
+from pathlib import Path
+from typing import BinaryIO, Union
+
+import numpy as np
+import soundfile as sf
+
+from voxguard.audio.resample import resample
+from voxguard.errors import AudioError
+
+AudioSource = Union[str, PathLike, bytes, BinaryIO]
+
+DEFAULT_SAMPLE_RATE = 16000
+MAX_DURATION_S = 3 * 3600.0  # refuse absurd inputs before decoding them into memory
+
+
+def _describe(source: AudioSource, name: str | None) -> str:
+    if name:
+        return name
+    if isinstance(source, (str, PathLike)):
+        return str(source)
+    return "<audio bytes>"
+
+
+def audio_info(source: AudioSource, name: str | None = None) -> sf._SoundFileInfo:
+    """Header information (rate, channels, frames) without decoding samples."""
+    label = _describe(source, name)
+    handle = io.BytesIO(source) if isinstance(source, bytes) else source
+    if isinstance(source, (str, PathLike)) and not Path(source).is_file():
+        raise AudioError(label, "file not found", "check the path")
+    try:
+        return sf.info(handle)
+    except Exception as exc:
+        raise AudioError(label, f"not a readable audio file ({_short(exc)})",
+                         "convert it to wav/flac/ogg/mp3 with ffmpeg or sox") from None
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:160]
+
+
+def load_audio(
+    source: AudioSource,
+    sample_rate: int | None = DEFAULT_SAMPLE_RATE,
+    *,
+    name: str | None = None,
+    max_duration_s: float | None = MAX_DURATION_S,
+    allow_silence: bool = True,
+) -> tuple[np.ndarray, int]:
+    """Decode ``source`` to a mono float32 array.
+
+    Args:
+        source: a path, raw file bytes or a binary file object.
+        sample_rate: resample to this rate (``None`` keeps the file's rate).
+        name: label used in error messages (defaults to the path).
+        max_duration_s: refuse longer inputs (``None`` for no limit).
+        allow_silence: if False, an all-zero signal is an error.
+
+    Returns:
+        ``(samples, rate)`` with samples of shape ``(n,)``, float32 in [-1, 1].
+
+    Raises:
+        AudioError: unreadable, empty, too long, or non-finite audio.
+    """
+    label = _describe(source, name)
+    if isinstance(source, (str, PathLike)):
+        path = Path(source)
+        if not path.is_file():
+            raise AudioError(label, "file not found", "check the path")
+        if path.stat().st_size == 0:
+            raise AudioError(label, "empty file (0 bytes)", "re-export or re-download it")
+    elif isinstance(source, bytes) and len(source) == 0:
+        raise AudioError(label, "empty upload (0 bytes)", "send the audio file's content")
+    info = audio_info(source, name)
+    if info.frames <= 0:
+        raise AudioError(label, "contains no audio samples", "check the recording")
+    if max_duration_s is not None and info.frames / info.samplerate > max_duration_s:
+        raise AudioError(
+            label,
+            f"is {info.frames / info.samplerate:.0f} s long, over the {max_duration_s:.0f} s limit",
+            "split it into shorter files or raise max_duration_s",
+        )
+    handle = io.BytesIO(source) if isinstance(source, bytes) else source
+    try:
+        data, rate = sf.read(handle, dtype="float32", always_2d=True)
+    except Exception as exc:
+        raise AudioError(label, f"cannot be decoded ({_short(exc)}); the file is corrupt or truncated",
+                         "re-export it") from None
+    return _finish(data, rate, sample_rate, label, allow_silence)
+
+
+def _finish(
+    data: np.ndarray, rate: int, sample_rate: int | None, label: str, allow_silence: bool
+) -> tuple[np.ndarray, int]:
+    if data.size == 0:
+        raise AudioError(label, "contains no audio samples", "check the recording")
+    if not np.isfinite(data).all():
+        raise AudioError(label, "contains NaN or infinite samples", "fix the writer that produced it")
+    mono = data.mean(axis=1, dtype=np.float32) if data.shape[1] > 1 else data[:, 0]
+    if not allow_silence and not np.any(mono):
+        raise AudioError(label, "is digital silence (all samples zero)", "record actual speech")
+    if sample_rate is not None and rate != sample_rate:
+        mono = resample(mono, rate, sample_rate)
+        rate = sample_rate
+    return np.ascontiguousarray(np.clip(mono, -1.0, 1.0), dtype=np.float32), int(rate)
+
+
+def prepare_waveform(
+    samples: np.ndarray, rate: int, sample_rate: int = DEFAULT_SAMPLE_RATE, name: str = "<array>"
+) -> np.ndarray:
+    """Validate an in-memory array (``(n,)`` or ``(n, channels)``) like a decoded file."""
+    arr = np.asarray(samples)
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    elif arr.ndim != 2:
+        raise AudioError(name, f"expected a 1-D or (samples, channels) array, got shape {arr.shape}")
+    if np.issubdtype(arr.dtype, np.integer):
+        arr = arr.astype(np.float32) / float(np.iinfo(arr.dtype).max)
+    return _finish(arr.astype(np.float32, copy=False), int(rate), sample_rate, name, True)[0]
+
+
+def save_audio(path: str | PathLike, samples: np.ndarray, sample_rate: int, **kwargs: object) -> None:
+    """Write mono float samples (format from the extension; FLAC/WAV are 16-bit PCM)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    subtype = kwargs.pop("subtype", None)
+    if subtype is None and path.suffix.lower() in {".wav", ".flac"}:
+        subtype = "PCM_16"
+    sf.write(str(path), np.asarray(samples, dtype=np.float32), sample_rate, subtype=subtype, **kwargs)

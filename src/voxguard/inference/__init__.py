@@ -1,0 +1,1 @@
+"""voxguard.inference."""

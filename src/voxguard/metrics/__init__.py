@@ -1,0 +1,1 @@
+"""Evaluation metrics (numpy only; never imports torch)."""

@@ -1,0 +1,1 @@
+"""cm models; each module registers its variants."""

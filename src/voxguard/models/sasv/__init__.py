@@ -1,0 +1,1 @@
+"""sasv models; each module registers its variants."""

@@ -1,0 +1,1 @@
+"""spk models; each module registers its variants."""
