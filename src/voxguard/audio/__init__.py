@@ -7,6 +7,7 @@ from voxguard.audio.io import (
     load_audio,
     prepare_waveform,
     save_audio,
+    stream_audio,
 )
 from voxguard.audio.resample import resample
 
@@ -20,6 +21,7 @@ __all__ = [
     "resample",
     "save_audio",
     "sliding_windows",
+    "stream_audio",
     "tile_to",
     "train_crop",
 ]

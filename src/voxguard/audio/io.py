@@ -10,10 +10,12 @@ from __future__ import annotations
 import io
 from os import PathLike
 from pathlib import Path
+from collections.abc import Iterator
 from typing import BinaryIO, Union
 
 import numpy as np
 import soundfile as sf
+import soxr
 
 from voxguard.audio.resample import resample
 from voxguard.errors import AudioError
@@ -114,6 +116,51 @@ def _finish(
         mono = resample(mono, rate, sample_rate)
         rate = sample_rate
     return np.ascontiguousarray(np.clip(mono, -1.0, 1.0), dtype=np.float32), int(rate)
+
+
+def stream_audio(
+    source: str | PathLike,
+    sample_rate: int = DEFAULT_SAMPLE_RATE,
+    *,
+    block_seconds: float = 60.0,
+    name: str | None = None,
+) -> Iterator[np.ndarray]:
+    """Decode a (possibly hours-long) file block by block in bounded memory.
+
+    Yields mono float32 blocks at ``sample_rate`` of about ``block_seconds`` each; resampling is
+    continuous across blocks (soxr streaming), so concatenating the blocks equals
+    :func:`load_audio` up to resampler edge effects. Raises :class:`AudioError` like ``load_audio``.
+    """
+    label = _describe(source, name)
+    info = audio_info(source, name)
+    if info.frames <= 0:
+        raise AudioError(label, "contains no audio samples", "check the recording")
+    block = max(1, int(block_seconds * info.samplerate))
+    resampler = (
+        soxr.ResampleStream(info.samplerate, sample_rate, 1, dtype="float32", quality="HQ")
+        if info.samplerate != sample_rate
+        else None
+    )
+    try:
+        blocks = sf.blocks(str(source), blocksize=block, dtype="float32", always_2d=True)
+        for data in blocks:
+            if not np.isfinite(data).all():
+                raise AudioError(label, "contains NaN or infinite samples",
+                                 "fix the writer that produced it")
+            mono = data.mean(axis=1, dtype=np.float32) if data.shape[1] > 1 else data[:, 0]
+            if resampler is not None:
+                mono = resampler.resample_chunk(mono, last=False)
+            if mono.size:
+                yield np.clip(mono, -1.0, 1.0)
+    except AudioError:
+        raise
+    except Exception as exc:
+        raise AudioError(label, f"cannot be decoded ({_short(exc)}); the file is corrupt or truncated",
+                         "re-export it") from None
+    if resampler is not None:
+        tail = resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
+        if tail.size:
+            yield np.clip(tail, -1.0, 1.0)
 
 
 def prepare_waveform(
