@@ -1,22 +1,32 @@
-"""voxguard: lightweight, deployment-oriented spoof-aware speaker verification."""
+"""voxguard: lightweight, deployment-oriented spoof-aware speaker verification.
+
+Heavy parts (torch models, the API) load lazily, so ``import voxguard.metrics`` stays numpy-only.
+"""
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+import importlib
+from typing import Any
 
-from voxguard.errors import (  # noqa: E402
+from voxguard.errors import (
     AudioError,
     ParseError,
     UnknownModelError,
     VoxguardError,
     WeightsError,
 )
-from voxguard.models import (  # noqa: E402
-    create_model,
-    list_models,
-    load_pretrained,
-    save_pretrained,
-)
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "create_model": "voxguard.models",
+    "list_models": "voxguard.models",
+    "load_pretrained": "voxguard.models",
+    "save_pretrained": "voxguard.models",
+    "SpoofDetector": "voxguard.api",
+    "SpeakerVerifier": "voxguard.api",
+    "SASVSystem": "voxguard.api",
+}
 
 __all__ = [
     "AudioError",
@@ -25,8 +35,11 @@ __all__ = [
     "VoxguardError",
     "WeightsError",
     "__version__",
-    "create_model",
-    "list_models",
-    "load_pretrained",
-    "save_pretrained",
+    *_LAZY,
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'voxguard' has no attribute {name!r}")

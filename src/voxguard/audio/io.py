@@ -8,6 +8,7 @@ in-memory bytes into mono float32 in [-1, 1] at the requested rate. Every failur
 from __future__ import annotations
 
 import io
+import re
 from os import PathLike
 from pathlib import Path
 from collections.abc import Iterator
@@ -49,6 +50,8 @@ def audio_info(source: AudioSource, name: str | None = None) -> sf._SoundFileInf
 
 def _short(exc: Exception) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    # soundfile quotes in-memory handles as "<_io.BytesIO object at 0x...>": noise to a user
+    text = re.sub(r"<_io\.\w+ object at 0x[0-9a-f]+>:?\s*", "", text).strip() or type(exc).__name__
     return text[:160]
 
 

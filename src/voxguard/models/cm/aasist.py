@@ -1,0 +1,157 @@
+"""AASIST countermeasures: the sinc front-end AASIST / AASIST-L and the graph backend for SSL
+features (SSL-AASIST and the SpAArSIST variants).
+
+Registered models:
+
+==================  ======================================================  =========
+name                what                                                     params
+==================  ======================================================  =========
+``aasist``          sinc AASIST, official ``AASIST.conf``                    297,866
+``aasist_l``        sinc AASIST-L, official ``AASIST-L.conf``                 85,306
+``ssl_aasist``      SSL-AASIST backend (1024-d features in, 160 -> 2 out)    447,242
+``spaarsist_base``  backend with 160 -> 1024 embedding + FF head             611,784*
+``spaarsist_mag``   ... with magnitude node scoring                          611,522*
+``spaarsist_rank1`` ... magnitude + mean aggregation, k 0.3 / 0.1            586,434*
+==================  ======================================================  =========
+
+\\* backend without its classification head, which is how the SpAArSIST paper and its public
+code count them; see :meth:`GraphBackend.num_params` and ``docs/models_cm.md``.
+
+The SSL front-end composes :class:`GraphBackend` with its features: build one from a
+:class:`GraphBackendConfig` (e.g. ``GraphBackend(replace(SPAARSIST_RANK1, in_dim=768))``);
+its ``forward(feats (B, T, in_dim), lengths=None)`` returns logits ``(B, 2)``, index 1 =
+bona fide. State-dict names follow the official AASIST / SSL_Anti-spoofing / SpAArSIST code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from voxguard.frontends.sinc import SincConv
+from voxguard.models._registry import register_model
+from voxguard.models.cm._aasist_blocks import (
+    AASIST_FILTS,
+    TEMPERATURES,
+    AASISTGraph,
+    Filts,
+    ResidualBlock,
+    make_encoder,
+)
+from voxguard.models.cm.ssl_aasist import (
+    SPAARSIST_BASE,
+    SPAARSIST_MAG,
+    SPAARSIST_RANK1,
+    SSL_AASIST,
+    GraphBackend,
+    GraphBackendConfig,
+)
+
+__all__ = [
+    "AASIST",
+    "AASIST_CONFIG",
+    "AASIST_L_CONFIG",
+    "SPAARSIST_BASE",
+    "SPAARSIST_MAG",
+    "SPAARSIST_RANK1",
+    "SSL_AASIST",
+    "AASISTConfig",
+    "GraphBackend",
+    "GraphBackendConfig",
+    "ResidualBlock",
+]
+
+
+@dataclass(frozen=True)
+class AASISTConfig:
+    """Architecture of the sinc front-end AASIST (fields of the official ``model_config``).
+
+    ``filts[0]`` of the official config is ``sinc_channels``; ``freq_aug`` enables the
+    official random sinc-band masking in training mode.
+    """
+
+    first_conv: int = 128
+    sinc_channels: int = 70
+    filts: Filts = AASIST_FILTS
+    gat_dims: tuple[int, int] = (64, 32)
+    pool_ratios: tuple[float, float, float, float] = (0.5, 0.7, 0.5, 0.5)
+    temperatures: tuple[float, float, float, float] = TEMPERATURES
+    sample_rate: int = 16000
+    nb_samp: int = 64600
+    freq_aug: bool = False
+
+
+AASIST_CONFIG = AASISTConfig()
+AASIST_L_CONFIG = AASISTConfig(
+    filts=((1, 32), (32, 32), (32, 24), (24, 24)),
+    gat_dims=(24, 32),
+    pool_ratios=(0.4, 0.5, 0.7, 0.5),
+)
+
+
+class AASIST(AASISTGraph):
+    """AASIST (Jung et al., 2022) on raw 16 kHz waveforms; loads the official ``.pth`` strictly.
+
+    ``forward(wav (B, T), lengths=None) -> logits (B, 2)``, index 1 = bona fide. ``lengths``
+    is accepted for the CM interface but padding is not masked: score equal-length crops
+    (AASIST's eval crop is the first 64,600 samples, tile-repeated). Inputs need at least
+    ~2,400 samples.
+    """
+
+    def __init__(self, cfg: AASISTConfig = AASIST_CONFIG) -> None:
+        super().__init__()
+        self.cfg = cfg
+        enc_dim = cfg.filts[-1][-1]
+        self.conv_time = SincConv(cfg.sinc_channels, cfg.first_conv, cfg.sample_rate)
+        self.first_bn = nn.BatchNorm2d(1)
+        self.selu = nn.SELU()
+        self.encoder = make_encoder(cfg.filts, pool=True)
+        r = cfg.pool_ratios
+        self._build_graph(
+            enc_dim,
+            cfg.sinc_channels // 3,
+            cfg.gat_dims,
+            ((r[0], r[0]), (r[1], r[1]), (r[2], r[2])),
+            cfg.temperatures,
+        )
+        self.out_layer = nn.Linear(5 * cfg.gat_dims[1], 2)
+
+    def embed(self, wav: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """The hidden readout before the output layer, (B, 5 * gat_dims[1]) = (B, 160)."""
+        if wav.dim() != 2:
+            raise ValueError(f"AASIST expects waveforms (B, T), got shape {tuple(wav.shape)}")
+        x = self.conv_time(wav.unsqueeze(1), freq_mask=self.training and self.cfg.freq_aug)
+        x = F.max_pool2d(x.unsqueeze(1).abs(), (3, 3))
+        e = self.encoder(self.selu(self.first_bn(x)))  # (B, C, F, T)
+        e_s = e.abs().amax(dim=3).transpose(1, 2) + self.pos_S
+        e_t = e.abs().amax(dim=2).transpose(1, 2)
+        return self._graph_readout(e_s, e_t)
+
+    def forward(self, wav: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """Waveforms (B, T) in [-1, 1] at 16 kHz -> logits (B, 2), index 1 = bona fide."""
+        return self.out_layer(self.drop(self.embed(wav, lengths)))
+
+
+@register_model(
+    "aasist",
+    task="cm",
+    config=AASIST_CONFIG,
+    description="AASIST, sinc front-end, official config (297,866 params)",
+    tags=("aasist", "raw"),
+)
+def aasist(cfg: AASISTConfig) -> nn.Module:
+    return AASIST(cfg)
+
+
+@register_model(
+    "aasist_l",
+    task="cm",
+    config=AASIST_L_CONFIG,
+    description="AASIST-L, sinc front-end, official config (85,306 params)",
+    tags=("aasist", "raw"),
+)
+def aasist_l(cfg: AASISTConfig) -> nn.Module:
+    return AASIST(cfg)
