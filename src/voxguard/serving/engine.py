@@ -1,0 +1,136 @@
+"""The seam between the REST service and the models.
+
+The service only needs an object with ``detect``, ``embed``, ``verify`` and ``info`` (the
+:class:`Engine` protocol). :class:`ModelEngine` implements it with the Python API
+(:class:`voxguard.api.SpoofDetector`, :class:`~voxguard.api.SpeakerVerifier` and their
+:class:`~voxguard.api.SASVSystem` cascade), so the service scores exactly as the CLI and the
+API do (AASIST evaluation crop for CM models, whole-utterance speaker embeddings).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+import torch
+
+from voxguard.api import SASVSystem, SpeakerVerifier, SpoofDetector
+from voxguard.models import get_entry
+from voxguard.models._hub import PRETRAINED_DIR
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """What the service calls. Scores: higher = bona fide / same speaker."""
+
+    sample_rate: int
+
+    def detect(self, samples: np.ndarray, sample_rate: int) -> dict[str, Any]:
+        """``{"score": float, "decision": "bonafide" | "spoof"}`` for one utterance."""
+
+    def embed(self, samples: np.ndarray, sample_rate: int) -> np.ndarray:
+        """A 1-D float32 speaker embedding of one utterance."""
+
+    def verify(
+        self, enrolled_embedding: np.ndarray, samples: np.ndarray, sample_rate: int
+    ) -> dict[str, Any]:
+        """``cm_score``, ``cm_decision``, ``asv_score``, ``asv_decision``, ``accepted``."""
+
+    def info(self) -> dict[str, Any]:
+        """Model names, weights, sample rate and thresholds (for ``GET /info``)."""
+
+
+def _untrained_ok(spec: str, weights: str | None, allow: bool) -> bool:
+    """Random init is allowed for debug models, or when the operator asks for it."""
+    if weights is not None or Path(spec).is_dir() or (PRETRAINED_DIR / spec).is_dir():
+        return False
+    return allow or "debug" in get_entry(spec).tags
+
+
+class ModelEngine:
+    """A CM and a speaker model behind the :class:`Engine` protocol (via ``voxguard.api``).
+
+    Args:
+        cm_model: weights directory, bundled weights name or registered CM model name.
+        spk_model: the same for the speaker-embedding model.
+        cm_threshold: bona fide when ``score >= cm_threshold`` (score = logit[1] - logit[0]).
+        asv_threshold: same speaker when the cosine score is at or above it.
+        seed: initialisation seed of untrained models (debug models, or ``random_init``).
+        cm_weights: weights for a registered ``cm_model`` (directory, .safetensors, .pth).
+        spk_weights: weights for a registered ``spk_model``.
+        random_init: allow untrained non-debug models (demos only: scores are meaningless).
+    """
+
+    def __init__(
+        self,
+        cm_model: str = "debug_cm",
+        spk_model: str = "debug_spk",
+        cm_threshold: float = 0.0,
+        asv_threshold: float = 0.5,
+        seed: int = 0,
+        cm_weights: str | None = None,
+        spk_weights: str | None = None,
+        random_init: bool = False,
+    ) -> None:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            self.cm = SpoofDetector.from_pretrained(
+                cm_model,
+                weights=cm_weights,
+                threshold=cm_threshold,
+                random_init=_untrained_ok(cm_model, cm_weights, random_init),
+            )
+            torch.manual_seed(seed + 1)
+            self.spk = SpeakerVerifier.from_pretrained(
+                spk_model,
+                weights=spk_weights,
+                threshold=asv_threshold,
+                random_init=_untrained_ok(spk_model, spk_weights, random_init),
+            )
+        self.system = SASVSystem(self.cm, self.spk, fusion="cascade")
+        self.cm_threshold = float(cm_threshold)
+        self.asv_threshold = float(asv_threshold)
+        self.sample_rate = int(self.cm.sample_rate)
+        probe = np.zeros(self.spk.sample_rate // 2, dtype=np.float32)
+        self.embedding_dim = int(self.spk.embed_array(probe, self.spk.sample_rate).shape[0])
+
+    def detect(self, samples: np.ndarray, sample_rate: int) -> dict[str, Any]:
+        """CM score (logit[1] - logit[0]) and decision."""
+        det = self.cm.score_array(samples, sample_rate, label="upload")
+        return {"score": det.score, "decision": det.decision}
+
+    def embed(self, samples: np.ndarray, sample_rate: int) -> np.ndarray:
+        """Speaker embedding, float32 of shape ``(E,)``."""
+        return np.asarray(
+            self.spk.embed_array(samples, sample_rate, label="upload"), dtype=np.float32
+        )
+
+    def verify(
+        self, enrolled_embedding: np.ndarray, samples: np.ndarray, sample_rate: int
+    ) -> dict[str, Any]:
+        """Cascade fusion: accept only when the CM says bona fide and the ASV score passes."""
+        r = self.system.verify(
+            np.asarray(enrolled_embedding, dtype=np.float32), samples, sample_rate
+        )
+        return {
+            "cm_score": r.cm_score,
+            "cm_decision": r.cm_decision,
+            "asv_score": r.asv_score,
+            "asv_decision": "target" if r.asv_decision == "accept" else "nontarget",
+            "accepted": r.decision == "accept",
+        }
+
+    def info(self) -> dict[str, Any]:
+        """Model names, weights, sample rate, embedding size and thresholds."""
+        return {
+            "cm_model": self.cm.name,
+            "cm_weights": str(self.cm.card.get("weights", "bundled")),
+            "spk_model": self.spk.name,
+            "spk_weights": str(self.spk.card.get("weights", "bundled")),
+            "sample_rate": self.sample_rate,
+            "embedding_dim": self.embedding_dim,
+            "cm_threshold": self.cm_threshold,
+            "asv_threshold": self.asv_threshold,
+            "fusion": "accept = (cm_score >= cm_threshold) and (asv_score >= asv_threshold)",
+        }

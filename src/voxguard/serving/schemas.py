@@ -1,0 +1,103 @@
+"""Pydantic models of the REST payloads (they document ``/docs`` and ``/openapi.json``)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx/5xx response."""
+
+    error: str = Field(description="short title of the problem", examples=["bad audio"])
+    detail: str = Field(description="which input is wrong and how to fix it")
+
+
+class DetectResponse(BaseModel):
+    """Countermeasure result for one file."""
+
+    file: str = Field(description="the uploaded file's name")
+    cm_score: float = Field(description="logit[1] - logit[0]; higher = bona fide")
+    decision: Literal["bonafide", "spoof"]
+    cm_threshold: float
+    duration_s: float
+
+
+class SpeakerInfo(BaseModel):
+    """A stored enrollment (the embedding itself is not returned)."""
+
+    speaker_id: str
+    count: int = Field(description="number of utterances averaged into the enrollment")
+    embedding_dim: int
+    model: str = Field(description="speaker model that produced the embedding")
+    embedding_sha256: str = Field(description="sha256 of the float32 little-endian embedding")
+    created_at: float = Field(description="Unix time of the first enrollment")
+    updated_at: float = Field(description="Unix time of the last change")
+
+
+class EnrollResponse(SpeakerInfo):
+    """Result of ``POST /enroll``."""
+
+    files: list[str] = Field(description="names of the files enrolled by this request")
+    mode: Literal["replace", "append"]
+
+
+class VerifyResponse(BaseModel):
+    """Spoof-aware verification of one file against a claimed speaker."""
+
+    speaker_id: str
+    file: str
+    cm_score: float = Field(description="countermeasure score; higher = bona fide")
+    cm_decision: Literal["bonafide", "spoof"]
+    asv_score: float = Field(description="cosine similarity to the enrollment; higher = target")
+    asv_decision: Literal["target", "nontarget"]
+    accepted: bool = Field(description="bona fide AND target (both thresholds passed)")
+    cm_threshold: float
+    asv_threshold: float
+    duration_s: float
+
+
+class SpeakerList(BaseModel):
+    """A page of enrolled speakers, ordered by id."""
+
+    total: int
+    offset: int
+    limit: int
+    speakers: list[SpeakerInfo]
+
+
+class DeleteResponse(BaseModel):
+    """Result of ``DELETE /speakers/{id}``."""
+
+    speaker_id: str
+    deleted: bool
+
+
+class HealthResponse(BaseModel):
+    """Liveness and store reachability."""
+
+    status: Literal["ok", "degraded"]
+    store: str = Field(description="'ok' or the store error")
+    speakers: int | None = None
+
+
+class InfoResponse(BaseModel):
+    """Models, thresholds and limits of this server."""
+
+    version: str
+    cm_model: str
+    cm_weights: str
+    spk_model: str
+    spk_weights: str
+    sample_rate: int
+    embedding_dim: int | None
+    cm_threshold: float
+    asv_threshold: float
+    fusion: str
+    store_backend: str
+    auth_required_for_writes: bool
+    max_upload_bytes: int
+    max_duration_s: float
+    min_duration_s: float
+    max_files: int

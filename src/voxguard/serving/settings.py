@@ -1,0 +1,58 @@
+"""Settings of the REST service (one frozen dataclass, filled by ``voxguard serve``)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+SPEAKER_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+"""Speaker ids: letters, digits, ``_`` and ``-`` only (never a path, never ``..``)."""
+
+
+def default_db_path() -> Path:
+    """``$XDG_DATA_HOME/voxguard/enrollments.sqlite`` (``~/.local/share`` when unset)."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "voxguard" / "enrollments.sqlite"
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """Configuration of :func:`voxguard.serving.create_app`.
+
+    Attributes:
+        db: SQLite file path (``sqlite:///path`` also accepted) or a ``postgresql://`` URL.
+        api_key: key required by writes (enroll, delete); ``None`` leaves writes open, which
+            ``voxguard serve`` only allows on a loopback address.
+        cm_model: registered CM model name or a weights directory.
+        spk_model: registered speaker model name or a weights directory.
+        cm_threshold: CM scores at or above it are bona fide.
+        asv_threshold: cosine scores at or above it are the claimed speaker.
+        max_upload_bytes: refuse request bodies larger than this (413), before reading them.
+        max_duration_s: refuse audio longer than this (413), before decoding it.
+        min_duration_s: refuse audio shorter than this (422).
+        max_files: most files one enrollment request may carry.
+        seed: seed of randomly initialised models (debug models, no weights).
+        cm_weights: weights for a registered ``cm_model`` (directory, .safetensors or .pth).
+        spk_weights: weights for a registered ``spk_model``.
+        random_init: allow untrained non-debug models (demos only).
+    """
+
+    db: str = ""
+    api_key: str | None = None
+    cm_model: str = "debug_cm"
+    spk_model: str = "debug_spk"
+    cm_threshold: float = 0.0
+    asv_threshold: float = 0.5
+    max_upload_bytes: int = 20 * 1024 * 1024
+    max_duration_s: float = 60.0
+    min_duration_s: float = 0.1
+    max_files: int = 20
+    seed: int = 0
+    cm_weights: str | None = None
+    spk_weights: str | None = None
+    random_init: bool = False
+
+    def resolved_db(self) -> str:
+        """The store target: ``db`` or the default per-user SQLite file."""
+        return self.db or str(default_db_path())
