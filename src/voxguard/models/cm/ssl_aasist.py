@@ -118,12 +118,19 @@ class GraphBackend(AASISTGraph):
     temporal nodes, then the AASIST graph module gives a 160-d readout, ``out_layer`` maps it
     to ``out_dim`` and the optional ``classifier`` head to 2 logits (index 1 = bona fide).
     ``lengths`` is accepted for the CM interface but padded frames are not masked.
+
+    ``head_children`` names the task head that the SpAArSIST paper leaves out of its parameter
+    counts; ``voxguard complexity`` reports it separately (``params`` vs ``params_total``).
     """
+
+    input_kind = "features"
+    head_children = ("classifier",)
 
     def __init__(self, cfg: GraphBackendConfig = SSL_AASIST) -> None:
         super().__init__()
         _validate(cfg)
         self.cfg = cfg
+        self.feature_dim = cfg.in_dim
         enc_dim = cfg.filts[-1][-1]
         if cfg.k_train is None:
             r = cfg.pool_ratios

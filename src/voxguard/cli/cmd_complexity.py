@@ -1,0 +1,57 @@
+"""``voxguard complexity MODEL``: params, MACs per component and (optionally) CPU latency.
+
+MACs are torch ``FlopCounterMode`` FLOPs / 2, completed with the CPU attention kernel and
+analytic LSTM/GRU counts (see docs/complexity.md). MODEL is a registered name (random weights:
+complexity does not depend on them) or a weights directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "complexity",
+        help="params, MACs and CPU latency of a model",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("model", help="registered model name or weights directory")
+    length = p.add_mutually_exclusive_group()
+    length.add_argument(
+        "--seconds",
+        type=float,
+        help="input duration (default: 64,600 samples = 4.04 s for waveform models, "
+        "201 frames for feature models, which convert seconds at 50 frames/s)",
+    )
+    length.add_argument("--frames", type=int, help="input frames, for feature-input models")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--latency", action="store_true", help="also measure CPU latency")
+    p.add_argument("--threads", type=int, help="torch intra-op threads for --latency")
+    p.add_argument("--repeats", type=int, default=10, help="timed runs for --latency (median)")
+    p.add_argument("--warmup", type=int, default=2, help="untimed runs before timing")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import voxguard
+    from voxguard.profiling import complexity, format_complexity
+
+    if Path(args.model).is_dir():
+        model = voxguard.load_pretrained(args.model)
+    else:
+        model = voxguard.create_model(args.model)
+    report = complexity(
+        model,
+        seconds=args.seconds,
+        frames=args.frames,
+        latency=args.latency,
+        threads=args.threads,
+        repeats=args.repeats,
+        warmup=args.warmup,
+    )
+    print(json.dumps(report, indent=2) if args.json else format_complexity(report))
+    return 0
