@@ -1,1 +1,5 @@
-"""voxguard.training."""
+"""Training: ``config`` (YAML + dotted overrides), ``data`` (CM datasets), ``loop`` (CM training),
+``checkpoint`` (run records, averaging, resume), ``ddp`` (torchrun), ``spk`` (speaker models).
+
+Entry points: :func:`voxguard.training.config.load_config` and :func:`voxguard.training.loop.train`.
+"""

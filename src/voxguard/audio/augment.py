@@ -1,0 +1,199 @@
+"""Waveform augmentation: RawBoost (Tak et al., ICASSP 2022) and channel codecs.
+
+RawBoost algorithms, each on a mono float signal with an explicit ``numpy.random.Generator``:
+
+1. **convolutive** linear + non-linear noise: a sum of the signal's powers x^1..x^N, each
+   through a random multi-band notch filter (a cascade of band-stop FIRs);
+2. **impulsive** signal-dependent noise: a random few percent of samples get a multiplicative
+   perturbation;
+3. **stationary** signal-independent noise: coloured (filtered) white noise at a random SNR.
+
+``algo`` 4 = 1→2→3 in series, 5 = 1→2, 6 = 1→3, 7 = 2→3, 8 = 1 and 2 in parallel (summed).
+The FIR design (windowed-sinc band-stop, Hamming) and filtering are plain numpy.
+
+Codecs (:func:`apply_codec`): ``mp3``, ``opus`` (soundfile / libsndfile ≥ 1.1) and ``ulaw8k``
+(8 kHz G.711 μ-law telephone band), each decoded back to the input rate.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, replace
+
+import numpy as np
+import soundfile as sf
+
+from voxguard.audio.resample import resample
+from voxguard.errors import AudioError
+
+CODECS = ("mp3", "opus", "ulaw8k")
+
+
+@dataclass(frozen=True)
+class RawBoostConfig:
+    """RawBoost hyper-parameters (the SSL_Anti-spoofing defaults)."""
+
+    n_bands: int = 5
+    min_f: float = 20.0
+    max_f: float = 8000.0
+    min_bw: float = 100.0
+    max_bw: float = 1000.0
+    min_coeff: int = 10
+    max_coeff: int = 100
+    min_g: float = 0.0
+    max_g: float = 0.0
+    min_bias: float = 5.0
+    max_bias: float = 20.0
+    n_f: int = 5
+    p_impulsive: float = 10.0  # max % of samples perturbed (algo 2)
+    g_sd: float = 2.0
+    snr_min: float = 10.0
+    snr_max: float = 40.0
+
+
+def _normalize(x: np.ndarray, always: bool) -> np.ndarray:
+    peak = float(np.max(np.abs(x))) if x.size else 0.0
+    if peak > 0 and (always or peak > 1):
+        return x / peak
+    return x
+
+
+def _bandstop(n_taps: int, f1: float, f2: float, fs: float) -> np.ndarray:
+    """Windowed-sinc (Hamming) band-stop FIR rejecting ``f1..f2`` Hz, unit gain at DC.
+
+    ``n_taps`` must be odd (a type-I filter, so the pass band above ``f2`` exists).
+    """
+    m = np.arange(n_taps) - (n_taps - 1) / 2
+    lo, hi = 2 * f1 / fs, 2 * f2 / fs  # as fractions of Nyquist
+    h = lo * np.sinc(lo * m) + np.sinc(m) - hi * np.sinc(hi * m)  # low-pass + high-pass
+    h *= np.hamming(n_taps)
+    return h / np.sum(h)
+
+
+def notch_filter(cfg: RawBoostConfig, rng: np.random.Generator, fs: int) -> np.ndarray:
+    """A cascade of ``n_bands`` random band-stop FIRs, gain-normalised to a random ``G`` dB peak."""
+    b = np.ones(1)
+    for _ in range(cfg.n_bands):
+        fc = rng.uniform(cfg.min_f, cfg.max_f)
+        bw = rng.uniform(cfg.min_bw, cfg.max_bw)
+        taps = int(rng.integers(cfg.min_coeff, cfg.max_coeff + 1))
+        taps += 1 - taps % 2  # odd length: a type-I linear-phase band-stop
+        f1 = max(fc - bw / 2, 1e-3)
+        f2 = min(fc + bw / 2, fs / 2 - 1e-3)
+        b = np.convolve(_bandstop(taps, f1, f2, fs), b)
+    peak = np.max(np.abs(np.fft.rfft(b, 1024)))
+    gain_db = rng.uniform(cfg.min_g, cfg.max_g)
+    return 10 ** (gain_db / 20) * b / peak
+
+
+def _fir(b: np.ndarray, x: np.ndarray) -> np.ndarray:
+    return np.convolve(x, b)[: len(x)]
+
+
+def convolutive_noise(
+    x: np.ndarray, cfg: RawBoostConfig, rng: np.random.Generator, fs: int
+) -> np.ndarray:
+    """Algorithm 1: linear and non-linear convolutive noise."""
+    y = np.zeros_like(x, dtype=np.float64)
+    for i in range(cfg.n_f):
+        if i == 1:  # the non-linear terms (x^2 ...) sit min_bias..max_bias dB lower
+            cfg = replace(cfg, min_g=cfg.min_g - cfg.max_bias, max_g=cfg.max_g - cfg.min_bias)
+        b = notch_filter(cfg, rng, fs)
+        y += _fir(b, np.power(x.astype(np.float64), i + 1))
+    y -= y.mean()
+    return _normalize(y, always=False)
+
+
+def impulsive_noise(x: np.ndarray, cfg: RawBoostConfig, rng: np.random.Generator) -> np.ndarray:
+    """Algorithm 2: impulsive signal-dependent additive noise."""
+    beta = rng.uniform(0, cfg.p_impulsive)
+    y = x.astype(np.float64).copy()
+    n = int(len(x) * beta / 100)
+    idx = rng.permutation(len(x))[:n]
+    f_r = (2 * rng.random(n) - 1) * (2 * rng.random(n) - 1)
+    y[idx] = x[idx] + cfg.g_sd * x[idx] * f_r
+    return _normalize(y, always=False)
+
+
+def stationary_noise(
+    x: np.ndarray, cfg: RawBoostConfig, rng: np.random.Generator, fs: int
+) -> np.ndarray:
+    """Algorithm 3: stationary signal-independent coloured noise at a random SNR."""
+    noise = _fir(notch_filter(cfg, rng, fs), rng.standard_normal(len(x)))
+    noise = _normalize(noise, always=True)
+    snr = rng.uniform(cfg.snr_min, cfg.snr_max)
+    norm_n, norm_x = np.linalg.norm(noise), np.linalg.norm(x)
+    if norm_n == 0 or norm_x == 0:
+        return x.astype(np.float64)
+    return x + noise / norm_n * norm_x / 10 ** (0.05 * snr)
+
+
+def rawboost(
+    x: np.ndarray,
+    algo: int,
+    rng: np.random.Generator,
+    fs: int = 16000,
+    cfg: RawBoostConfig | None = None,
+) -> np.ndarray:
+    """Apply RawBoost algorithm ``algo`` (0 = none, 1-3 single, 4-7 series, 8 parallel 1+2)."""
+    cfg = cfg or RawBoostConfig()
+    steps = {0: (), 1: (1,), 2: (2,), 3: (3,), 4: (1, 2, 3), 5: (1, 2), 6: (1, 3), 7: (2, 3)}
+    if algo == 8:
+        y = convolutive_noise(x, cfg, rng, fs) + impulsive_noise(x, cfg, rng)
+        return _normalize(y, always=False).astype(np.float32)
+    if algo not in steps:
+        raise ValueError(f"RawBoost algo must be 0..8, got {algo}")
+    y = x
+    for step in steps[algo]:
+        if step == 1:
+            y = convolutive_noise(y, cfg, rng, fs)
+        elif step == 2:
+            y = impulsive_noise(y, cfg, rng)
+        else:
+            y = stationary_noise(y, cfg, rng, fs)
+    return np.asarray(y, dtype=np.float32)
+
+
+def apply_codec(
+    x: np.ndarray, codec: str, fs: int = 16000, bitrate: float | None = None
+) -> np.ndarray:
+    """Encode ``x`` with ``codec`` and decode it back to ``fs`` (same length as the input).
+
+    Args:
+        x: mono float signal in [-1, 1].
+        codec: ``mp3``, ``opus``, ``ulaw8k`` or ``-`` / ``none`` (identity).
+        fs: sample rate of ``x`` and of the result.
+        bitrate: libsndfile compression level in [0, 1] (higher = more compression).
+
+    Raises:
+        AudioError: unknown codec, or the libsndfile build cannot encode it.
+    """
+    if codec in ("-", "none", ""):
+        return x.astype(np.float32)
+    if codec not in CODECS:
+        raise AudioError(f"codec {codec!r}", "is not supported", f"use one of {CODECS}")
+    rate = 8000 if codec == "ulaw8k" else (48000 if codec == "opus" else fs)
+    y = resample(x.astype(np.float32), fs, rate) if rate != fs else x.astype(np.float32)
+    fmt, subtype = {
+        "mp3": ("MP3", "MPEG_LAYER_III"),
+        "opus": ("OGG", "OPUS"),
+        "ulaw8k": ("WAV", "ULAW"),
+    }[codec]
+    buf = io.BytesIO()
+    try:
+        with sf.SoundFile(buf, "w", rate, 1, subtype, format=fmt) as fh:
+            if bitrate is not None:
+                fh.compression_level = float(bitrate)
+            fh.write(np.clip(y, -1, 1))
+        buf.seek(0)
+        dec, dec_rate = sf.read(buf, dtype="float32")
+    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
+        raise AudioError(
+            f"codec {codec!r}",
+            f"cannot be encoded here ({exc})",
+            "install libsndfile >= 1.1 with mp3/opus support (soundfile >= 0.12 wheels have it)",
+        ) from None
+    dec = resample(dec.reshape(-1), dec_rate, fs) if dec_rate != fs else dec.reshape(-1)
+    out = np.zeros(len(x), dtype=np.float32)
+    out[: min(len(x), len(dec))] = dec[: len(x)]
+    return out

@@ -1,0 +1,104 @@
+"""Vocoder copy-synthesis of bona fide speech: WORLD (pyworld), Griffin-Lim (torch), MLSA (pysptk).
+
+Each takes a mono float32 16 kHz signal and returns its re-synthesis at the same rate: the
+words and speaker are those of the real utterance, only the waveform generation is artificial.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import torch
+
+from voxguard.data.synth.tts import SynthToolMissing
+
+SAMPLE_RATE = 16000
+
+
+def world(wav: np.ndarray, sample_rate: int = SAMPLE_RATE, frame_period: float = 5.0) -> np.ndarray:
+    """WORLD analysis (DIO + StoneMask F0, CheapTrick envelope, D4C aperiodicity) and synthesis."""
+    try:
+        with warnings.catch_warnings():  # pyworld imports the deprecated pkg_resources
+            warnings.simplefilter("ignore")
+            import pyworld
+    except ImportError:
+        raise SynthToolMissing(
+            "the WORLD vocoder needs `pip install pyworld 'setuptools<81'` (pyworld imports pkg_resources)"
+        ) from None
+    x = wav.astype(np.float64)
+    f0, t = pyworld.dio(x, sample_rate, frame_period=frame_period)
+    f0 = pyworld.stonemask(x, f0, t, sample_rate)
+    sp = pyworld.cheaptrick(x, f0, t, sample_rate)
+    ap = pyworld.d4c(x, f0, t, sample_rate)
+    y = pyworld.synthesize(f0, sp, ap, sample_rate, frame_period)
+    return y[: len(wav)].astype(np.float32)
+
+
+def griffin_lim(
+    wav: np.ndarray,
+    n_fft: int = 512,
+    hop: int = 128,
+    n_iter: int = 32,
+    seed: int = 0,
+    momentum: float = 0.99,
+) -> np.ndarray:
+    """Fast Griffin-Lim phase reconstruction of the STFT magnitude, from a seeded random phase."""
+    window = torch.hann_window(n_fft)
+    x = torch.from_numpy(np.ascontiguousarray(wav, dtype=np.float32))
+    mag = torch.stft(x, n_fft, hop, window=window, return_complex=True).abs()
+    gen = torch.Generator().manual_seed(seed)
+    angles = torch.exp(2j * torch.pi * torch.rand(mag.shape, generator=gen))
+    prev = torch.zeros_like(angles)
+    for _ in range(n_iter):
+        y = torch.istft(mag * angles, n_fft, hop, window=window, length=len(wav))
+        rebuilt = torch.stft(y, n_fft, hop, window=window, return_complex=True)
+        angles = rebuilt - (momentum / (1 + momentum)) * prev
+        prev = rebuilt
+        angles = angles / angles.abs().clamp_min(1e-8)
+    y = torch.istft(mag * angles, n_fft, hop, window=window, length=len(wav))
+    return y.numpy().astype(np.float32)
+
+
+def mlsa(
+    wav: np.ndarray,
+    sample_rate: int = SAMPLE_RATE,
+    order: int = 24,
+    alpha: float = 0.42,
+    frame: int = 512,
+    hop: int = 80,
+    seed: int = 0,
+) -> np.ndarray:
+    """Mel-cepstral analysis and MLSA-filter synthesis (SWIPE' F0, pulse / noise excitation)."""
+    try:
+        with warnings.catch_warnings():  # pysptk imports the deprecated pkg_resources
+            warnings.simplefilter("ignore")
+            import pysptk
+            from pysptk.synthesis import MLSADF, Synthesizer
+    except ImportError:
+        raise SynthToolMissing(
+            "the MLSA vocoder needs `pip install pysptk 'setuptools<81'` (pysptk imports pkg_resources)"
+        ) from None
+    x = wav.astype(np.float64)
+    f0 = pysptk.swipe(x, fs=sample_rate, hopsize=hop, min=60, max=400, otype="f0")
+    n_frames = len(f0)
+    padded = np.pad(x, (frame // 2, frame))
+    frames = np.stack([padded[i * hop : i * hop + frame] for i in range(n_frames)]) * np.blackman(
+        frame
+    )
+    mc = pysptk.mcep(
+        frames + 1e-6 * np.random.default_rng(seed).standard_normal(frames.shape),
+        order=order,
+        alpha=alpha,
+        etype=1,
+        eps=1e-8,
+    )
+    b = pysptk.mc2b(mc, alpha)
+    pitch = np.where(f0 > 0, sample_rate / np.maximum(f0, 1e-3), 0.0)
+    np.random.seed(seed)  # pysptk.excite draws its noise from numpy's global generator
+    source = pysptk.excite(pitch.astype(np.float64), hop)
+    y = Synthesizer(MLSADF(order=order, alpha=alpha), hop).synthesis(source, b)
+    y = y[: len(wav)]
+    if len(y) < len(wav):
+        y = np.pad(y, (0, len(wav) - len(y)))
+    return y.astype(np.float32)

@@ -1,0 +1,108 @@
+"""RawBoost and codec augmentation: known properties checked from the signals themselves."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from voxguard.audio.augment import (
+    RawBoostConfig,
+    _bandstop,
+    apply_codec,
+    impulsive_noise,
+    notch_filter,
+    rawboost,
+    stationary_noise,
+)
+from voxguard.errors import AudioError
+from voxguard.testing.audio import synthetic_speech
+
+FS = 16000
+
+
+def _tone(freq: float, seconds: float = 0.5, amp: float = 0.5) -> np.ndarray:
+    t = np.arange(int(seconds * FS)) / FS
+    return (amp * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+def _gain(h: np.ndarray, freq: float) -> float:
+    m = np.arange(len(h))
+    return float(np.abs(np.sum(h * np.exp(-2j * np.pi * freq / FS * m))))
+
+
+def test_bandstop_response():
+    h = _bandstop(101, 1000.0, 2000.0, FS)
+    assert _gain(h, 0.0) == pytest.approx(1.0, abs=1e-9)
+    assert _gain(h, 1500.0) < 0.01  # the notch
+    assert _gain(h, 100.0) > 0.97 and _gain(h, 5000.0) > 0.97 and _gain(h, 7900.0) > 0.97
+    assert np.allclose(h, h[::-1])  # linear phase
+
+
+def test_notch_filter_peak_gain_is_g():
+    cfg = RawBoostConfig(min_g=-6.0, max_g=-6.0)
+    b = notch_filter(cfg, np.random.default_rng(0), FS)
+    peak = np.max(np.abs(np.fft.rfft(b, 1024)))
+    assert peak == pytest.approx(10 ** (-6 / 20), rel=1e-6)
+
+
+@pytest.mark.parametrize("algo", range(9))
+def test_rawboost_shapes_and_determinism(algo):
+    x = synthetic_speech(0.5, FS, seed=1)
+    a = rawboost(x, algo, np.random.default_rng(7))
+    b = rawboost(x, algo, np.random.default_rng(7))
+    assert a.shape == x.shape and a.dtype == np.float32 and np.isfinite(a).all()
+    np.testing.assert_array_equal(a, b)
+    if algo == 0:
+        np.testing.assert_array_equal(a, x)
+    else:
+        assert not np.array_equal(a, x)
+
+
+def test_stationary_noise_snr_in_range():
+    cfg = RawBoostConfig()
+    x = synthetic_speech(1.0, FS, seed=2).astype(np.float64)
+    for seed in range(5):
+        y = stationary_noise(x, cfg, np.random.default_rng(seed), FS)
+        snr = 20 * np.log10(np.linalg.norm(x) / np.linalg.norm(y - x))
+        assert cfg.snr_min - 1e-6 <= snr <= cfg.snr_max + 1e-6
+
+
+def test_impulsive_noise_touches_few_samples():
+    x = synthetic_speech(1.0, FS, seed=3)  # peak 0.3: x + 2·x·r stays below 1, no renormalisation
+    y = impulsive_noise(x, RawBoostConfig(), np.random.default_rng(0))
+    changed = np.mean(y != x)
+    assert 0 < changed <= 0.10
+
+
+def test_rawboost_bad_algo():
+    with pytest.raises(ValueError, match="0..8"):
+        rawboost(np.zeros(100, np.float32), 9, np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("codec", ["mp3", "opus", "ulaw8k"])
+def test_codec_keeps_a_1khz_tone(codec):
+    x = _tone(1000.0)
+    y = apply_codec(x, codec, FS)
+    assert y.shape == x.shape and y.dtype == np.float32
+    mid = slice(2000, 6000)  # skip codec start-up
+    assert abs(np.corrcoef(x[mid], y[mid])[0, 1]) > 0.95
+
+
+def test_ulaw8k_removes_content_above_4khz():
+    x = _tone(6000.0)
+    y = apply_codec(x, "ulaw8k", FS)
+    assert np.sqrt(np.mean(y[1000:-1000] ** 2)) < 0.01 * np.sqrt(np.mean(x**2))
+
+
+def test_codec_identity_and_unknown():
+    x = _tone(500.0)
+    np.testing.assert_array_equal(apply_codec(x, "-"), x)
+    with pytest.raises(AudioError, match="gsm"):
+        apply_codec(x, "gsm")
+
+
+def test_bandstop_matches_scipy_firwin():
+    signal = pytest.importorskip("scipy.signal")
+    for taps, f1, f2 in [(11, 20.0, 500.0), (101, 1000.0, 2000.0), (57, 6000.0, 7999.999)]:
+        ref = signal.firwin(taps, [f1, f2], window="hamming", fs=FS)  # pass_zero: band-stop
+        np.testing.assert_allclose(_bandstop(taps, f1, f2, FS), ref, atol=1e-12)
