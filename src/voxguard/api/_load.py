@@ -1,0 +1,210 @@
+"""Resolve ``from_pretrained`` arguments to a model, its card and an inference backend."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from voxguard.errors import UnknownModelError, WeightsError
+from voxguard.inference.runner import Backend, TorchBackend
+
+# Preferred bundled weights per task, best first; the first one present is the default.
+DEFAULT_PREFERENCE = {
+    "cm": ("spaarsist_rank1", "spaarsist", "aasist", "aasist_l", "attm"),
+    "spk": ("bccmt_tiny", "bccmt_small", "bccmt_base", "acanet", "ecapa_tdnn"),
+}
+CARD_DEFAULTS = {
+    "cm": {
+        "score": "logit[1] - logit[0] (bona fide minus spoof logit)",
+        "polarity": "higher = bona fide",
+    },
+    "spk": {
+        "score": "cosine similarity of speaker embeddings",
+        "polarity": "higher = same speaker (target)",
+    },
+}
+
+
+@dataclass
+class Loaded:
+    """A resolved model: its torch module (``None`` for a bare ONNX file) and card."""
+
+    name: str
+    task: str
+    model: Any | None
+    card: dict[str, Any] = field(default_factory=dict)
+    weights_path: Path | None = None
+
+
+def bundled_dirs() -> dict[str, Path]:
+    """Bundled weights directories by directory name."""
+    from voxguard.models._hub import PRETRAINED_DIR
+
+    if not PRETRAINED_DIR.is_dir():
+        return {}
+    return {p.name: p for p in sorted(PRETRAINED_DIR.iterdir()) if (p / "config.json").is_file()}
+
+
+def default_model(task: str) -> str | None:
+    """The name of the default bundled weights for ``task`` (``cm`` or ``spk``), if any."""
+    from voxguard.models import get_entry
+    from voxguard.models._hub import read_config
+
+    found = bundled_dirs()
+    for name in DEFAULT_PREFERENCE.get(task, ()):
+        if name in found:
+            return name
+    for name, path in found.items():
+        try:
+            if get_entry(read_config(path)["model"]).task == task:
+                return name
+        except (UnknownModelError, WeightsError):
+            continue
+    return None
+
+
+def _load_state(path: Path) -> dict[str, Any]:
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        try:
+            return load_file(str(path))
+        except Exception as exc:
+            raise WeightsError(f"{path}: not a readable safetensors file ({exc})") from None
+    from voxguard.models import load_torch_checkpoint
+
+    return load_torch_checkpoint(path)
+
+
+def load_model(
+    name_or_dir: str | Path,
+    task: str,
+    weights: str | Path | None = None,
+    random_init: bool = False,
+    **overrides: Any,
+) -> Loaded:
+    """Build and load a model for ``task``.
+
+    Args:
+        name_or_dir: a weights directory, a bundled weights name, or a registered model name.
+        task: ``cm`` or ``spk``; a model of another task is refused.
+        weights: with a registered name: a weights directory, a ``.safetensors`` file or an
+            official ``.pth`` state dict (loaded with ``strict=True``).
+        random_init: allow a registered model with no weights (tests, demos).
+        overrides: config fields passed to ``create_model`` / ``load_pretrained``.
+    """
+    from voxguard.models import create_model, get_entry, load_pretrained
+    from voxguard.models._hub import resolve_pretrained_dir
+
+    path = Path(str(name_or_dir))
+    if path.suffix == ".onnx" and weights is None:
+        return _bare_onnx(path, task)
+    if weights is not None and Path(weights).suffix == ".onnx":
+        return _bare_onnx(Path(weights), task)
+    if weights is None and (path.is_dir() or str(name_or_dir) in bundled_dirs()):
+        directory = resolve_pretrained_dir(name_or_dir)
+        model = load_pretrained(directory, **overrides)
+        return _checked(
+            Loaded(model.model_name, model.task, model, dict(model.card), directory), task
+        )
+    entry = get_entry(str(name_or_dir))
+    if weights is None:
+        if not random_init:
+            raise WeightsError(
+                f"{name_or_dir}: no weights given; pass weights= (a weights directory, .safetensors "
+                "or official .pth file), use a bundled model name, or random_init=True for an "
+                "untrained model"
+            )
+        model = create_model(entry.name, **overrides)
+        card = {"weights": "random initialisation (untrained: scores are meaningless)"}
+        return _checked(Loaded(entry.name, entry.task, model, card), task)
+    wpath = Path(weights)
+    if wpath.is_dir():
+        model = load_pretrained(wpath, **overrides)
+        if model.model_name != entry.name:
+            raise WeightsError(
+                f"{wpath}: holds weights of {model.model_name!r}, not {entry.name!r}"
+            )
+        return _checked(Loaded(entry.name, entry.task, model, dict(model.card), wpath), task)
+    if not wpath.is_file():
+        raise WeightsError(f"{wpath}: weights file not found")
+    model = create_model(entry.name, **overrides)
+    try:
+        model.load_state_dict(_load_state(wpath), strict=True)
+    except RuntimeError as exc:
+        raise WeightsError(f"{wpath}: weights do not fit {entry.name!r}: {exc}") from None
+    card = {"weights": wpath.name}
+    return _checked(Loaded(entry.name, entry.task, model.eval(), card, wpath), task)
+
+
+def _bare_onnx(path: Path, task: str) -> Loaded:
+    """An exported ``.onnx`` file used without torch; its card comes from a sibling config.json."""
+    from voxguard.models import get_entry
+    from voxguard.models._hub import read_config
+
+    if not path.is_file():
+        raise WeightsError(f"{path}: ONNX file not found")
+    name, card, model_task = path.stem, {}, task
+    if (path.parent / "config.json").is_file():
+        meta = read_config(path.parent)
+        name, card = meta["model"], dict(meta.get("card", {}))
+        try:
+            model_task = get_entry(name).task
+        except UnknownModelError:
+            pass
+    return _checked(Loaded(name, model_task, None, card, path), task)
+
+
+def _checked(loaded: Loaded, task: str) -> Loaded:
+    if loaded.task != task:
+        kind = {"cm": "countermeasure", "spk": "speaker-embedding"}.get(task, task)
+        raise WeightsError(
+            f"{loaded.name!r} is a {loaded.task} model, not a {kind} model "
+            f"(list them with `voxguard models --task {task}`)"
+        )
+    loaded.card = {**CARD_DEFAULTS.get(task, {}), **loaded.card}
+    return loaded
+
+
+def crop_length(loaded: Loaded, default: int) -> int:
+    """The model's input crop length in samples (card ``crop_samples``, config ``nb_samp``)."""
+    for key in ("crop_samples", "crop", "nb_samp"):
+        value = loaded.card.get(key)
+        if isinstance(value, int) and value > 0:
+            return value
+    value = getattr(getattr(loaded.model, "config", None), "nb_samp", None)
+    return int(value) if isinstance(value, int) and value > 0 else default
+
+
+def sample_rate_of(loaded: Loaded, default: int = 16000) -> int:
+    """The model's sample rate (card, then config, then ``default``)."""
+    value = loaded.card.get("sample_rate") or getattr(
+        getattr(loaded.model, "config", None), "sample_rate", None
+    )
+    return int(value) if value else default
+
+
+def make_backend(
+    loaded: Loaded,
+    backend: str,
+    device: str = "cpu",
+    num_threads: int | None = None,
+    onnx_path: str | Path | None = None,
+    example_length: int = 64600,
+) -> Backend:
+    """A numpy backend (``torch`` or ``onnx``) for ``loaded``."""
+    if backend == "torch":
+        if loaded.model is None:
+            raise WeightsError(f"{loaded.name}: only an ONNX file was given; use backend='onnx'")
+        if num_threads:
+            import torch
+
+            torch.set_num_threads(num_threads)
+        return TorchBackend(loaded.model, device)
+    if backend == "onnx":
+        from voxguard.inference.onnx_backend import OnnxBackend, ensure_onnx
+
+        path = ensure_onnx(loaded, onnx_path, example_length)
+        return OnnxBackend(path, num_threads=num_threads)
+    raise ValueError(f"backend must be 'torch' or 'onnx', got {backend!r}")

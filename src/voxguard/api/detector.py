@@ -1,0 +1,233 @@
+"""``SpoofDetector``: countermeasure scores for files and arrays.
+
+The raw score is ``logit[1] - logit[0]`` (higher = bona fide). With a calibration (an
+:class:`voxguard.scoring.calibration.AffineCalibrator` JSON) the score is mapped to a
+log-likelihood ratio and a decision is made: ``bonafide`` when the calibrated LLR is at least
+``threshold`` (default 0.0: equal priors and costs, i.e. posterior 0.5), else ``spoof``.
+Without calibration a decision is only made when a threshold is given explicitly (on raw scores).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from voxguard.api._load import (
+    Loaded,
+    crop_length,
+    default_model,
+    load_model,
+    make_backend,
+    sample_rate_of,
+)
+from voxguard.audio.crop import AASIST_CROP
+from voxguard.audio.io import prepare_waveform
+from voxguard.errors import AudioError, WeightsError
+from voxguard.inference.runner import Backend, FileOutput, Runner, WindowPolicy
+
+
+@dataclass
+class Detection:
+    """The CM result for one input.
+
+    Attributes:
+        file: the file path or array label.
+        score: raw CM score ``logit[1] - logit[0]`` (higher = bona fide); ``nan`` on error.
+        calibrated: the calibrated LLR, when a calibration is set.
+        decision: ``bonafide`` / ``spoof`` when a calibration or threshold is set.
+        n_windows: number of crops the score averages (1 for a single crop).
+        duration_s: input duration in seconds.
+        error: the error message when the input could not be scored.
+    """
+
+    file: str
+    score: float
+    calibrated: float | None = None
+    decision: str | None = None
+    n_windows: int = 0
+    duration_s: float = 0.0
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict without the fields that are not set."""
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+def load_calibration(calibration: Any) -> Any:
+    """An AffineCalibrator from a JSON path, or a ready object with ``transform``."""
+    if calibration is None or hasattr(calibration, "transform"):
+        return calibration
+    try:
+        from voxguard.scoring.calibration import AffineCalibrator
+    except ImportError as exc:  # pragma: no cover - scoring module absent
+        raise WeightsError(f"calibration needs voxguard.scoring.calibration ({exc})") from None
+    return AffineCalibrator.load(calibration)
+
+
+class _Scorer:
+    """Shared plumbing of detectors and verifiers: model, backend, runner, calibration."""
+
+    task = "cm"
+
+    def __init__(
+        self,
+        loaded: Loaded,
+        backend: Backend,
+        policy: WindowPolicy,
+        batch_size: int = 16,
+        calibration: Any = None,
+        threshold: float | None = None,
+    ) -> None:
+        self.name = loaded.name
+        self.card = loaded.card
+        self.model = loaded.model
+        self.sample_rate = sample_rate_of(loaded)
+        self.runner = Runner(backend, policy, batch_size, self.sample_rate)
+        self.calibration = load_calibration(calibration)
+        self.threshold = 0.0 if threshold is None and self.calibration is not None else threshold
+
+    def calibrate(self, scores: np.ndarray) -> np.ndarray | None:
+        """Calibrated LLRs of raw scores, or ``None`` without a calibration."""
+        if self.calibration is None:
+            return None
+        return np.asarray(
+            self.calibration.transform(np.asarray(scores, dtype=np.float64)), dtype=np.float64
+        )
+
+
+class SpoofDetector(_Scorer):
+    """Tell bona fide speech from spoofs with a countermeasure model.
+
+    Build it with :meth:`from_pretrained`; score with :meth:`score_array`,
+    :meth:`score_file` or :meth:`score_files`.
+    """
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        name_or_dir: str | Path | None = None,
+        *,
+        weights: str | Path | None = None,
+        backend: str = "torch",
+        calibration: Any = None,
+        threshold: float | None = None,
+        device: str = "cpu",
+        batch_size: int = 16,
+        mode: str = "crop",
+        hop: int | None = None,
+        long_file_s: float | None = 20.0,
+        num_threads: int | None = None,
+        onnx_path: str | Path | None = None,
+        random_init: bool = False,
+        **overrides: Any,
+    ) -> SpoofDetector:
+        """Load a CM model.
+
+        Args:
+            name_or_dir: weights directory, bundled weights name, registered model name (with
+                ``weights``) or an exported ``.onnx`` file; ``None`` picks the default bundled CM.
+            weights: weights directory, ``.safetensors`` or official ``.pth`` for a registered name.
+            backend: ``torch`` or ``onnx`` (ONNX Runtime; exports ``model.onnx`` when missing).
+            calibration: AffineCalibrator JSON path (or object) mapping scores to LLRs.
+            threshold: decision threshold (on LLRs when calibrated, default 0.0).
+            device: torch device (torch backend).
+            batch_size: crops / windows per forward pass.
+            mode: ``crop`` (first crop, tile-repeated: the AASIST eval convention) or ``windows``.
+            hop: window hop in samples (default: the crop length).
+            long_file_s: inputs longer than this are scored as the mean over windows.
+            num_threads: intra-op threads (torch or ONNX Runtime).
+            onnx_path: where to find / write the exported ONNX model.
+            random_init: allow an untrained registered model (tests and demos).
+            overrides: config fields of the model.
+        """
+        if name_or_dir is None:
+            name_or_dir = default_model("cm")
+            if name_or_dir is None:
+                raise WeightsError(
+                    "no bundled countermeasure weights; pass a model name with weights= "
+                    "(e.g. 'aasist' with the official AASIST.pth) or a weights directory"
+                )
+        loaded = load_model(name_or_dir, "cm", weights, random_init, **overrides)
+        length = crop_length(loaded, AASIST_CROP)
+        policy = WindowPolicy(length=length, hop=hop, mode=mode, long_file_s=long_file_s)
+        fn = make_backend(loaded, backend, device, num_threads, onnx_path, length)
+        return cls(loaded, fn, policy, batch_size, calibration, threshold)
+
+    def _detections(self, labels: Sequence[str], outputs: Sequence[FileOutput]) -> list[Detection]:
+        ok = [o for o in outputs if o.ok]
+        raw = np.array([o.output[1] - o.output[0] for o in ok], dtype=np.float64)  # type: ignore[index]
+        cal = self.calibrate(raw) if ok else None
+        results, j = [], 0
+        for label, out in zip(labels, outputs, strict=True):
+            if not out.ok:
+                results.append(
+                    Detection(label, float("nan"), duration_s=out.duration_s, error=out.error)
+                )
+                continue
+            det = Detection(
+                label, float(raw[j]), n_windows=out.n_windows, duration_s=out.duration_s
+            )
+            value = det.score
+            if cal is not None:
+                det.calibrated = value = float(cal[j])
+            if self.threshold is not None:
+                det.decision = "bonafide" if value >= self.threshold else "spoof"
+            results.append(det)
+            j += 1
+        return results
+
+    def score_arrays(
+        self,
+        signals: Sequence[np.ndarray],
+        sample_rate: int = 16000,
+        labels: Sequence[str] | None = None,
+    ) -> list[Detection]:
+        """Score in-memory signals (each ``(n,)`` or ``(n, channels)``) at ``sample_rate``.
+
+        Raises:
+            AudioError: an array is empty, non-finite or badly shaped.
+        """
+        labels = (
+            list(labels) if labels is not None else [f"<array {i}>" for i in range(len(signals))]
+        )
+        waves = [
+            prepare_waveform(s, sample_rate, self.sample_rate, lab)
+            for s, lab in zip(signals, labels, strict=True)
+        ]
+        for wave, lab in zip(waves, labels, strict=True):
+            if wave.size == 0:
+                raise AudioError(lab, "contains no audio samples", "pass a non-empty signal")
+        outs = [
+            FileOutput(lab, out, n, w.size / self.sample_rate)
+            for lab, w, (out, n) in zip(labels, waves, self.runner.run_arrays(waves), strict=True)
+        ]
+        return self._detections(labels, outs)
+
+    def score_array(
+        self, samples: np.ndarray, sample_rate: int = 16000, label: str = "<array>"
+    ) -> Detection:
+        """Score one in-memory signal."""
+        return self.score_arrays([samples], sample_rate, [label])[0]
+
+    def score_file(self, path: str | os.PathLike) -> Detection:
+        """Score one file.
+
+        Raises:
+            AudioError: the file cannot be decoded or holds no usable audio.
+        """
+        out = self.runner.run_files([path])[0]
+        if out.exception is not None:
+            raise out.exception
+        return self._detections([str(path)], [out])[0]
+
+    def score_files(
+        self, paths: Sequence[str | os.PathLike], progress: Callable[[int], None] | None = None
+    ) -> list[Detection]:
+        """Score many files in batches; files that fail get ``error`` set, the rest are scored."""
+        outputs = self.runner.run_files(paths, progress)
+        return self._detections([str(p) for p in paths], outputs)

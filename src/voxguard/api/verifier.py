@@ -1,0 +1,199 @@
+"""``SpeakerVerifier``: speaker embeddings, enrollment and cosine verification.
+
+An utterance's embedding is the model output for the whole signal; signals longer than
+``long_file_s`` (default 20 s) are embedded as the mean over ``window_s`` windows. Enrollment
+of a speaker is the mean of its enrollment embeddings. The verification score is the cosine
+similarity of the enrollment and test embeddings (higher = same speaker); with a calibration it
+is mapped to an LLR. The decision is ``accept`` when the (calibrated) score is at least
+``threshold``, else ``reject``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from voxguard.api._load import default_model, load_model, make_backend, sample_rate_of
+from voxguard.api.detector import _Scorer
+from voxguard.audio.io import prepare_waveform
+from voxguard.errors import AudioError, VoxguardError, WeightsError
+from voxguard.inference.runner import WindowPolicy
+
+AudioInput = str | os.PathLike | np.ndarray
+
+
+@dataclass
+class Embedding:
+    """The speaker embedding of one input, or its error."""
+
+    file: str
+    embedding: np.ndarray | None
+    n_windows: int = 0
+    duration_s: float = 0.0
+    error: str | None = None
+
+
+@dataclass
+class Verification:
+    """A verification trial: cosine score, calibrated LLR and decision."""
+
+    file: str
+    score: float
+    calibrated: float | None = None
+    decision: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict without the fields that are not set."""
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    """Cosine similarity of two vectors."""
+    a = np.asarray(a, dtype=np.float64).ravel()
+    b = np.asarray(b, dtype=np.float64).ravel()
+    denom = np.linalg.norm(a) * np.linalg.norm(b)
+    return float(a @ b / denom) if denom > 0 else 0.0
+
+
+class SpeakerVerifier(_Scorer):
+    """Embed, enroll and verify speakers with a speaker-embedding model."""
+
+    task = "spk"
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        name_or_dir: str | Path | None = None,
+        *,
+        weights: str | Path | None = None,
+        backend: str = "torch",
+        calibration: Any = None,
+        threshold: float | None = None,
+        device: str = "cpu",
+        window_s: float = 6.0,
+        long_file_s: float | None = 20.0,
+        num_threads: int | None = None,
+        onnx_path: str | Path | None = None,
+        random_init: bool = False,
+        **overrides: Any,
+    ) -> SpeakerVerifier:
+        """Load a speaker model (arguments as :meth:`SpoofDetector.from_pretrained`).
+
+        Args:
+            window_s: window length for inputs longer than ``long_file_s``.
+            threshold: accept threshold on the (calibrated) score; default 0.0 when calibrated,
+                otherwise decisions are only made when a threshold is given.
+        """
+        if name_or_dir is None:
+            name_or_dir = default_model("spk")
+            if name_or_dir is None:
+                raise WeightsError(
+                    "no bundled speaker-embedding weights; pass a model name with weights= "
+                    "or a weights directory"
+                )
+        loaded = load_model(name_or_dir, "spk", weights, random_init, **overrides)
+        length = int(window_s * sample_rate_of(loaded))
+        policy = WindowPolicy(length=length, mode="full", long_file_s=long_file_s)
+        fn = make_backend(loaded, backend, device, num_threads, onnx_path, length)
+        return cls(loaded, fn, policy, 1, calibration, threshold)
+
+    def embed_array(
+        self, samples: np.ndarray, sample_rate: int = 16000, label: str = "<array>"
+    ) -> np.ndarray:
+        """The embedding ``(E,)`` of one in-memory signal."""
+        wave = prepare_waveform(samples, sample_rate, self.sample_rate, label)
+        if wave.size == 0:
+            raise AudioError(label, "contains no audio samples", "pass a non-empty signal")
+        return self.runner.run_arrays([wave])[0][0]
+
+    def embed_file(self, path: str | os.PathLike) -> np.ndarray:
+        """The embedding ``(E,)`` of one file (raises :class:`AudioError` on a bad file)."""
+        out = self.runner.run_files([path])[0]
+        if out.exception is not None:
+            raise out.exception
+        return out.output  # type: ignore[return-value]
+
+    def embed_files(
+        self, paths: Sequence[str | os.PathLike], progress: Callable[[int], None] | None = None
+    ) -> list[Embedding]:
+        """Embeddings of many files; failures get ``error`` set and the rest go on."""
+        return [
+            Embedding(str(p), o.output, o.n_windows, o.duration_s, o.error)
+            for p, o in zip(paths, self.runner.run_files(paths, progress), strict=True)
+        ]
+
+    def _embed(self, item: AudioInput) -> np.ndarray:
+        if isinstance(item, np.ndarray):
+            return self.embed_array(item, self.sample_rate)
+        return self.embed_file(item)
+
+    def enroll(self, inputs: Sequence[AudioInput]) -> np.ndarray:
+        """Mean embedding of a speaker's enrollment files or arrays (at the model rate).
+
+        Raises:
+            VoxguardError: no inputs given, or one of them cannot be embedded.
+        """
+        if len(inputs) == 0:
+            raise VoxguardError("enroll needs at least one enrollment file")
+        embeddings = [self._embed(x) for x in inputs]
+        return np.mean(np.stack(embeddings), axis=0).astype(np.float32)
+
+    def score(self, enrollment: np.ndarray, test: AudioInput) -> float:
+        """Cosine score of ``test`` (a file, or a signal at the model rate) against an enrollment."""
+        embedding = self._embed(test)
+        if np.asarray(enrollment).size != embedding.size:
+            raise VoxguardError(
+                f"the enrollment has {np.asarray(enrollment).size} dimensions but {self.name} gives "
+                f"{embedding.size}; enroll the speaker again with the same speaker model"
+            )
+        return cosine(enrollment, embedding)
+
+    def verify(self, enrollment: np.ndarray, test: AudioInput) -> Verification:
+        """Score and decide one trial."""
+        raw = self.score(enrollment, test)
+        label = str(test) if not isinstance(test, np.ndarray) else "<array>"
+        result = Verification(label, raw)
+        value = raw
+        cal = self.calibrate(np.array([raw]))
+        if cal is not None:
+            result.calibrated = value = float(cal[0])
+        if self.threshold is not None:
+            result.decision = "accept" if value >= self.threshold else "reject"
+        return result
+
+
+def save_embedding(
+    path: str | os.PathLike, embedding: np.ndarray, meta: dict[str, Any] | None = None
+) -> Path:
+    """Save an (enrollment) embedding as ``.npy``, or ``.json`` with metadata."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".json":
+        import json
+
+        path.write_text(
+            json.dumps({**(meta or {}), "embedding": np.asarray(embedding).tolist()}) + "\n"
+        )
+    else:
+        np.save(path, np.asarray(embedding, dtype=np.float32))
+    return path
+
+
+def load_embedding(path: str | os.PathLike) -> np.ndarray:
+    """Read an embedding written by :func:`save_embedding`."""
+    path = Path(path)
+    if not path.is_file():
+        raise VoxguardError(f"{path}: embedding file not found (write one with `voxguard enroll`)")
+    try:
+        if path.suffix == ".json":
+            import json
+
+            return np.asarray(json.loads(path.read_text())["embedding"], dtype=np.float32)
+        return np.asarray(np.load(path, allow_pickle=False), dtype=np.float32)
+    except (ValueError, KeyError, OSError) as exc:
+        raise VoxguardError(f"{path}: not an embedding file ({exc})") from None

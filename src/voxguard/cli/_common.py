@@ -1,0 +1,108 @@
+"""Arguments and output helpers shared by the model-running sub-commands (detect, embed, ...)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def add_model_args(p: argparse.ArgumentParser, task: str, prefix: str = "") -> None:
+    """``--model/--weights/--random-init/--calibration/--threshold`` for a ``cm`` or ``spk`` model."""
+    what = "countermeasure" if task == "cm" else "speaker"
+    dash = f"--{prefix}" if prefix else "--"
+    p.add_argument(
+        f"{dash}model",
+        default=None,
+        help=f"{what} model: registered name, bundled weights name, weights directory or "
+        ".onnx file (default: the bundled default)",
+    )
+    p.add_argument(
+        f"{dash}weights",
+        default=None,
+        help="weights for a registered name: directory, .safetensors or official .pth",
+    )
+    p.add_argument(
+        f"{dash}calibration", default=None, help="AffineCalibrator JSON (scores -> LLRs)"
+    )
+    p.add_argument(
+        f"{dash}threshold",
+        type=float,
+        default=None,
+        help="decision threshold (on LLRs when calibrated; default 0)",
+    )
+
+
+def add_runtime_args(p: argparse.ArgumentParser) -> None:
+    """Backend, device, threads and random-init switches."""
+    p.add_argument(
+        "--backend",
+        choices=["torch", "onnx"],
+        default="torch",
+        help="inference backend (onnx = ONNX Runtime; exports model.onnx when missing)",
+    )
+    p.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    p.add_argument("--threads", type=int, default=None, help="intra-op threads")
+    p.add_argument(
+        "--random-init",
+        action="store_true",
+        help="allow an untrained registered model (testing only: scores are meaningless)",
+    )
+
+
+def load_detector(args: argparse.Namespace, prefix: str = "") -> Any:
+    """A :class:`SpoofDetector` from parsed arguments."""
+    from voxguard.api import SpoofDetector
+
+    get = lambda k, d=None: getattr(args, f"{prefix}{k}", d)  # noqa: E731
+    return SpoofDetector.from_pretrained(
+        get("model"),
+        weights=get("weights"),
+        backend=args.backend,
+        calibration=get("calibration"),
+        threshold=get("threshold"),
+        device=args.device,
+        num_threads=args.threads,
+        batch_size=getattr(args, "batch_size", 16),
+        mode=getattr(args, "mode", "crop"),
+        random_init=args.random_init,
+    )
+
+
+def load_verifier(args: argparse.Namespace, prefix: str = "") -> Any:
+    """A :class:`SpeakerVerifier` from parsed arguments."""
+    from voxguard.api import SpeakerVerifier
+
+    get = lambda k, d=None: getattr(args, f"{prefix}{k}", d)  # noqa: E731
+    return SpeakerVerifier.from_pretrained(
+        get("model"),
+        weights=get("weights"),
+        backend=args.backend,
+        calibration=get("calibration"),
+        threshold=get("threshold"),
+        device=args.device,
+        num_threads=args.threads,
+        random_init=args.random_init,
+    )
+
+
+def report_error(command: str, message: str) -> None:
+    """One line on stderr for a file that failed."""
+    print(f"voxguard {command}: error: {message}", file=sys.stderr)
+
+
+def emit(record: dict[str, Any]) -> None:
+    """One JSON record per line on stdout."""
+    print(json.dumps(record), flush=True)
+
+
+def expand_inputs(items: list[str]) -> list[str]:
+    """Files as given; directories expand to the audio files they hold (sorted, recursive)."""
+    from voxguard.inference.executors import list_audio
+
+    out: list[str] = []
+    for item in items:
+        out.extend(list_audio(item) if Path(item).is_dir() else [item])
+    return out

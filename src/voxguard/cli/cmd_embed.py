@@ -1,0 +1,63 @@
+"""``voxguard embed FILE...``: speaker embeddings of audio files.
+
+``--output x.npz`` writes an array per file (keys are the file paths); ``--json`` prints one
+record per file with ``file``, ``dim`` and ``embedding``. Files that fail get a one-line error on
+stderr and the exit status is 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from voxguard.cli._common import (
+    add_model_args,
+    add_runtime_args,
+    emit,
+    expand_inputs,
+    load_verifier,
+    report_error,
+)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "embed",
+        help="speaker embeddings of audio files",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("files", nargs="+", metavar="FILE", help="audio files or directories")
+    add_model_args(p, "spk")
+    add_runtime_args(p)
+    p.add_argument("--output", "-o", default=None, help="write all embeddings to this .npz file")
+    p.add_argument("--json", action="store_true", help="one JSON record per file")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    verifier = load_verifier(args)
+    failed, arrays = 0, {}
+    for res in verifier.embed_files(expand_inputs(args.files)):
+        if res.error is not None:
+            report_error("embed", res.error)
+            failed += 1
+            continue
+        arrays[res.file] = res.embedding
+        if args.json:
+            emit(
+                {
+                    "file": res.file,
+                    "dim": int(res.embedding.size),
+                    "embedding": res.embedding.tolist(),
+                }
+            )
+        elif not args.output:
+            norm = float(np.linalg.norm(res.embedding))
+            print(f"dim {res.embedding.size:4d}  norm {norm:8.3f}  {res.file}")
+    if args.output:
+        np.savez(args.output, **arrays)
+        if not args.json:
+            print(f"wrote {len(arrays)} embeddings to {args.output}")
+    return 1 if failed else 0

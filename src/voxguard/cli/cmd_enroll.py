@@ -1,0 +1,57 @@
+"""``voxguard enroll FILE... --output SPEAKER.npy``: enroll a speaker.
+
+The enrollment is the mean of the files' speaker embeddings, saved as ``.npy`` (or ``.json``
+with the model name and the file list). If any file cannot be read, each is reported on stderr,
+nothing is written and the exit status is 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from voxguard.cli._common import (
+    add_model_args,
+    add_runtime_args,
+    expand_inputs,
+    load_verifier,
+    report_error,
+)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "enroll",
+        help="enroll a speaker from several files (mean embedding)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("files", nargs="+", metavar="FILE", help="enrollment audio files or directories")
+    p.add_argument("--output", "-o", required=True, help="enrollment file to write (.npy or .json)")
+    add_model_args(p, "spk")
+    add_runtime_args(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from voxguard.api import save_embedding
+
+    verifier = load_verifier(args)
+    files = expand_inputs(args.files)
+    results = verifier.embed_files(files)
+    bad = [r for r in results if r.error is not None]
+    for r in bad:
+        report_error("enroll", r.error or "")
+    if bad or not results:
+        print(
+            f"voxguard enroll: nothing written: {len(bad)} of {len(results)} files failed",
+            file=sys.stderr,
+        )
+        return 1
+    enrollment = np.mean(np.stack([r.embedding for r in results]), axis=0).astype(np.float32)
+    meta = {"model": verifier.name, "files": files}
+    path = save_embedding(args.output, enrollment, meta)
+    print(f"enrolled {len(files)} files with {verifier.name} -> {path} (dim {enrollment.size})")
+    return 0
