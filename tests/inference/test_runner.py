@@ -44,7 +44,7 @@ def test_long_signal_is_mean_of_window_outputs_in_bounded_batches():
     x = rng.uniform(-1, 1, 16000 * 25).astype(np.float32)
     rec = Recorder()
     runner = Runner(rec, WindowPolicy(length=16000, mode="crop", long_file_s=20.0), batch_size=4)
-    ((out, n),) = runner.run_arrays([x])
+    ((out, n, _),) = [(r.output, r.n_windows, r.active) for r in runner.run_arrays([x])]
     windows = sliding_windows(x, 16000)
     assert n == len(windows) == 25
     np.testing.assert_allclose(out, [windows.mean(1).mean(), windows[:, 0].mean()], rtol=1e-5)
@@ -58,15 +58,16 @@ def test_short_signals_are_cropped_and_batched_together():
     runner = Runner(rec, WindowPolicy(length=1000, mode="crop"), batch_size=8)
     outs = runner.run_arrays(signals)
     assert rec.shapes == [(3, 1000)]
-    for sig, (out, n) in zip(signals, outs, strict=True):
-        assert n == 1
+    for sig, res in zip(signals, outs, strict=True):
+        out, n = res.output, res.n_windows
+        assert n == 1 and res.active == 1.0  # uniform noise in [-1, 1] is loud everywhere
         assert out[0] == pytest.approx(eval_crop(sig, 1000).mean(), rel=1e-5)
 
 
 def test_windows_mode_applies_to_short_signals_too():
     x = np.linspace(-1, 1, 3500, dtype=np.float32)
     runner = Runner(Recorder(), WindowPolicy(length=1000, mode="windows"))
-    ((out, n),) = runner.run_arrays([x])
+    ((out, n, _),) = [(r.output, r.n_windows, r.active) for r in runner.run_arrays([x])]
     assert n == 4
     assert out[1] == pytest.approx(sliding_windows(x, 1000)[:, 0].mean(), rel=1e-5)
 

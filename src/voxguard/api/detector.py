@@ -39,7 +39,11 @@ class Detection:
         file: the file path or array label.
         score: raw CM score ``logit[1] - logit[0]`` (higher = bona fide); ``nan`` on error.
         calibrated: the calibrated LLR, when a calibration is set.
-        decision: ``bonafide`` / ``spoof`` when a calibration or threshold is set.
+        decision: ``bonafide`` / ``spoof`` when a calibration or threshold is set;
+            ``no_speech`` (whatever the score) when less than ``min_speech`` of the scored
+            audio is active (see :mod:`voxguard.audio.activity`): never a bona fide verdict on
+            silence.
+        speech_fraction: fraction of active 25 ms frames in what the model scored.
         n_windows: number of crops the score averages (1 for a single crop).
         duration_s: input duration in seconds.
         error: the error message when the input could not be scored.
@@ -52,6 +56,7 @@ class Detection:
     n_windows: int = 0
     duration_s: float = 0.0
     error: str | None = None
+    speech_fraction: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict without the fields that are not set."""
@@ -100,12 +105,20 @@ class _Scorer:
         )
 
 
+NO_SPEECH = "no_speech"
+#: Minimum fraction of active frames for a bona fide / spoof verdict (0.05 of a 4 s crop = 0.2 s).
+MIN_SPEECH = 0.05
+
+
 class SpoofDetector(_Scorer):
     """Tell bona fide speech from spoofs with a countermeasure model.
 
     Build it with :meth:`from_pretrained`; score with :meth:`score_array`,
-    :meth:`score_file` or :meth:`score_files`.
+    :meth:`score_file` or :meth:`score_files`. Inputs with less than ``min_speech`` active
+    audio get the decision ``no_speech`` (the raw score is still reported, for evaluation).
     """
+
+    min_speech: float = MIN_SPEECH
 
     @classmethod
     def from_pretrained(
@@ -170,12 +183,18 @@ class SpoofDetector(_Scorer):
                 )
                 continue
             det = Detection(
-                label, float(raw[j]), n_windows=out.n_windows, duration_s=out.duration_s
+                label,
+                float(raw[j]),
+                n_windows=out.n_windows,
+                duration_s=out.duration_s,
+                speech_fraction=round(float(out.active), 4),
             )
             value = det.score
             if cal is not None:
                 det.calibrated = value = float(cal[j])
-            if self.threshold is not None:
+            if out.active < self.min_speech:
+                det.decision = NO_SPEECH
+            elif self.threshold is not None:
                 det.decision = "bonafide" if value >= self.threshold else "spoof"
             results.append(det)
             j += 1
@@ -202,10 +221,11 @@ class SpoofDetector(_Scorer):
         for wave, lab in zip(waves, labels, strict=True):
             if wave.size == 0:
                 raise AudioError(lab, "contains no audio samples", "pass a non-empty signal")
-        outs = [
-            FileOutput(lab, out, n, w.size / self.sample_rate)
-            for lab, w, (out, n) in zip(labels, waves, self.runner.run_arrays(waves), strict=True)
-        ]
+        outs = []
+        for lab, w, res in zip(labels, waves, self.runner.run_arrays(waves), strict=True):
+            out = FileOutput(lab, None, duration_s=w.size / self.sample_rate)
+            out.set(res)
+            outs.append(out)
         return self._detections(labels, outs)
 
     def score_array(

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from voxguard.api.detector import SpoofDetector
+from voxguard.api.detector import NO_SPEECH, SpoofDetector
 from voxguard.api.verifier import AudioInput, SpeakerVerifier
 from voxguard.errors import VoxguardError
 
@@ -98,6 +98,8 @@ class SASVSystem:
         cm_value = det.calibrated if det.calibrated is not None else det.score
         asv_value = ver.calibrated if ver.calibrated is not None else ver.score
         cm_decision = "bonafide" if cm_value >= self.cm_threshold else "spoof"
+        if det.decision == NO_SPEECH:  # nothing to judge: never accepted, whatever the scores
+            cm_decision = NO_SPEECH
         asv_decision = "accept" if asv_value >= self.asv_threshold else "reject"
         if self.fusion == "cascade":
             fused = min(cm_value - self.cm_threshold, asv_value - self.asv_threshold)
@@ -108,6 +110,8 @@ class SASVSystem:
         else:
             fused = _sigmoid(cm_value) * _sigmoid(asv_value)
             accept = fused >= self.threshold
+        if cm_decision == NO_SPEECH:
+            accept = False
         return SASVResult(
             label,
             det.score,

@@ -109,7 +109,7 @@ class SpeakerVerifier(_Scorer):
         wave = prepare_waveform(samples, sample_rate, self.sample_rate, label)
         if wave.size == 0:
             raise AudioError(label, "contains no audio samples", "pass a non-empty signal")
-        return self.runner.run_arrays([wave])[0][0]
+        return self.runner.run_arrays([wave])[0].output
 
     def embed_file(self, path: str | os.PathLike) -> np.ndarray:
         """The embedding ``(E,)`` of one file (raises :class:`AudioError` on a bad file)."""

@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
             continue
         if args.json:
             record = {"file": det.file, "score": det.score}
-            for key in ("calibrated", "decision"):
+            for key in ("calibrated", "decision", "speech_fraction"):
                 if getattr(det, key) is not None:
                     record[key] = getattr(det, key)
             record["n_windows"] = det.n_windows

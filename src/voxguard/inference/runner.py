@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from voxguard.audio import io as audio_io
+from voxguard.audio.activity import active_fraction
 from voxguard.audio.crop import AASIST_CROP, eval_crop, sliding_windows
 from voxguard.audio.io import DEFAULT_SAMPLE_RATE, audio_info, load_audio
 from voxguard.errors import AudioError, VoxguardError
@@ -67,6 +68,15 @@ class WindowPolicy:
 
 
 @dataclass
+class ArrayOutput:
+    """The model output of one signal (mean over windows when windowed)."""
+
+    output: np.ndarray
+    n_windows: int
+    active: float
+
+
+@dataclass
 class FileOutput:
     """The model output for one input (mean over windows when windowed) or its error."""
 
@@ -75,11 +85,16 @@ class FileOutput:
     n_windows: int = 0
     duration_s: float = 0.0
     error: str | None = None
+    active: float = 1.0  # fraction of active 25 ms frames in the model inputs (audio.activity)
     exception: Exception | None = field(default=None, repr=False)
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    def set(self, result: ArrayOutput) -> None:
+        """Fill in a successful model output."""
+        self.output, self.n_windows, self.active = result.output, result.n_windows, result.active
 
 
 def iter_windows(
@@ -152,32 +167,36 @@ class Runner:
             raise VoxguardError(f"backend returned shape {out.shape} for a batch of {len(batch)}")
         return out
 
-    def _mean_over(self, windows: Iterable[np.ndarray]) -> tuple[np.ndarray, int]:
+    def _mean_over(self, windows: Iterable[np.ndarray]) -> ArrayOutput:
         total: np.ndarray | None = None
         count = 0
+        active = 0.0
         chunk: list[np.ndarray] = []
         for window in windows:
             chunk.append(window)
             if len(chunk) == self.batch_size:
                 out = self._run(chunk).sum(0, dtype=np.float64)
                 total = out if total is None else total + out
+                active += float(active_fraction(np.stack(chunk), self.sample_rate).sum())
                 count += len(chunk)
                 chunk = []
         if chunk:
             out = self._run(chunk).sum(0, dtype=np.float64)
             total = out if total is None else total + out
+            active += float(active_fraction(np.stack(chunk), self.sample_rate).sum())
             count += len(chunk)
         if total is None:
             raise VoxguardError("no windows to score")
-        return (total / count).astype(np.float32), count
+        return ArrayOutput((total / count).astype(np.float32), count, active / count)
 
-    def run_arrays(self, signals: Sequence[np.ndarray]) -> list[tuple[np.ndarray, int]]:
-        """Outputs ``(output (K,), n_windows)`` for validated mono signals at the model rate.
+    def run_arrays(self, signals: Sequence[np.ndarray]) -> list[ArrayOutput]:
+        """Outputs (``output (K,)``, ``n_windows``, ``active``) for validated mono signals at
+        the model rate.
 
         Short signals are batched together (crop mode; ``full`` mode batches equal lengths);
         windowed signals run in chunks of ``batch_size`` windows.
         """
-        results: list[tuple[np.ndarray, int] | None] = [None] * len(signals)
+        results: list[ArrayOutput | None] = [None] * len(signals)
         pending: list[tuple[int, np.ndarray]] = []
         for i, sig in enumerate(signals):
             if sig.size == 0:
@@ -197,8 +216,9 @@ class Runner:
             for start in range(0, len(group), self.batch_size):
                 part = group[start : start + self.batch_size]
                 out = self._run([x for _, x in part])
-                for (i, _), row in zip(part, out, strict=True):
-                    results[i] = (row, 1)
+                active = active_fraction(np.stack([x for _, x in part]), self.sample_rate)
+                for (i, _), row, act in zip(part, out, active, strict=True):
+                    results[i] = ArrayOutput(row, 1, float(act))
         return results  # type: ignore[return-value]
 
     # -- files ----------------------------------------------------------------------------
@@ -232,13 +252,13 @@ class Runner:
             except MODEL_ERRORS:  # one input broke the batch: run them one by one
                 for res, x in short:
                     try:
-                        res.output, res.n_windows = self.run_arrays([x])[0]
+                        res.set(self.run_arrays([x])[0])
                     except MODEL_ERRORS as exc:
                         res.exception = _as_voxguard(res.source, exc)
                         res.error = str(res.exception)
             else:
-                for (res, _), (out, n) in zip(short, outs, strict=True):
-                    res.output, res.n_windows = out, n
+                for (res, _), out in zip(short, outs, strict=True):
+                    res.set(out)
             if progress:
                 progress(len(short))
             short.clear()
@@ -252,7 +272,7 @@ class Runner:
                 res.duration_s = info.frames / info.samplerate
                 n_model = int(res.duration_s * self.sample_rate)
                 if self.policy.windowed(n_model, self.sample_rate):
-                    res.output, res.n_windows = self._mean_over(self._file_windows(path))
+                    res.set(self._mean_over(self._file_windows(path)))
                     if progress:
                         progress(1)
                     continue
