@@ -1,0 +1,98 @@
+"""Speaker models: parameter counts, shapes, batch size 1, padding, attention maps."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import voxguard
+from voxguard.models.spk.bccmt import BCCMT
+
+
+def n_params(model: torch.nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def test_acanet_reference_param_count():
+    # SPEC §1.4: ACA-Net reference config (80-d fbank, latent 192, E 256, 2 reps, 3 layers,
+    # 2 blocks, MLP 256) has exactly 4,553,601 parameters.
+    assert n_params(voxguard.create_model("acanet")) == 4_553_601
+
+
+def test_acanet_structure_adds_up():
+    # The breakdown documented in acanet.py, derived by hand from the layer sizes.
+    e, mlp, lat, mels = 256, 256, 192, 80
+    layer = 2 * (2 * e) + (3 * e * e + 3 * e) + (e * e + e) + (e * mlp + mlp) + (mlp * e + e)
+    block = 5 * layer + (4 * e * e + e)
+    total = (mels * e + e + 2 * e) + lat * e + 2 * block + (e + 1) + 2 * lat
+    assert total == 4_553_601
+
+
+def test_bccmt_sizes():
+    tiny, small, base = (
+        n_params(voxguard.create_model(n)) for n in ("bccmt_tiny", "bccmt_small", "bccmt_base")
+    )
+    assert 263_000 <= tiny <= 280_000
+    assert tiny < small < base
+
+
+def test_ecapa_param_count_is_the_c512_reference():
+    # ECAPA-TDNN C=512, 192-d: ~6.19M parameters (wespeaker ECAPA_TDNN_c512 / speechbrain).
+    assert 6_150_000 <= n_params(voxguard.create_model("ecapa_tdnn")) <= 6_250_000
+
+
+@pytest.mark.parametrize("name,dim", [("bccmt_tiny", 192), ("acanet", 192), ("ecapa_tdnn", 192)])
+def test_forward_backward_shape(name, dim):
+    torch.manual_seed(0)
+    model = voxguard.create_model(name).train()
+    emb = model(torch.randn(2, 8000) * 0.1)
+    assert emb.shape == (2, dim)
+    emb.pow(2).sum().backward()
+    assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
+
+
+@pytest.mark.parametrize("samples", [400, 23456])
+def test_acanet_batch_size_one_any_length(samples):
+    model = voxguard.create_model("acanet").eval()
+    with torch.no_grad():
+        assert model(torch.randn(1, samples) * 0.1).shape == (1, 192)
+
+
+@pytest.mark.parametrize("name", ["bccmt_tiny", "acanet"])
+def test_padding_is_ignored(name):
+    torch.manual_seed(0)
+    model = voxguard.create_model(name).eval()
+    wav = torch.randn(2, 16000) * 0.1
+    with torch.no_grad():
+        both = model(wav, torch.tensor([16000, 9600]))
+        alone = model(wav[1:, :9600])
+    if name == "acanet":  # attention-only after a 1x1 TDNN: padding is masked exactly
+        torch.testing.assert_close(both[1], alone[0], atol=1e-4, rtol=1e-4)
+    else:  # convolutions see a few frames of (zeroed) padding at the end of the shorter item
+        assert torch.nn.functional.cosine_similarity(both[1], alone[0], dim=0) > 0.97
+
+
+def test_bccmt_attention_maps_are_row_stochastic_and_size_independent():
+    torch.manual_seed(0)
+    wav = torch.randn(2, 16000) * 0.1
+    tiny: BCCMT = voxguard.create_model("bccmt_tiny").eval()
+    base: BCCMT = voxguard.create_model("bccmt_base").eval()
+    with torch.no_grad():
+        _, t_maps = tiny.forward_with_attention(wav)
+        _, b_maps = base.forward_with_attention(wav)
+    cfg_t, cfg_b = tiny.config, base.config
+    assert len(t_maps) == sum(cfg_t.cmt_blocks) and len(b_maps) == sum(cfg_b.cmt_blocks)
+    frames = (16000 - 400) // 160 + 1
+    for m in t_maps + b_maps:
+        assert m.shape[0] == 2 and m.shape[-2:] == ((frames + 1) // 2, (frames + 1) // 2)
+        torch.testing.assert_close(m.sum(-1), torch.ones_like(m.sum(-1)))
+
+
+def test_bundled_bccmt_tiny_weights_load_and_carry_a_card():
+    model = voxguard.load_pretrained("bccmt_tiny_librispeech")  # sha256-verified, strict load
+    assert model.model_name == "bccmt_tiny" and model.card["sample_rate"] == 16000
+    assert "CC BY 4.0" in model.card["licence"] and model.card["polarity"].startswith("higher")
+    assert 0.0 < model.card["evaluation"]["eer_pct_cosine"] < 50.0
+    with torch.no_grad():
+        emb = model(torch.randn(1, 16000) * 0.1)
+    assert emb.shape == (1, 192) and torch.isfinite(emb).all()
