@@ -30,13 +30,13 @@ def _decode_or_audio_error(data: bytes) -> None:
     assert np.isfinite(out).all() and np.abs(out).max(initial=0) <= 1.0
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=2048))
 def test_random_bytes_never_crash(data):
     _decode_or_audio_error(data)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(st.integers(0, 4000), st.integers(1, 255), st.data())
 def test_mutated_wav_never_crashes(pos, flip, data):
     blob = bytearray(_wav_bytes(synthetic_speech(0.25), 16000))
