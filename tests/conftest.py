@@ -15,3 +15,19 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.skip(f"the shared data folder is absent (expected beside the repository: {SHARED.name}/)")
     return SHARED
+
+
+@pytest.fixture(scope="session")
+def debug_weights(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Weights directories of ``debug_cm`` and ``debug_spk`` with seeded random weights."""
+    from voxguard.testing.files import save_debug_weights
+
+    return save_debug_weights(tmp_path_factory.mktemp("weights"))
+
+
+@pytest.fixture(scope="session")
+def audio_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Good and bad audio files (see :func:`voxguard.testing.files.write_audio_set`)."""
+    from voxguard.testing.files import write_audio_set
+
+    return write_audio_set(tmp_path_factory.mktemp("audio"))

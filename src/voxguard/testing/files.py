@@ -1,22 +1,21 @@
-"""Fixtures: saved tiny debug models (deterministic weights) and generated audio files."""
+"""Files for tests: saved tiny debug models and a set of good and bad audio files."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
-import pytest
 import soundfile as sf
-import torch
 
-import voxguard
 from voxguard.testing.audio import write_wav
 
 
-@pytest.fixture(scope="session")
-def debug_weights(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def save_debug_weights(root: Path) -> dict[str, Path]:
     """Weights directories of ``debug_cm`` and ``debug_spk`` with seeded random weights."""
-    root = tmp_path_factory.mktemp("weights")
+    import torch
+
+    import voxguard
+
     out = {}
     for name in ("debug_cm", "debug_spk"):
         torch.manual_seed(0)
@@ -24,10 +23,9 @@ def debug_weights(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return out
 
 
-@pytest.fixture(scope="session")
-def audio_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def write_audio_set(root: Path) -> dict[str, Path]:
     """Good and bad audio files: 2 s and 3 s speech, 30 s speech, corrupt, empty, NaN, text."""
-    root = tmp_path_factory.mktemp("audio")
+    root.mkdir(parents=True, exist_ok=True)
     files = {
         "good": write_wav(root / "good.wav", 2.0, seed=1),
         "good2": write_wav(root / "good2.flac", 3.0, seed=2),
@@ -38,8 +36,7 @@ def audio_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     files["corrupt"] = root / "corrupt.flac"
     (root / "empty.wav").write_bytes(b"")
     files["empty"] = root / "empty.wav"
-    nan = np.full(16000, np.nan, dtype=np.float32)
-    sf.write(root / "nan.wav", nan, 16000, subtype="FLOAT")
+    sf.write(root / "nan.wav", np.full(16000, np.nan, dtype=np.float32), 16000, subtype="FLOAT")
     files["nan"] = root / "nan.wav"
     (root / "notes.wav").write_text("this is not audio\n")
     files["text"] = root / "notes.wav"
