@@ -23,5 +23,7 @@ if [[ "$STAGE" == 2 || "$STAGE" == all ]]; then
     python recipes/mini/score_aasist.py --weights "$AASIST_PTH" --out runs/mini_whisper/aasist_official
   fi
   python recipes/mini/collect_results.py --runs runs/mini_whisper
+  # voxguard's default CM: the rank-1 backend + a dev-fitted calibration -> src/voxguard/pretrained/
+  python recipes/mini/bundle_cm.py --run runs/mini_whisper/rank1
   voxguard select runs/mini_whisper/results.csv
 fi

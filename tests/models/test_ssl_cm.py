@@ -1,5 +1,6 @@
 import dataclasses
 
+import numpy as np
 import pytest
 import torch
 
@@ -125,3 +126,46 @@ def test_unknown_parts_are_explained():
         vg.create_model("debug_ssl_cm", upstream="bert")
     with pytest.raises(ValueError, match="unknown backend"):
         vg.create_model("debug_ssl_cm", backend="svm")
+
+
+def test_frozen_upstream_is_referenced_not_copied(tmp_path):
+    """A frozen upstream read from a named source is restored from it: bundles hold the rest."""
+    from safetensors import safe_open
+
+    from voxguard.errors import WeightsError
+
+    torch.manual_seed(4)
+    values = dict(PRESETS["debug_wavlm"])
+    values.pop("model_type")
+    transformers.WavLMModel(transformers.WavLMConfig(**values)).save_pretrained(tmp_path / "hf")
+    model = vg.create_model(
+        "debug_ssl_cm", upstream_path=str(tmp_path / "hf"), freeze="all"
+    ).eval()
+    vg.save_pretrained(model, tmp_path / "vg")
+    with safe_open(str(tmp_path / "vg" / "model.safetensors"), "pt") as f:
+        keys = list(f.keys())
+    assert keys and not any(k.startswith("frontend.") for k in keys)
+    assert {k for k in model.state_dict() if not k.startswith("frontend.")} == set(keys)
+    loaded = vg.load_pretrained(tmp_path / "vg")
+    wav = torch.randn(2, 4000)
+    with torch.no_grad():
+        assert torch.equal(model(wav), loaded(wav))
+    # a config that would not restore the upstream itself cannot load an upstream-less bundle
+    with pytest.raises(WeightsError, match="external weights"):
+        vg.load_pretrained(tmp_path / "vg", freeze="none")
+
+
+def test_bundled_default_cm_is_calibrated_and_small():
+    from voxguard.api import SpoofDetector
+    from voxguard.models._hub import PRETRAINED_DIR
+
+    bundle = PRETRAINED_DIR / "spaarsist_rank1_whisper_mini"
+    if not bundle.is_dir():
+        pytest.skip("the default CM bundle is not present")
+    pytest.importorskip("ctranslate2")
+    assert (bundle / "model.safetensors").stat().st_size < 6_000_000  # backend only
+    detector = SpoofDetector.from_pretrained(str(bundle))
+    assert detector.calibration is not None and detector.threshold == 0.0
+    clip = bundle.parent.parent / "assets" / "demo" / "speaker_a_test.flac"
+    det = detector.score_file(clip)
+    assert det.decision in {"bonafide", "spoof"} and np.isfinite(det.calibrated)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import math
 
 import numpy as np
@@ -79,3 +80,21 @@ def test_llr_to_posterior():
     assert llr_to_posterior(math.log(3), 0.5) == pytest.approx(0.75)
     # prior odds 1/3 times LR 3 -> odds 1 -> 0.5
     assert llr_to_posterior(math.log(3), 0.25) == pytest.approx(0.5)
+
+
+def test_fit_converges_where_plain_newton_diverged():
+    # Regression: undamped Newton gave scale 8159, offset 3e11 on these real dev scores.
+    table = np.loadtxt(Path(__file__).parent / "data" / "voxguard_mini_dev_rank1.tsv")
+    scores, labels = table[:, 0], table[:, 1]
+    cal = AffineCalibrator().fit(scores, labels, prior=0.95)
+    assert np.isfinite([cal.scale, cal.offset]).all() and 0 < cal.scale < 50
+
+    def cost(a: float, b: float) -> float:  # the prior-weighted logistic cost, independently
+        llr = a * scores + b + np.log(0.95 / 0.05)
+        return 0.95 * np.mean(np.logaddexp(0, -llr[labels == 1])) + 0.05 * np.mean(
+            np.logaddexp(0, llr[labels == 0])
+        )
+
+    best = cost(cal.scale, cal.offset)
+    for da, db in [(0.01, 0), (-0.01, 0), (0, 0.01), (0, -0.01)]:
+        assert cost(cal.scale + da, cal.offset + db) > best

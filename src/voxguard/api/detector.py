@@ -93,6 +93,8 @@ class _Scorer:
         self.model = loaded.model
         self.sample_rate = sample_rate_of(loaded)
         self.runner = Runner(backend, policy, batch_size, self.sample_rate)
+        if calibration is None:  # a weights directory may bundle its calibration.json
+            calibration = loaded.card.get("calibration_file")
         self.calibration = load_calibration(calibration)
         self.threshold = 0.0 if threshold is None and self.calibration is not None else threshold
 

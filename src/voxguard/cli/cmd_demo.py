@@ -8,7 +8,8 @@ countermeasure, the speaker model and their cascade fusion, and prints a results
 Models: the default bundled weights when voxguard ships them; otherwise tiny **untrained**
 debug models, clearly labelled: their scores show the plumbing, not real accuracy. Pass
 ``--cm-model/--cm-weights`` and ``--asv-model/--asv-weights`` to use real models. The audio is
-generated here (formant-synthesised voices); ``--save-audio DIR`` writes it for listening.
+real speech shipped with voxguard (four LibriSpeech test-other clips) plus spoofs generated
+here; ``--save-audio DIR`` writes it for listening.
 """
 
 from __future__ import annotations
@@ -22,38 +23,29 @@ import numpy as np
 from voxguard.cli._common import add_model_args, emit
 
 RATE = 16000
-VOICES = {"alice": (210.0, (800.0, 1900.0, 2900.0)), "bob": (105.0, (550.0, 1250.0, 2450.0))}
-
-
-def voice(speaker: str, seed: int, seconds: float = 3.0) -> np.ndarray:
-    """A formant-synthesised utterance of ``speaker`` (fixed pitch and formants, varying prosody)."""
-    f0_base, formants = VOICES[speaker]
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(seconds * RATE)) / RATE
-    f0 = f0_base * (1 + 0.12 * np.sin(2 * np.pi * rng.uniform(0.5, 1.5) * t + rng.uniform(0, 6)))
-    phase = 2 * np.pi * np.cumsum(f0) / RATE
-    source = sum(np.sin(k * phase) / k for k in range(1, 30)) + 0.02 * rng.standard_normal(t.size)
-    out = np.zeros_like(t)
-    for i, formant in enumerate(formants):
-        out += (
-            np.sin(2 * np.pi * formant * (1 + 0.03 * np.sin(2 * np.pi * (1 + i) * t)) * t) * source
-        )
-    syllables = (
-        np.clip(np.sin(2 * np.pi * rng.uniform(3, 5) * t + rng.uniform(0, 6)), 0, None) ** 0.5
-    )
-    out *= syllables
-    return (0.3 * out / np.max(np.abs(out))).astype(np.float32)
+DEMO_AUDIO = Path(__file__).resolve().parent.parent / "assets" / "demo"
 
 
 def demo_audio(seed: int = 0) -> tuple[list[np.ndarray], list[tuple[str, str, np.ndarray]]]:
-    """Enrollment utterances and ``(name, kind, audio)`` trials."""
+    """Enrollment utterances and ``(name, kind, audio)`` trials.
+
+    Real speech shipped with voxguard (LibriSpeech test-other, see ``assets/demo/README.md``):
+    speaker A enrolls with two utterances; the trials are a third utterance of A (genuine),
+    an utterance of speaker B (impostor), A's genuine utterance re-synthesised by a
+    Griffin-Lim vocoder (spoof of A's own voice), and an espeak-ng TTS utterance when
+    espeak-ng is installed.
+    """
+    from voxguard.audio import load_audio
     from voxguard.data.synth.vocoders import griffin_lim
 
-    enroll = [voice("alice", seed + 1), voice("alice", seed + 2)]
-    genuine = voice("alice", seed + 3)
+    def clip(name: str) -> np.ndarray:
+        return load_audio(DEMO_AUDIO / f"{name}.flac", RATE)[0]
+
+    enroll = [clip("speaker_a_enroll1"), clip("speaker_a_enroll2")]
+    genuine = clip("speaker_a_test")
     trials = [
         ("genuine", "target", genuine),
-        ("impostor", "nontarget", voice("bob", seed + 4)),
+        ("impostor", "nontarget", clip("speaker_b_test")),
         ("spoof-griffinlim", "spoof", griffin_lim(genuine, seed=seed)),
     ]
     try:
@@ -100,16 +92,16 @@ def _models(args: argparse.Namespace) -> tuple[Any, Any, list[str]]:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "demo",
-        help="end-to-end SASV demo on generated audio (offline, seconds)",
+        help="end-to-end SASV demo on shipped real speech and generated spoofs (offline)",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_model_args(p, "cm", prefix="cm-")
     add_model_args(p, "spk", prefix="asv-")
     p.add_argument(
-        "--save-audio", metavar="DIR", default=None, help="write the generated audio here"
+        "--save-audio", metavar="DIR", default=None, help="write the demo audio here"
     )
-    p.add_argument("--seed", type=int, default=0, help="seed of the generated audio")
+    p.add_argument("--seed", type=int, default=0, help="seed of the generated spoofs")
     p.add_argument("--json", action="store_true", help="one JSON record per trial")
     p.set_defaults(func=run)
 
@@ -140,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
     enrollment = system.enroll(enroll)
     expected = {"target": "accept", "nontarget": "reject", "spoof": "reject"}
     if not args.json:
-        print("voxguard demo: spoof-aware speaker verification on generated audio")
+        print("voxguard demo: spoof-aware speaker verification on real speech and generated spoofs")
         print(
             f"  CM  model: {cm.name} ({cm.card.get('weights', 'pretrained')}); bona fide if score >= {cm_threshold:g}"
         )
@@ -150,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
         for note in notes:
             print(f"  NOTE: {note}")
         print(
-            f"  enrolled 'alice' from {len(enroll)} utterances; fusion: cascade (bona fide AND target)\n"
+            f"  enrolled speaker A from {len(enroll)} utterances; fusion: cascade (bona fide AND target)\n"
         )
         print(
             f"{'trial':18s} {'kind':10s} {'CM score':>9s} {'CM says':9s} {'ASV cos':>8s} {'ASV says':9s} "

