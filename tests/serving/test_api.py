@@ -191,7 +191,7 @@ def test_no_path_traversal(client, make_wav, api_key):
         "/enroll",
         data={"speaker_id": "trav"},
         headers={"X-API-Key": api_key},
-        files={"files": ("../../../tmp/evil.wav", make_wav())},
+        files={"files": ("../../../var/evil.wav", make_wav())},
     )
     assert r.status_code == 200 and r.json()["files"] == ["evil.wav"]
 
