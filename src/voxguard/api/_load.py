@@ -11,8 +11,8 @@ from voxguard.inference.runner import Backend, TorchBackend
 
 # Preferred bundled weights per task, best first; the first one present is the default.
 DEFAULT_PREFERENCE = {
-    "cm": ("spaarsist_rank1", "spaarsist", "aasist", "aasist_l", "attm"),
-    "spk": ("bccmt_tiny", "bccmt_small", "bccmt_base", "acanet", "ecapa_tdnn"),
+    "cm": ("spaarsist_rank1_whisper_mini",),
+    "spk": ("bccmt_tiny_librispeech",),
 }
 CARD_DEFAULTS = {
     "cm": {
@@ -77,8 +77,16 @@ def _load_state(path: Path) -> dict[str, Any]:
     return load_torch_checkpoint(path)
 
 
+NO_DEFAULT = {
+    "cm": "no bundled countermeasure weights; pass a model name with weights= "
+    "(e.g. 'aasist' with the official AASIST.pth) or a weights directory",
+    "spk": "no bundled speaker-embedding weights; pass a model name with weights= "
+    "or a weights directory",
+}
+
+
 def load_model(
-    name_or_dir: str | Path,
+    name_or_dir: str | Path | None,
     task: str,
     weights: str | Path | None = None,
     random_init: bool = False,
@@ -87,7 +95,8 @@ def load_model(
     """Build and load a model for ``task``.
 
     Args:
-        name_or_dir: a weights directory, a bundled weights name, or a registered model name.
+        name_or_dir: a weights directory, a bundled weights name, or a registered model name;
+            ``None`` picks the default bundled weights of ``task``.
         task: ``cm`` or ``spk``; a model of another task is refused.
         weights: with a registered name: a weights directory, a ``.safetensors`` file or an
             official ``.pth`` state dict (loaded with ``strict=True``).
@@ -97,6 +106,10 @@ def load_model(
     from voxguard.models import create_model, get_entry, load_pretrained
     from voxguard.models._hub import resolve_pretrained_dir
 
+    if name_or_dir is None:
+        name_or_dir = default_model(task)
+        if name_or_dir is None:
+            raise WeightsError(NO_DEFAULT.get(task, f"no bundled weights for task {task!r}"))
     path = Path(str(name_or_dir))
     if path.suffix == ".onnx" and weights is None:
         return _bare_onnx(path, task)

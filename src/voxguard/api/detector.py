@@ -20,7 +20,6 @@ import numpy as np
 from voxguard.api._load import (
     Loaded,
     crop_length,
-    default_model,
     load_model,
     make_backend,
     sample_rate_of,
@@ -160,13 +159,6 @@ class SpoofDetector(_Scorer):
             random_init: allow an untrained registered model (tests and demos).
             overrides: config fields of the model.
         """
-        if name_or_dir is None:
-            name_or_dir = default_model("cm")
-            if name_or_dir is None:
-                raise WeightsError(
-                    "no bundled countermeasure weights; pass a model name with weights= "
-                    "(e.g. 'aasist' with the official AASIST.pth) or a weights directory"
-                )
         loaded = load_model(name_or_dir, "cm", weights, random_init, **overrides)
         length = crop_length(loaded, AASIST_CROP)
         policy = WindowPolicy(length=length, hop=hop, mode=mode, long_file_s=long_file_s)

@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from voxguard.api._load import default_model, load_model, make_backend, sample_rate_of
+from voxguard.api._load import load_model, make_backend, sample_rate_of
 from voxguard.api.detector import _Scorer
 from voxguard.audio.io import prepare_waveform
-from voxguard.errors import AudioError, VoxguardError, WeightsError
+from voxguard.errors import AudioError, VoxguardError
 from voxguard.inference.runner import WindowPolicy
 
 AudioInput = str | os.PathLike | np.ndarray
@@ -89,13 +89,6 @@ class SpeakerVerifier(_Scorer):
             threshold: accept threshold on the (calibrated) score; default 0.0 when calibrated,
                 otherwise decisions are only made when a threshold is given.
         """
-        if name_or_dir is None:
-            name_or_dir = default_model("spk")
-            if name_or_dir is None:
-                raise WeightsError(
-                    "no bundled speaker-embedding weights; pass a model name with weights= "
-                    "or a weights directory"
-                )
         loaded = load_model(name_or_dir, "spk", weights, random_init, **overrides)
         length = int(window_s * sample_rate_of(loaded))
         policy = WindowPolicy(length=length, mode="full", long_file_s=long_file_s)

@@ -52,22 +52,29 @@ def add_runtime_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _scorer_kwargs(args: argparse.Namespace, prefix: str) -> dict[str, Any]:
+    """``from_pretrained`` arguments shared by detectors and verifiers."""
+    get = lambda k: getattr(args, f"{prefix}{k}", None)  # noqa: E731
+    return {
+        "weights": get("weights"),
+        "backend": args.backend,
+        "calibration": get("calibration"),
+        "threshold": get("threshold"),
+        "device": args.device,
+        "num_threads": args.threads,
+        "random_init": args.random_init,
+    }
+
+
 def load_detector(args: argparse.Namespace, prefix: str = "") -> Any:
     """A :class:`SpoofDetector` from parsed arguments."""
     from voxguard.api import SpoofDetector
 
-    get = lambda k, d=None: getattr(args, f"{prefix}{k}", d)  # noqa: E731
     return SpoofDetector.from_pretrained(
-        get("model"),
-        weights=get("weights"),
-        backend=args.backend,
-        calibration=get("calibration"),
-        threshold=get("threshold"),
-        device=args.device,
-        num_threads=args.threads,
+        getattr(args, f"{prefix}model", None),
         batch_size=getattr(args, "batch_size", 16),
         mode=getattr(args, "mode", "crop"),
-        random_init=args.random_init,
+        **_scorer_kwargs(args, prefix),
     )
 
 
@@ -75,16 +82,8 @@ def load_verifier(args: argparse.Namespace, prefix: str = "") -> Any:
     """A :class:`SpeakerVerifier` from parsed arguments."""
     from voxguard.api import SpeakerVerifier
 
-    get = lambda k, d=None: getattr(args, f"{prefix}{k}", d)  # noqa: E731
     return SpeakerVerifier.from_pretrained(
-        get("model"),
-        weights=get("weights"),
-        backend=args.backend,
-        calibration=get("calibration"),
-        threshold=get("threshold"),
-        device=args.device,
-        num_threads=args.threads,
-        random_init=args.random_init,
+        getattr(args, f"{prefix}model", None), **_scorer_kwargs(args, prefix)
     )
 
 
