@@ -23,12 +23,7 @@ HEAVY_FORWARD = 1_000_000
 HEAVY_ONNX = 250_000
 SECONDS = 0.6
 #: Known ONNX export failures, each with the reason (kept visible as xfail, not hidden).
-ONNX_XFAIL = {
-    "attm_whisper_tiny": "Whisper log-mel: complex torch.stft (TorchScript) and a data-dependent "
-    "int(lengths.min()) guard (torch.export)",
-    "spaarsist_rank1_whisper_tiny": "Whisper log-mel: complex torch.stft (TorchScript) and a "
-    "data-dependent int(lengths.min()) guard (torch.export)",
-}
+ONNX_XFAIL: dict[str, str] = {}
 
 
 @functools.cache

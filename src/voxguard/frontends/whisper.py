@@ -17,6 +17,7 @@ Weights (``upstream_path``):
 
 from __future__ import annotations
 
+import functools
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -231,6 +232,27 @@ def mel_filters(
     return weights.astype(np.float32)
 
 
+@functools.cache
+def _mel_matrix() -> torch.Tensor:
+    return torch.from_numpy(mel_filters())
+
+
+def _exporting() -> bool:
+    """Whether a tracer or torch.export is running (data-dependent checks must be skipped)."""
+    return torch.jit.is_tracing() or torch.compiler.is_compiling()
+
+
+@functools.cache
+def _dft_kernel() -> torch.Tensor:
+    """Hann-windowed real DFT as a conv1d kernel ``(2 * 201, 1, 400)``: [cos | -sin] rows."""
+    n = np.arange(N_FFT, dtype=np.float64)
+    window = 0.5 - 0.5 * np.cos(2.0 * np.pi * n / N_FFT)  # periodic Hann, as torch.hann_window
+    k = np.arange(N_FFT // 2 + 1, dtype=np.float64)
+    angle = 2.0 * np.pi * k[:, None] * n[None] / N_FFT
+    basis = np.concatenate([np.cos(angle), -np.sin(angle)]) * window[None]
+    return torch.from_numpy(basis[:, None].astype(np.float32))
+
+
 def whisper_log_mel(
     wav: torch.Tensor, lengths: torch.Tensor | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -238,24 +260,42 @@ def whisper_log_mel(
 
     Each item is computed as Whisper computes it after padding to 30 s with zeros (same frames,
     same per-utterance max), but without computing the padding; frames past an item's length
-    are zero.
+    are zero. The centred STFT is written as a reflect-padded strided ``conv1d`` against the
+    windowed DFT basis, with no Python loop and no complex tensors, so the function traces to
+    ONNX with dynamic batch and time axes.
     """
+    if wav.dim() != 2:
+        raise ValueError(f"expected a waveform batch (B, T), got shape {tuple(wav.shape)}")
+    total = wav.shape[1]
+    if lengths is not None:
+        lengths = lengths.to(wav.device).long()
+    if not _exporting():
+        shortest = total if lengths is None else int(lengths.min())
+        if shortest < HOP_LENGTH:
+            raise ValueError(f"Whisper features need at least {HOP_LENGTH} samples per item")
+    x = wav.float()
+    if lengths is not None:  # Whisper pads with zeros: whatever follows an item must be zero
+        x = x * _mask(lengths, total).to(x.dtype)
+    half = N_FFT // 2
+    # torch.stft(center=True) reflects `half` samples at the start; zeros follow the item (its
+    # 30 s padding). N_FFT zeros at the end give every frame that overlaps the item: Whisper's
+    # max runs over those too; frames of padding alone are at the floor and change nothing.
+    padded = nn.functional.pad(x, (0, N_FFT))
+    reflect = torch.arange(half, 0, -1, device=x.device)
+    signal = torch.cat([padded[:, reflect], padded], dim=1)[:, None]
+    spec = nn.functional.conv1d(signal, _dft_kernel().to(x.device), stride=HOP_LENGTH)
+    bins = N_FFT // 2 + 1
+    power = spec[:, :bins] ** 2 + spec[:, bins:] ** 2  # (B, 201, G)
+    filters = _mel_matrix().to(x.device)
+    log_spec = torch.clamp(torch.matmul(filters, power), min=1e-10).log10()
+    peak = log_spec.amax(dim=(1, 2), keepdim=True)
+    log_spec = torch.maximum(log_spec, peak - 8.0)
+    mel = ((log_spec + 4.0) / 4.0)[:, :, : total // HOP_LENGTH].contiguous()
     if lengths is None:
-        lengths = torch.full((wav.shape[0],), wav.shape[1], dtype=torch.long)
-    lengths = lengths.to(wav.device).long()
-    if int(lengths.min()) < HOP_LENGTH:
-        raise ValueError(f"Whisper features need at least {HOP_LENGTH} samples per item")
+        frames = torch.full((wav.shape[0],), mel.shape[-1], dtype=torch.long, device=x.device)
+        return mel, frames
     frames = lengths // HOP_LENGTH
-    filters = torch.from_numpy(mel_filters()).to(wav.device)
-    window = torch.hann_window(N_FFT, device=wav.device)
-    out = wav.new_zeros(wav.shape[0], N_MELS, int(frames.max()))
-    for i, (n, f) in enumerate(zip(lengths.tolist(), frames.tolist(), strict=True)):
-        x = nn.functional.pad(wav[i, :n].float(), (0, N_FFT))
-        spec = torch.stft(x, N_FFT, HOP_LENGTH, window=window, return_complex=True)
-        log_spec = torch.clamp(filters @ spec.abs().pow(2), min=1e-10).log10()
-        log_spec = torch.maximum(log_spec, log_spec.max() - 8.0)
-        out[i, :, :f] = ((log_spec + 4.0) / 4.0)[:, :f]
-    return out, frames
+    return mel * _mask(frames, mel.shape[-1])[:, None].to(mel.dtype), frames
 
 
 # --- CTranslate2 Whisper model.bin -> transformers WhisperEncoder state dict

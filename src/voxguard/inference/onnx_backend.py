@@ -6,7 +6,8 @@ and in the cache (``$VOXGUARD_CACHE/onnx``, default ``~/.cache/voxguard/onnx``).
 found, or it is older than the weights, the model is exported once with
 :func:`voxguard.export.onnx.export_onnx` (torch is needed for that step only) into the weights
 directory when it is writable, else into the cache; nothing is ever written beside a foreign
-weights file. A bare ``.onnx`` path runs with onnxruntime alone.
+weights file or inside the package (bundled weights export to the cache). A bare ``.onnx``
+path runs with onnxruntime alone.
 """
 
 from __future__ import annotations
@@ -78,6 +79,8 @@ def cache_dir() -> Path:
 
 def _candidates(loaded: Any) -> list[Path]:
     """Places to look for / write the export, preferred first."""
+    from voxguard.models._hub import PRETRAINED_DIR  # torch is loaded here anyway (an export)
+
     weights = loaded.weights_path
     digest = hashlib.sha256(loaded.name.encode())
     if weights is None:  # random init: keyed by the parameter values
@@ -88,6 +91,8 @@ def _candidates(loaded: Any) -> list[Path]:
     stat = (weights / "model.safetensors" if weights.is_dir() else weights).stat()
     digest.update(f"{weights}|{stat.st_size}|{stat.st_mtime_ns}".encode())
     cached = cache_dir() / f"{loaded.name}-{digest.hexdigest()[:16]}.onnx"
+    if PRETRAINED_DIR.resolve() in weights.parents:  # shipped in the package: never write there
+        return [cached]
     if weights.is_dir():  # a voxguard weights directory: model.onnx lives beside the weights
         return [weights / ONNX_FILE, cached]
     return [weights.with_suffix(".onnx"), cached]  # a foreign file: never write beside it
