@@ -24,3 +24,6 @@ done
 
 # 4. bundle the best Tiny (KD, weight 1) with its card
 python "$HERE/bundle.py" exp/bccmt_tiny_kd exp/bccmt_tiny_kd/results.json bccmt_tiny_librispeech
+
+# 5. its score calibration, on test-other speakers it never saw (the 8 the demo does not use)
+python "$HERE/calibrate.py" "$DATA" bccmt_tiny_librispeech bccmt_tiny_librispeech/calibration_results.json

@@ -28,9 +28,7 @@ def test_default_cm_on_onnx_matches_torch(tmp_path):
     assert len(exported) == 1, "bundled weights export to the cache, never into the package"
     got = onnx.score_files(DEMO_CLIPS)
     np.testing.assert_allclose([g.score for g in got], [r.score for r in ref], atol=1e-4)
-    np.testing.assert_allclose(
-        [g.calibrated for g in got], [r.calibrated for r in ref], atol=1e-4
-    )
+    np.testing.assert_allclose([g.calibrated for g in got], [r.calibrated for r in ref], atol=1e-4)
     assert [g.decision for g in got] == [r.decision for r in ref]
 
 

@@ -74,7 +74,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadServer]:
     """A live server with an SQLite store and an API key (small limits so 413 is cheap)."""
     db = tmp_path_factory.mktemp("store") / "enrollments.sqlite"
     settings = ServiceSettings(
-        db=str(db), api_key=API_KEY, max_upload_bytes=256 * 1024, max_duration_s=5.0, max_files=4
+        db=str(db),
+        api_key=API_KEY,
+        cm_model="debug_cm",
+        spk_model="debug_spk", max_upload_bytes=256 * 1024, max_duration_s=5.0, max_files=4
     )
     with ThreadServer(create_app(settings)) as srv:
         yield srv
@@ -139,6 +142,10 @@ class SubprocessServer:
             "warning",
             "--threads",
             "1",
+            "--cm-model",
+            "debug_cm",
+            "--spk-model",
+            "debug_spk",
             *extra,
         ]
         self.log = log

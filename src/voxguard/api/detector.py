@@ -77,6 +77,9 @@ class _Scorer:
     """Shared plumbing of detectors and verifiers: model, backend, runner, calibration."""
 
     task = "cm"
+    #: What an uncalibrated score is, and the threshold a system uses on it when it must decide.
+    raw_score_kind = "logit difference"
+    uncalibrated_threshold = 0.0  # logit[1] - logit[0] >= 0: softmax posterior >= 0.5
 
     def __init__(
         self,
@@ -96,6 +99,22 @@ class _Scorer:
             calibration = loaded.card.get("calibration_file")
         self.calibration = load_calibration(calibration)
         self.threshold = 0.0 if threshold is None and self.calibration is not None else threshold
+
+    @property
+    def score_kind(self) -> str:
+        """``llr`` when calibrated, else what the raw score is."""
+        return "llr" if self.calibration is not None else self.raw_score_kind
+
+    @property
+    def decision_threshold(self) -> float:
+        """The threshold a system (SASV, the demo, the server) decides with.
+
+        The explicit ``threshold`` when set; else 0.0 on the calibrated LLR; else the model
+        kind's documented threshold on the raw score (:attr:`uncalibrated_threshold`).
+        """
+        if self.threshold is not None:
+            return float(self.threshold)
+        return 0.0 if self.calibration is not None else float(self.uncalibrated_threshold)
 
     def calibrate(self, scores: np.ndarray) -> np.ndarray | None:
         """Calibrated LLRs of raw scores, or ``None`` without a calibration."""

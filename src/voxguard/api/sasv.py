@@ -3,8 +3,10 @@
 Fusion rules (SPEC §1.5):
 
 - ``cascade`` (default): accept iff the CM says ``bonafide`` and the ASV says ``accept``
-  (each with its own threshold, default 0.0 on the calibrated or raw score); the reported fused score is the smaller of the two decision
-  margins (score minus threshold), so ``fused >= 0`` exactly when the trial is accepted.
+  (each with its own :attr:`~voxguard.api.detector._Scorer.decision_threshold`: the explicit
+  threshold, else 0.0 on a calibrated LLR, else 0.0 on the CM's raw logit difference and 0.5
+  on the ASV cosine); the reported fused score is the smaller of the two decision margins
+  (score minus threshold), so ``fused >= 0`` exactly when the trial is accepted.
 - ``sum``: the sum of the two calibrated LLRs, accepted when ``>= threshold`` (default 0.0).
   Needs both models calibrated.
 - ``product``: the product of the two calibrated posteriors (sigmoid of each LLR), accepted
@@ -38,6 +40,18 @@ class SASVResult:
     cm_decision: str | None = None
     asv_decision: str | None = None
     fusion: str = "cascade"
+    cm_calibrated: float | None = None
+    asv_calibrated: float | None = None
+
+    @property
+    def cm_value(self) -> float:
+        """The CM score the decision used: the calibrated LLR when there is one."""
+        return self.cm_score if self.cm_calibrated is None else self.cm_calibrated
+
+    @property
+    def asv_value(self) -> float:
+        """The ASV score the decision used: the calibrated LLR when there is one."""
+        return self.asv_score if self.asv_calibrated is None else self.asv_calibrated
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict without the fields that are not set."""
@@ -73,8 +87,8 @@ class SASVSystem:
                 "calibration (AffineCalibrator JSON), or use fusion='cascade' with thresholds"
             )
         self.cm, self.asv, self.fusion = cm, asv, fusion
-        self.cm_threshold = 0.0 if cm.threshold is None else float(cm.threshold)
-        self.asv_threshold = 0.0 if asv.threshold is None else float(asv.threshold)
+        self.cm_threshold = cm.decision_threshold
+        self.asv_threshold = asv.decision_threshold
         self.threshold = (
             threshold if threshold is not None else (0.25 if fusion == "product" else 0.0)
         )
@@ -121,6 +135,8 @@ class SASVSystem:
             cm_decision,
             asv_decision,
             self.fusion,
+            det.calibrated,
+            ver.calibrated,
         )
 
     def _to_model_rate(self, samples: np.ndarray, sample_rate: int) -> np.ndarray:

@@ -64,6 +64,8 @@ class SpeakerVerifier(_Scorer):
     """Embed, enroll and verify speakers with a speaker-embedding model."""
 
     task = "spk"
+    raw_score_kind = "cosine"
+    uncalibrated_threshold = 0.5  # cosine; only used when no calibration is available
 
     @classmethod
     def from_pretrained(

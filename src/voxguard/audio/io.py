@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Iterator
 from os import PathLike
 from pathlib import Path
-from collections.abc import Iterator
-from typing import BinaryIO, Union
+from typing import BinaryIO
 
 import numpy as np
 import soundfile as sf
@@ -21,7 +21,7 @@ import soxr
 from voxguard.audio.resample import resample
 from voxguard.errors import AudioError
 
-AudioSource = Union[str, PathLike, bytes, BinaryIO]
+AudioSource = str | PathLike | bytes | BinaryIO
 
 DEFAULT_SAMPLE_RATE = 16000
 MAX_DURATION_S = 3 * 3600.0  # refuse absurd inputs before decoding them into memory

@@ -106,19 +106,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _rule(scorer: Any, positive: str) -> str:
+    kind = scorer.score_kind
+    return f"{positive} if {'LLR' if kind == 'llr' else kind} >= {scorer.decision_threshold:g}"
+
+
 def run(args: argparse.Namespace) -> int:
     from voxguard.api import SASVSystem
 
     cm, asv, notes = _models(args)
-    cm_threshold = (
-        args.cm_threshold if args.cm_threshold is not None else float(cm.card.get("threshold", 0.0))
-    )
-    asv_threshold = (
-        args.asv_threshold
-        if args.asv_threshold is not None
-        else float(asv.card.get("threshold", 0.5))
-    )
-    cm.threshold, asv.threshold = cm_threshold, asv_threshold
+    if args.cm_threshold is not None:
+        cm.threshold = args.cm_threshold
+    if args.asv_threshold is not None:
+        asv.threshold = args.asv_threshold
     system = SASVSystem(cm, asv)
     enroll, trials = demo_audio(args.seed)
     if args.save_audio:
@@ -131,21 +131,19 @@ def run(args: argparse.Namespace) -> int:
             save_audio(out / f"{name}.wav", x, RATE)
     enrollment = system.enroll(enroll)
     expected = {"target": "accept", "nontarget": "reject", "spoof": "reject"}
+    cm_col = "CM LLR" if cm.score_kind == "llr" else "CM score"
+    asv_col = "ASV LLR" if asv.score_kind == "llr" else "ASV cos"
     if not args.json:
         print("voxguard demo: spoof-aware speaker verification on real speech and generated spoofs")
-        print(
-            f"  CM  model: {cm.name} ({cm.card.get('weights', 'pretrained')}); bona fide if score >= {cm_threshold:g}"
-        )
-        print(
-            f"  ASV model: {asv.name} ({asv.card.get('weights', 'pretrained')}); target if cosine >= {asv_threshold:g}"
-        )
+        print(f"  CM  model: {cm.name} ({cm.card.get('weights', 'pretrained')}); {_rule(cm, 'bona fide')}")
+        print(f"  ASV model: {asv.name} ({asv.card.get('weights', 'pretrained')}); {_rule(asv, 'target')}")
         for note in notes:
             print(f"  NOTE: {note}")
         print(
             f"  enrolled speaker A from {len(enroll)} utterances; fusion: cascade (bona fide AND target)\n"
         )
         print(
-            f"{'trial':18s} {'kind':10s} {'CM score':>9s} {'CM says':9s} {'ASV cos':>8s} {'ASV says':9s} "
+            f"{'trial':18s} {'kind':10s} {cm_col:>9s} {'CM says':9s} {asv_col:>8s} {'ASV says':9s} "
             f"{'decision':9s} {'expected':9s}"
         )
     correct = 0
@@ -156,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
             emit({"trial": name, "kind": kind, **res.to_dict(), "expected": expected[kind]})
         else:
             print(
-                f"{name:18s} {kind:10s} {res.cm_score:+9.3f} {res.cm_decision:9s} {res.asv_score:+8.3f} "
+                f"{name:18s} {kind:10s} {res.cm_value:+9.3f} {res.cm_decision:9s} {res.asv_value:+8.3f} "
                 f"{res.asv_decision:9s} {res.decision:9s} {expected[kind]:9s}"
             )
     if not args.json:

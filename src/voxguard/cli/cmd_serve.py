@@ -34,13 +34,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--cm-model",
-        default="debug_cm",
-        help="CM: weights dir, bundled weights name or registered model name",
+        default=None,
+        help="CM: weights dir, bundled weights name or registered model name "
+        "(default: the bundled default CM)",
     )
     p.add_argument(
         "--spk-model",
-        default="debug_spk",
-        help="speaker model: weights dir, bundled weights name or registered name",
+        default=None,
+        help="speaker model: weights dir, bundled weights name or registered name "
+        "(default: the bundled default speaker model)",
     )
     p.add_argument(
         "--cm-weights",
@@ -53,8 +55,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="allow untrained models (demos only: scores are meaningless)",
     )
-    p.add_argument("--cm-threshold", type=float, default=0.0, help="bona fide if score >= this")
-    p.add_argument("--asv-threshold", type=float, default=0.5, help="target if cosine >= this")
+    p.add_argument(
+        "--cm-threshold",
+        type=float,
+        default=None,
+        help="bona fide if the CM score >= this (default 0: on the LLR when calibrated)",
+    )
+    p.add_argument(
+        "--asv-threshold",
+        type=float,
+        default=None,
+        help="target if the ASV score >= this (default: 0 on the LLR when calibrated, "
+        "else 0.5 on the cosine)",
+    )
     p.add_argument("--max-upload-mb", type=float, default=20.0, help="request body cap (MiB)")
     p.add_argument("--max-duration-s", type=float, default=60.0, help="longest accepted audio")
     p.add_argument("--max-files", type=int, default=20, help="most files per enrollment")

@@ -147,6 +147,7 @@ def create_app(
         return {
             "file": label,
             "cm_score": result["score"],
+            "cm_llr": result.get("llr"),
             "decision": result["decision"],
             "cm_threshold": info["cm_threshold"],
             "duration_s": seconds,

@@ -27,7 +27,7 @@ class Engine(Protocol):
     sample_rate: int
 
     def detect(self, samples: np.ndarray, sample_rate: int) -> dict[str, Any]:
-        """``{"score": float, "decision": "bonafide" | "spoof"}`` for one utterance."""
+        """``score`` (raw), ``llr`` (calibrated or ``None``) and ``decision`` of one utterance."""
 
     def embed(self, samples: np.ndarray, sample_rate: int) -> np.ndarray:
         """A 1-D float32 speaker embedding of one utterance."""
@@ -35,15 +35,15 @@ class Engine(Protocol):
     def verify(
         self, enrolled_embedding: np.ndarray, samples: np.ndarray, sample_rate: int
     ) -> dict[str, Any]:
-        """``cm_score``, ``cm_decision``, ``asv_score``, ``asv_decision``, ``accepted``."""
+        """Raw ``cm_score`` / ``asv_score``, their ``*_llr``, both decisions and ``accepted``."""
 
     def info(self) -> dict[str, Any]:
         """Model names, weights, sample rate and thresholds (for ``GET /info``)."""
 
 
-def _untrained_ok(spec: str, weights: str | None, allow: bool) -> bool:
+def _untrained_ok(spec: str | None, weights: str | None, allow: bool) -> bool:
     """Random init is allowed for debug models, or when the operator asks for it."""
-    if weights is not None or Path(spec).is_dir() or (PRETRAINED_DIR / spec).is_dir():
+    if spec is None or weights is not None or Path(spec).is_dir() or (PRETRAINED_DIR / spec).is_dir():
         return False
     return allow or "debug" in get_entry(spec).tags
 
@@ -52,10 +52,14 @@ class ModelEngine:
     """A CM and a speaker model behind the :class:`Engine` protocol (via ``voxguard.api``).
 
     Args:
-        cm_model: weights directory, bundled weights name or registered CM model name.
+        cm_model: weights directory, bundled weights name or registered CM model name
+            (``None``: the bundled default).
         spk_model: the same for the speaker-embedding model.
-        cm_threshold: bona fide when ``score >= cm_threshold`` (score = logit[1] - logit[0]).
-        asv_threshold: same speaker when the cosine score is at or above it.
+        cm_threshold: bona fide when the CM's decision score (its calibrated LLR when it has a
+            calibration, else logit[1] - logit[0]) is at or above it; ``None``: the model's
+            :attr:`~voxguard.api.SpoofDetector.decision_threshold` (0).
+        asv_threshold: the same for the speaker model (``None``: 0 on the LLR, or 0.5 on the
+            cosine of an uncalibrated model).
         seed: initialisation seed of untrained models (debug models, or ``random_init``).
         cm_weights: weights for a registered ``cm_model`` (directory, .safetensors, .pth).
         spk_weights: weights for a registered ``spk_model``.
@@ -64,10 +68,10 @@ class ModelEngine:
 
     def __init__(
         self,
-        cm_model: str = "debug_cm",
-        spk_model: str = "debug_spk",
-        cm_threshold: float = 0.0,
-        asv_threshold: float = 0.5,
+        cm_model: str | None = None,
+        spk_model: str | None = None,
+        cm_threshold: float | None = None,
+        asv_threshold: float | None = None,
         seed: int = 0,
         cm_weights: str | None = None,
         spk_weights: str | None = None,
@@ -88,9 +92,10 @@ class ModelEngine:
                 threshold=asv_threshold,
                 random_init=_untrained_ok(spk_model, spk_weights, random_init),
             )
+        # Always decide: fix each threshold (explicit, 0 on an LLR, or the raw-score default).
+        self.cm.threshold = self.cm_threshold = self.cm.decision_threshold
+        self.spk.threshold = self.asv_threshold = self.spk.decision_threshold
         self.system = SASVSystem(self.cm, self.spk, fusion="cascade")
-        self.cm_threshold = float(cm_threshold)
-        self.asv_threshold = float(asv_threshold)
         self.sample_rate = int(self.cm.sample_rate)
         probe = np.zeros(self.spk.sample_rate // 2, dtype=np.float32)
         self.embedding_dim = int(self.spk.embed_array(probe, self.spk.sample_rate).shape[0])
@@ -98,7 +103,7 @@ class ModelEngine:
     def detect(self, samples: np.ndarray, sample_rate: int) -> dict[str, Any]:
         """CM score (logit[1] - logit[0]) and decision."""
         det = self.cm.score_array(samples, sample_rate, label="upload")
-        return {"score": det.score, "decision": det.decision}
+        return {"score": det.score, "llr": det.calibrated, "decision": det.decision}
 
     def embed(self, samples: np.ndarray, sample_rate: int) -> np.ndarray:
         """Speaker embedding, float32 of shape ``(E,)``."""
@@ -115,8 +120,10 @@ class ModelEngine:
         )
         return {
             "cm_score": r.cm_score,
+            "cm_llr": r.cm_calibrated,
             "cm_decision": r.cm_decision,
             "asv_score": r.asv_score,
+            "asv_llr": r.asv_calibrated,
             "asv_decision": "target" if r.asv_decision == "accept" else "nontarget",
             "accepted": r.decision == "accept",
         }
@@ -131,6 +138,9 @@ class ModelEngine:
             "sample_rate": self.sample_rate,
             "embedding_dim": self.embedding_dim,
             "cm_threshold": self.cm_threshold,
+            "cm_threshold_on": self.cm.score_kind,
             "asv_threshold": self.asv_threshold,
-            "fusion": "accept = (cm_score >= cm_threshold) and (asv_score >= asv_threshold)",
+            "asv_threshold_on": self.spk.score_kind,
+            "fusion": "accept = (CM score >= cm_threshold) and (ASV score >= asv_threshold), "
+            "each score being its LLR when calibrated (*_threshold_on = 'llr'), else the raw score",
         }

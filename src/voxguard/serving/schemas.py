@@ -18,8 +18,14 @@ class DetectResponse(BaseModel):
     """Countermeasure result for one file."""
 
     file: str = Field(description="the uploaded file's name")
-    cm_score: float = Field(description="logit[1] - logit[0]; higher = bona fide")
-    decision: Literal["bonafide", "spoof"]
+    cm_score: float = Field(description="raw CM score, logit[1] - logit[0]; higher = bona fide")
+    cm_llr: float | None = Field(
+        default=None, description="calibrated bona fide LLR (null without a calibration)"
+    )
+    decision: Literal["bonafide", "spoof", "no_speech"] = Field(
+        description="cm_llr (or cm_score when uncalibrated) >= cm_threshold; no_speech when "
+        "under 5 % of the audio is active"
+    )
     cm_threshold: float
     duration_s: float
 
@@ -48,9 +54,13 @@ class VerifyResponse(BaseModel):
 
     speaker_id: str
     file: str
-    cm_score: float = Field(description="countermeasure score; higher = bona fide")
-    cm_decision: Literal["bonafide", "spoof"]
+    cm_score: float = Field(description="raw CM score, logit[1] - logit[0]; higher = bona fide")
+    cm_llr: float | None = Field(default=None, description="calibrated CM LLR, if calibrated")
+    cm_decision: Literal["bonafide", "spoof", "no_speech"]
     asv_score: float = Field(description="cosine similarity to the enrollment; higher = target")
+    asv_llr: float | None = Field(
+        default=None, description="calibrated same-speaker LLR, if calibrated"
+    )
     asv_decision: Literal["target", "nontarget"]
     accepted: bool = Field(description="bona fide AND target (both thresholds passed)")
     cm_threshold: float
@@ -93,7 +103,9 @@ class InfoResponse(BaseModel):
     sample_rate: int
     embedding_dim: int | None
     cm_threshold: float
+    cm_threshold_on: str = Field(description="'llr' or the raw score the threshold applies to")
     asv_threshold: float
+    asv_threshold_on: str = Field(description="'llr' or 'cosine'")
     fusion: str
     store_backend: str
     auth_required_for_writes: bool

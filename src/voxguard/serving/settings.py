@@ -24,10 +24,13 @@ class ServiceSettings:
         db: SQLite file path (``sqlite:///path`` also accepted) or a ``postgresql://`` URL.
         api_key: key required by writes (enroll, delete); ``None`` leaves writes open, which
             ``voxguard serve`` only allows on a loopback address.
-        cm_model: registered CM model name or a weights directory.
-        spk_model: registered speaker model name or a weights directory.
-        cm_threshold: CM scores at or above it are bona fide.
-        asv_threshold: cosine scores at or above it are the claimed speaker.
+        cm_model: bundled weights name, registered CM model name or a weights directory
+            (default: the bundled default CM).
+        spk_model: the same for the speaker model (default: the bundled default).
+        cm_threshold: bona fide when the CM's decision score is at or above it (default: 0 on
+            the calibrated LLR; 0 on logit[1] - logit[0] for an uncalibrated model).
+        asv_threshold: the claimed speaker when the ASV's decision score is at or above it
+            (default: 0 on the calibrated LLR; 0.5 on the cosine for an uncalibrated model).
         max_upload_bytes: refuse request bodies larger than this (413), before reading them.
         max_duration_s: refuse audio longer than this (413), before decoding it.
         min_duration_s: refuse audio shorter than this (422).
@@ -40,10 +43,10 @@ class ServiceSettings:
 
     db: str = ""
     api_key: str | None = None
-    cm_model: str = "debug_cm"
-    spk_model: str = "debug_spk"
-    cm_threshold: float = 0.0
-    asv_threshold: float = 0.5
+    cm_model: str | None = None
+    spk_model: str | None = None
+    cm_threshold: float | None = None
+    asv_threshold: float | None = None
     max_upload_bytes: int = 20 * 1024 * 1024
     max_duration_s: float = 60.0
     min_duration_s: float = 0.1

@@ -48,9 +48,13 @@ function needClips() {
   if (!state.clips.length) throw new Error("choose an audio file or record one first");
 }
 
-// Map a CM score (log-odds) to [0, 1] with a logistic; the ASV cosine from [-1, 1].
-const cmUnit = (s) => 1 / (1 + Math.exp(-s));
-const asvUnit = (s) => Math.min(1, Math.max(0, (s + 1) / 2));
+// Bars show the score each threshold applies to: an LLR (or the CM's logit difference) mapped to
+// [0, 1] with a logistic, an uncalibrated ASV cosine from [-1, 1].
+const logistic = (s) => 1 / (1 + Math.exp(-s));
+const cmUnit = logistic;
+const asvUnit = (s) => state.info && state.info.asv_threshold_on === "cosine"
+  ? Math.min(1, Math.max(0, (s + 1) / 2)) : logistic(s);
+const pick = (llr, raw) => (llr === null || llr === undefined ? raw : llr);
 
 function drawBar(id, thrId, unit, thrUnit, pass) {
   const bar = $(id);
@@ -62,20 +66,24 @@ function drawBar(id, thrId, unit, thrUnit, pass) {
 }
 
 function showResult(r) {
-  const info = state.info || { cm_threshold: 0, asv_threshold: 0.5 };
-  $("cm-score").textContent = `${r.cm_score.toFixed(3)} (${r.cm_decision || r.decision})`;
-  const cmPass = r.cm_score >= info.cm_threshold;
-  drawBar("cm-bar", "cm-thr", cmUnit(r.cm_score), cmUnit(info.cm_threshold), cmPass);
+  const info = state.info || { cm_threshold: 0, asv_threshold: 0.5, asv_threshold_on: "cosine" };
+  const cm = pick(r.cm_llr, r.cm_score);
+  const cmKind = r.cm_llr === null || r.cm_llr === undefined ? "score" : "LLR";
+  $("cm-score").textContent = `${cmKind} ${cm.toFixed(3)} (${r.cm_decision || r.decision})`;
+  const cmPass = (r.cm_decision || r.decision) === "bonafide";
+  drawBar("cm-bar", "cm-thr", cmUnit(cm), cmUnit(info.cm_threshold), cmPass);
   if (r.asv_score !== undefined) {
-    $("asv-score").textContent = `${r.asv_score.toFixed(3)} (${r.asv_decision})`;
-    drawBar("asv-bar", "asv-thr", asvUnit(r.asv_score), asvUnit(info.asv_threshold),
-      r.asv_score >= info.asv_threshold);
+    const asv = pick(r.asv_llr, r.asv_score);
+    const asvKind = r.asv_llr === null || r.asv_llr === undefined ? "cosine" : "LLR";
+    $("asv-score").textContent = `${asvKind} ${asv.toFixed(3)} (${r.asv_decision})`;
+    drawBar("asv-bar", "asv-thr", asvUnit(asv), asvUnit(info.asv_threshold),
+      r.asv_decision === "target");
     $("decision").textContent = r.accepted ? `ACCEPT as ${r.speaker_id}` : "REJECT";
     $("decision").className = r.accepted ? "accept" : "reject";
   } else {
     $("asv-score").textContent = "–";
     $("asv-bar").setAttribute("width", "0");
-    $("decision").textContent = cmPass ? "bona fide" : "spoof";
+    $("decision").textContent = r.decision === "no_speech" ? "no speech" : cmPass ? "bona fide" : "spoof";
     $("decision").className = cmPass ? "accept" : "reject";
   }
 }
@@ -222,8 +230,10 @@ async function loadInfo() {
   try {
     state.info = await api("GET", "/info");
     const i = state.info;
-    $("server-info").textContent = `CM ${i.cm_model} (threshold ${i.cm_threshold}) · ` +
-      `speaker ${i.spk_model} (threshold ${i.asv_threshold}) · store ${i.store_backend}` +
+    $("server-info").textContent =
+      `CM ${i.cm_model} (threshold ${i.cm_threshold} on ${i.cm_threshold_on}) · ` +
+      `speaker ${i.spk_model} (threshold ${i.asv_threshold} on ${i.asv_threshold_on}) · ` +
+      `store ${i.store_backend}` +
       (i.auth_required_for_writes ? " · writes need an API key" : "");
     $("key-label").hidden = !i.auth_required_for_writes;
   } catch (e) {
