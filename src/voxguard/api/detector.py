@@ -92,6 +92,7 @@ class _Scorer:
     ) -> None:
         self.name = loaded.name
         self.card = loaded.card
+        self.weights_path = loaded.weights_path
         self.model = loaded.model
         self.sample_rate = sample_rate_of(loaded)
         self.runner = Runner(backend, policy, batch_size, self.sample_rate)

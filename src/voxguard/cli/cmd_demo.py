@@ -106,6 +106,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _describe(scorer: Any) -> str:
+    """``bundle (architecture)`` for bundled or saved weights, else the model name."""
+    weights = getattr(scorer, "weights_path", None)
+    if weights is None:
+        return f"{scorer.name} (untrained)"
+    return f"{Path(weights).name} ({scorer.name})" if Path(weights).name != scorer.name else scorer.name
+
+
 def _rule(scorer: Any, positive: str) -> str:
     kind = scorer.score_kind
     return f"{positive} if {'LLR' if kind == 'llr' else kind} >= {scorer.decision_threshold:g}"
@@ -135,8 +143,8 @@ def run(args: argparse.Namespace) -> int:
     asv_col = "ASV LLR" if asv.score_kind == "llr" else "ASV cos"
     if not args.json:
         print("voxguard demo: spoof-aware speaker verification on real speech and generated spoofs")
-        print(f"  CM  model: {cm.name} ({cm.card.get('weights', 'pretrained')}); {_rule(cm, 'bona fide')}")
-        print(f"  ASV model: {asv.name} ({asv.card.get('weights', 'pretrained')}); {_rule(asv, 'target')}")
+        print(f"  CM  model: {_describe(cm)}; {_rule(cm, 'bona fide')}")
+        print(f"  ASV model: {_describe(asv)}; {_rule(asv, 'target')}")
         for note in notes:
             print(f"  NOTE: {note}")
         print(
