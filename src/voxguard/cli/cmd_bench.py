@@ -109,12 +109,13 @@ def run(args: argparse.Namespace) -> int:
         for row in rows:
             emit(row)
         return 0
+    w = max([5] + [len(r["model"]) for r in rows])
     print(
-        f"{'model':16s} {'backend':8s} {'threads':>7s} {'input s':>8s} {'latency ms':>11s} {'inputs/s':>9s}"
+        f"{'model':{w}s} {'backend':8s} {'threads':>7s} {'input s':>8s} {'latency ms':>11s} {'inputs/s':>9s}"
     )
     for r in rows:
         print(
-            f"{r['model']:16s} {r['backend']:8s} {r['threads']:7d} {r['seconds']:8.2f} "
+            f"{r['model']:{w}s} {r['backend']:8s} {r['threads']:7d} {r['seconds']:8.2f} "
             f"{r['latency_ms']:11.2f} {r['throughput_per_s']:9.2f}"
         )
     return 0
