@@ -4,7 +4,11 @@ Usage (from the repository root, after ``whisper_features.py``)::
 
     python recipes/mini/train_backends.py [--feats data/voxguard-mini-whisper] \
         [--out runs/mini_whisper] [--epochs 3] [--lr 1e-3] [--batch 8] \
-        [--variants rank1 mag mean base] [--sweep 0.1 0.3 0.5] [--threads 2]
+        [--variants rank1 mag mean base] [--sweep 0.1 0.3 0.5] [--threads 2] \
+        [--train-feats data/voxguard-mini-plus-whisper]
+
+``--train-feats`` takes the training split from another feature folder (the larger
+voxguard-mini-plus training set, see the README); dev and eval always come from ``--feats``.
 
 Per variant: Adam (weight decay 1e-4, constant lr 1e-3: ten times the paper's 1e-4, so that the
 backends learn in the 3 epochs this shared CPU affords), batches of ``--batch`` utterances drawn at
@@ -123,6 +127,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--feats", default="data/voxguard-mini-whisper")
     ap.add_argument("--out", default="runs/mini_whisper")
+    ap.add_argument("--train-feats", default=None, help="train split from here (default --feats)")
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--batch", type=int, default=8)
@@ -135,7 +140,7 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     folder, out = Path(args.feats), Path(args.out)
-    tr_x, tr_rows = load_split(folder, "train")
+    tr_x, tr_rows = load_split(Path(args.train_feats or args.feats), "train")
     tr_y = torch.tensor([r["label"] for r in tr_rows])
     splits = {s: load_split(folder, s) for s in ("dev", "eval")}
     dev_eer: dict[str, float] = {}
@@ -153,6 +158,8 @@ def main() -> None:
             "model": VARIANTS[variant][0],
             "overrides": VARIANTS[variant][1],
             "epochs": args.epochs,
+            "train_feats": str(args.train_feats or args.feats),
+            "train_files": len(tr_rows),
             "lr": args.lr,
             "batch": args.batch,
             "train_loss": losses,

@@ -3,7 +3,7 @@
 Usage (from the repository root)::
 
     python recipes/mini/whisper_features.py [--data data/voxguard-mini] \
-        [--out data/voxguard-mini-whisper] [--threads 1]
+        [--out data/voxguard-mini-whisper] [--threads 1] [--splits train dev eval]
 
 Each file is cropped AASIST-style but scaled to whole Whisper frames: the first 64,000 samples
 (4.0 s), tile-repeated when shorter (:func:`voxguard.audio.crop.eval_crop`), then passed through
@@ -70,18 +70,19 @@ def extract_split(fe: WhisperFrontend, root: Path, split: str, batch: int = 8) -
 
 
 def main() -> None:
-    """Extract and cache features for train, dev and eval."""
+    """Extract and cache features for the requested splits (default train, dev and eval)."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default="data/voxguard-mini")
     ap.add_argument("--out", default="data/voxguard-mini-whisper")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--splits", nargs="+", default=list(SPLITS), choices=list(SPLITS))
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     root, out = Path(args.data), Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     fe = frontend()
     timing: dict[str, float] = {}
-    for split in SPLITS:
+    for split in args.splits:
         start = time.perf_counter()
         feats = extract_split(fe, root, split)
         timing[split] = round(time.perf_counter() - start, 1)

@@ -1,0 +1,35 @@
+"""The bundled speaker model and its calibration on the demo clips (speakers it never saw)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from voxguard.api import SpeakerVerifier
+from voxguard.api._load import bundled_dirs, default_model
+from voxguard.cli.cmd_demo import DEMO_AUDIO
+
+
+@pytest.fixture(scope="module")
+def verifier() -> SpeakerVerifier:
+    if default_model("spk") is None:
+        pytest.skip("no bundled speaker model")
+    return SpeakerVerifier.from_pretrained()
+
+
+def test_bundled_calibration_is_applied_and_described(verifier):
+    assert verifier.score_kind == "llr" and verifier.decision_threshold == 0.0
+    card = json.loads((bundled_dirs()[default_model("spk")] / "config.json").read_text())["card"]
+    assert "demo" in card["calibration"]["fitted_on"]  # fitted without the demo speakers
+    assert card["calibration"]["leave_one_speaker_out"]["cllr_bits"] < 1.0
+
+
+def test_demo_speakers_are_told_apart(verifier):
+    enrollment = verifier.enroll(
+        [DEMO_AUDIO / "speaker_a_enroll1.flac", DEMO_AUDIO / "speaker_a_enroll2.flac"]
+    )
+    same = verifier.verify(enrollment, DEMO_AUDIO / "speaker_a_test.flac")
+    other = verifier.verify(enrollment, DEMO_AUDIO / "speaker_b_test.flac")
+    assert same.decision == "accept" and other.decision == "reject", (same, other)
+    assert same.calibrated > other.calibrated
