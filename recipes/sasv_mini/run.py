@@ -32,6 +32,7 @@ from voxguard.scoring.fusion import fit_calibrators, log_probability_product, sc
 
 PROTOCOL = "ASVspoof2019_LA_cm_protocols/ASVspoof2019.LA.cm.{split}.trl.txt"
 N_ENROLL = 3
+SPEAKER_MODEL = "bccmt_tiny_librispeech"
 SPLITS = ("dev", "eval")
 
 
@@ -58,33 +59,54 @@ def utterance_cache(
 
     Returns:
         ``(cm_scores (N,), embeddings (N, E), seconds the computation took)``; the seconds are
-        kept in the cache, so a cached run reports the time of the run that filled it.
+        kept in the cache, so a cached run reports the time of the run that filled it. The cache
+        records the speaker model's sha256: when the bundled model changes, only the embeddings
+        are computed again (the CM scores are kept).
     """
+    from voxguard.api import SpeakerVerifier, SpoofDetector
+
+    paths = [root / f"ASVspoof2019_LA_{split}" / "flac" / f"{u}.flac" for u in utts]
+    asv = SpeakerVerifier.from_pretrained(SPEAKER_MODEL, num_threads=threads)
+    asv_sha = str(asv.card.get("sha256", ""))
     cache = out / f"cache_{split}.npz"
     if cache.is_file():
         data = np.load(cache)
         if list(data["utts"]) == utts:
-            return data["cm"], data["emb"], float(data["seconds"])
-    from voxguard.api import SpeakerVerifier, SpoofDetector
-
-    paths = [root / f"ASVspoof2019_LA_{split}" / "flac" / f"{u}.flac" for u in utts]
+            if "asv_sha256" in data and str(data["asv_sha256"]) == asv_sha:
+                return data["cm"], data["emb"], float(data["seconds"])
+            # the speaker model changed: embed again, keep the (slow) CM scores
+            emb = _embed(asv, paths)
+            np.savez(
+                cache,
+                utts=data["utts"],
+                cm=data["cm"],
+                emb=emb,
+                seconds=data["seconds"],
+                asv_sha256=asv_sha,
+            )
+            return data["cm"], emb, float(data["seconds"])
     start = time.perf_counter()
-    asv = SpeakerVerifier.from_pretrained("bccmt_tiny_librispeech", num_threads=threads)
-    embs = asv.embed_files(paths)
+    emb = _embed(asv, paths)
     det = SpoofDetector.from_pretrained(
         "aasist", weights=weights, backend="onnx", num_threads=threads, batch_size=8
     )
     dets = det.score_files(paths)
-    failed = [f"{d.file}: {d.error}" for d in dets if d.error] + [
-        f"{e.file}: {e.error}" for e in embs if e.error
-    ]
+    failed = [f"{d.file}: {d.error}" for d in dets if d.error]
     if failed:
         raise VoxguardError("cannot score some utterances: " + "; ".join(failed[:5]))
     cm = np.array([d.score for d in dets], dtype=np.float64)
-    emb = np.stack([e.embedding for e in embs]).astype(np.float32)
     seconds = time.perf_counter() - start
-    np.savez(cache, utts=np.array(utts), cm=cm, emb=emb, seconds=seconds)
+    np.savez(cache, utts=np.array(utts), cm=cm, emb=emb, seconds=seconds, asv_sha256=asv_sha)
     return cm, emb, seconds
+
+
+def _embed(asv: object, paths: list[Path]) -> np.ndarray:
+    """Speaker embeddings ``(N, E)`` of ``paths``; any failure stops the recipe."""
+    embs = asv.embed_files(paths)  # type: ignore[attr-defined]
+    failed = [f"{e.file}: {e.error}" for e in embs if e.error]
+    if failed:
+        raise VoxguardError("cannot embed some utterances: " + "; ".join(failed[:5]))
+    return np.stack([e.embedding for e in embs]).astype(np.float32)
 
 
 def build_trials(rows: list[tuple[str, str, str]]) -> list[tuple[str, str, str, list[str]]]:
