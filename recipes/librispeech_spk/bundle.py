@@ -49,6 +49,8 @@ def main(weights: str, results: str, out_dir: str) -> None:
         },
         "recipe": "recipes/librispeech_spk",
     }
+    if not card["training"].get("kd_teacher"):  # no distillation: the KD settings are unused
+        card["training"] = {k: v for k, v in card["training"].items() if not k.startswith("kd_")}
     voxguard.save_pretrained(model, out_dir, card)
 
 
