@@ -25,6 +25,7 @@ else:
     import soundfile as sf
 
     from voxguard.serving import ServiceSettings, create_app
+    from voxguard.serving.protocol import JsonH11Protocol
     from voxguard.testing.audio import synthetic_speech
 
 API_KEY = "test-key-123"
@@ -49,7 +50,12 @@ class ThreadServer:
     def __init__(self, app: object) -> None:
         self.port = free_port()
         config = uvicorn.Config(
-            app, host="127.0.0.1", port=self.port, log_level="warning", timeout_graceful_shutdown=2
+            app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            timeout_graceful_shutdown=2,
+            http=JsonH11Protocol,  # what `voxguard serve` runs
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -77,10 +83,22 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadServer]:
         db=str(db),
         api_key=API_KEY,
         cm_model="debug_cm",
-        spk_model="debug_spk", max_upload_bytes=256 * 1024, max_duration_s=5.0, max_files=4
+        spk_model="debug_spk",
+        max_upload_bytes=256 * 1024,
+        max_duration_s=5.0,
+        max_files=4,
+        score_rate=0,
     )
     with ThreadServer(create_app(settings)) as srv:
         yield srv
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_config_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Store secrets go to a temporary config folder, never the user's ~/.config."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -146,6 +164,8 @@ class SubprocessServer:
             "debug_cm",
             "--spk-model",
             "debug_spk",
+            "--score-rate",
+            "0",
             *extra,
         ]
         self.log = log

@@ -200,7 +200,7 @@ def test_oversized_upload_refused_before_body_is_sent(server):
     """Content-Length over the cap: 413 arrives although only 1 KiB of 50 MiB was sent."""
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
         s.sendall(
-            b"POST /detect HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; "
+            b"POST /detect HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; "
             b"boundary=b\r\nContent-Length: 52428800\r\n\r\n" + b"x" * 1024
         )
         reply = b""

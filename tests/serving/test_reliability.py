@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
+from voxguard.serving.secret import default_secret_path, load_or_create_secret
 from voxguard.serving.store import SQLiteStore
 
 THREADS, LOOPS, KILLS = 8, 12, 3
@@ -152,7 +153,8 @@ def test_sigkill_mid_write_loses_no_acknowledged_enrollment(
                         lost.append(sid)
                 elif got["embedding_sha256"] != acks[-1]["embedding_sha256"]:
                     lost.append(sid)
-        store = SQLiteStore(db)  # WAL: read the file directly while the server runs
+        secret = load_or_create_secret(default_secret_path())  # the server's (same config home)
+        store = SQLiteStore(db, secret)  # WAL: read the file directly while the server runs
         half_written += store.check_integrity()
         store.close()
     n_acked = sum(len(v) for v in acked.values())

@@ -3,7 +3,10 @@
 from voxguard.audio.crop import AASIST_CROP, eval_crop, sliding_windows, tile_to, train_crop
 from voxguard.audio.io import (
     DEFAULT_SAMPLE_RATE,
+    AudioLimitError,
+    DecodeLimits,
     audio_info,
+    check_limits,
     load_audio,
     prepare_waveform,
     save_audio,
@@ -14,7 +17,10 @@ from voxguard.audio.resample import resample
 __all__ = [
     "AASIST_CROP",
     "DEFAULT_SAMPLE_RATE",
+    "AudioLimitError",
+    "DecodeLimits",
     "audio_info",
+    "check_limits",
     "eval_crop",
     "load_audio",
     "prepare_waveform",

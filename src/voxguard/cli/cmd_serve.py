@@ -71,6 +71,40 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-upload-mb", type=float, default=20.0, help="request body cap (MiB)")
     p.add_argument("--max-duration-s", type=float, default=60.0, help="longest accepted audio")
     p.add_argument("--max-files", type=int, default=20, help="most files per enrollment")
+    p.add_argument(
+        "--max-decode-mb",
+        type=float,
+        default=64.0,
+        help="most MiB one file may decode to (frames x channels x 4), checked before decoding",
+    )
+    p.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="Host name clients use to reach the server (repeatable; loopback names and a "
+        "specific --host are always allowed; '*' allows any, disabling the DNS-rebinding check)",
+    )
+    p.add_argument(
+        "--allowed-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="browser origin (https://app.example) allowed to send writes (repeatable)",
+    )
+    p.add_argument(
+        "--score-rate",
+        type=float,
+        default=120.0,
+        help="/detect + /verify requests per minute and client (0: unlimited)",
+    )
+    p.add_argument("--score-burst", type=int, default=20, help="score requests at once per client")
+    p.add_argument(
+        "--secret-file",
+        default="",
+        help="store secret keying the enrollment checksums (default: "
+        "~/.config/voxguard/store.key, created 0600 on first start)",
+    )
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch default)")
     p.add_argument(
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
@@ -87,11 +121,22 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _allowed_hosts(bind: str, extra: list[str]) -> tuple[str, ...]:
+    """Loopback names, the bind address when it is a specific one, and the ``--allowed-host``s."""
+    from voxguard.serving.guard import LOOPBACK_HOSTS
+
+    hosts = [*LOOPBACK_HOSTS, *extra]
+    if bind not in ("0.0.0.0", "::", ""):
+        hosts.append(bind)
+    return tuple(dict.fromkeys(hosts))
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         import uvicorn
 
         from voxguard.serving import ServiceSettings, create_app
+        from voxguard.serving.protocol import JsonH11Protocol
     except ImportError as exc:
         raise VoxguardError(
             f"the service needs the serve extra ({exc.name} is missing): "
@@ -120,6 +165,12 @@ def run(args: argparse.Namespace) -> int:
         max_upload_bytes=int(args.max_upload_mb * 1024 * 1024),
         max_duration_s=args.max_duration_s,
         max_files=args.max_files,
+        max_decode_bytes=int(args.max_decode_mb * 1024 * 1024),
+        allowed_hosts=_allowed_hosts(args.host, args.allowed_host),
+        allowed_origins=tuple(args.allowed_origin),
+        score_rate=args.score_rate,
+        score_burst=args.score_burst,
+        secret_file=args.secret_file,
     )
     app = create_app(settings)
     print(
@@ -128,6 +179,11 @@ def run(args: argparse.Namespace) -> int:
         flush=True,
     )
     uvicorn.run(
-        app, host=args.host, port=args.port, log_level=args.log_level, timeout_graceful_shutdown=5
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        timeout_graceful_shutdown=5,
+        http=JsonH11Protocol,
     )
     return 0

@@ -23,10 +23,11 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from voxguard import __version__
-from voxguard.audio import load_audio
+from voxguard.audio import DecodeLimits, load_audio
 from voxguard.serving.auth import ApiKeyGate, api_key_dependency
 from voxguard.serving.engine import Engine, ModelEngine
 from voxguard.serving.errors import ApiError
+from voxguard.serving.guard import HostOriginGuard, ScoreRateLimit
 from voxguard.serving.handlers import install_error_handlers
 from voxguard.serving.limits import BodySizeLimit, check_duration, read_capped
 from voxguard.serving.schemas import (
@@ -40,12 +41,16 @@ from voxguard.serving.schemas import (
     SpeakerList,
     VerifyResponse,
 )
+from voxguard.serving.secret import load_or_create_secret
 from voxguard.serving.settings import SPEAKER_ID_PATTERN, ServiceSettings
 from voxguard.serving.store import Enrollment, EnrollmentStore, StoreError, open_store
 
 log = logging.getLogger("voxguard.serving")
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-_ERRORS = {code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 413, 422, 503)}
+_ERRORS = {
+    code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 413, 421, 422, 429, 503)
+}
+MAX_OFFSET = 1 << 31  # far past any real store; bounds the SQL integer (no OverflowError)
 _PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; media-src 'self' blob:; img-src 'self' data:",
     "X-Content-Type-Options": "nosniff",
@@ -88,8 +93,8 @@ def create_app(
     Args:
         settings: models, thresholds, store target, API key and limits.
         engine: models to use (default: :class:`ModelEngine` built from ``settings``).
-        store: enrollment store (default: ``open_store(settings.resolved_db())``, closed on
-            shutdown).
+        store: enrollment store (default: ``open_store(settings.resolved_db())`` keyed by the
+            secret in ``settings.resolved_secret_file()``, closed on shutdown).
     """
     settings = settings or ServiceSettings()
     if engine is None:
@@ -104,7 +109,12 @@ def create_app(
             settings.random_init,
         )
     owns_store = store is None
-    store = store if store is not None else open_store(settings.resolved_db())
+    if store is None:
+        secret = load_or_create_secret(settings.resolved_secret_file())
+        store = open_store(settings.resolved_db(), secret=secret)
+    limits = DecodeLimits(
+        settings.min_rate, settings.max_rate, settings.max_channels, settings.max_decode_bytes
+    )
     info = engine.info()
 
     @asynccontextmanager
@@ -126,13 +136,21 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
     app.add_middleware(ApiKeyGate, api_key=settings.api_key)
+    app.add_middleware(ScoreRateLimit, per_minute=settings.score_rate, burst=settings.score_burst)
+    app.add_middleware(
+        HostOriginGuard,
+        allowed_hosts=tuple(settings.allowed_hosts),
+        allowed_origins=tuple(settings.allowed_origins),
+    )  # added last = runs first: a refused Host or Origin costs nothing
     write_auth = [Depends(api_key_dependency(settings.api_key))]
 
     def decode(upload: UploadFile) -> tuple[np.ndarray, float, str]:
         label = safe_label(upload.filename)
         data = read_capped(upload.file, settings.max_upload_bytes, label)
         seconds = check_duration(data, label, settings.min_duration_s, settings.max_duration_s)
-        samples, _ = load_audio(data, engine.sample_rate, name=label, max_duration_s=None)
+        samples, _ = load_audio(
+            data, engine.sample_rate, name=label, max_duration_s=None, limits=limits
+        )
         return samples, seconds, label
 
     @app.get("/", include_in_schema=False)
@@ -199,7 +217,8 @@ def create_app(
 
     @app.get("/speakers", response_model=SpeakerList, tags=["speakers"])
     def list_speakers(
-        offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> dict:
         """Enrolled speakers, ordered by id (paged)."""
         rows = store.list(offset=offset, limit=limit)

@@ -43,7 +43,12 @@ class Engine(Protocol):
 
 def _untrained_ok(spec: str | None, weights: str | None, allow: bool) -> bool:
     """Random init is allowed for debug models, or when the operator asks for it."""
-    if spec is None or weights is not None or Path(spec).is_dir() or (PRETRAINED_DIR / spec).is_dir():
+    if (
+        spec is None
+        or weights is not None
+        or Path(spec).is_dir()
+        or (PRETRAINED_DIR / spec).is_dir()
+    ):
         return False
     return allow or "debug" in get_entry(spec).tags
 

@@ -12,9 +12,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from voxguard.audio.io import AudioLimitError
 from voxguard.errors import AudioError, VoxguardError
 from voxguard.serving.errors import ApiError, error_response
-from voxguard.serving.store import EnrollmentConflictError, SpeakerNotFoundError, StoreError
+from voxguard.serving.store import (
+    EnrollmentConflictError,
+    IntegrityError,
+    SpeakerNotFoundError,
+    StoreError,
+)
 
 log = logging.getLogger("voxguard.serving")
 _OBJECT_REPR = re.compile(r"<[\w.]+ object at 0x[0-9a-fA-F]+>")
@@ -61,6 +67,12 @@ def install_error_handlers(app: FastAPI) -> None:
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
         return error_response(422, "invalid request", _describe_validation(exc))
 
+    @app.exception_handler(AudioLimitError)
+    async def audio_limit(_: Request, exc: AudioLimitError) -> JSONResponse:
+        if exc.too_large:
+            return error_response(413, "audio too large to decode", str(exc))
+        return error_response(422, "unsupported audio format", str(exc))
+
     @app.exception_handler(AudioError)
     async def audio_error(_: Request, exc: AudioError) -> JSONResponse:
         # soundfile names the in-memory buffer by its repr; the message already names the file
@@ -73,6 +85,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(EnrollmentConflictError)
     async def conflict(_: Request, exc: EnrollmentConflictError) -> JSONResponse:
         return error_response(409, "enrollment conflict", str(exc))
+
+    @app.exception_handler(IntegrityError)
+    async def integrity(_: Request, exc: IntegrityError) -> JSONResponse:
+        log.error("enrollment integrity check failed: %s", exc)
+        return error_response(409, "enrollment integrity check failed", str(exc))
 
     @app.exception_handler(StoreError)
     async def store_error(_: Request, exc: StoreError) -> JSONResponse:

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import BinaryIO
 
 from starlette.datastructures import Headers
@@ -18,6 +19,7 @@ from voxguard.errors import AudioError
 from voxguard.serving.errors import ApiError, error_response
 
 _CHUNK = 1 << 16
+_BYTE_COUNT = re.compile(r"[0-9]{1,18}")  # ASCII digits only: "²".isdigit() is True
 
 
 def _mb(n: int) -> str:
@@ -48,9 +50,10 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = Headers(scope=scope).get("content-length")
+        lengths = Headers(scope=scope).getlist("content-length")
+        declared = lengths[0] if lengths else None
         if declared is not None:
-            if not declared.isdigit():
+            if len(set(lengths)) > 1 or not _BYTE_COUNT.fullmatch(declared):
                 await error_response(
                     400,
                     "bad Content-Length",

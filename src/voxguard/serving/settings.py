@@ -39,6 +39,18 @@ class ServiceSettings:
         cm_weights: weights for a registered ``cm_model`` (directory, .safetensors or .pth).
         spk_weights: weights for a registered ``spk_model``.
         random_init: allow untrained non-debug models (demos only).
+        max_decode_bytes: most bytes one file may decode to (``frames x channels x 4``),
+            checked from its header before decoding (413).
+        max_channels: most channels an uploaded file may have (422).
+        min_rate: lowest accepted sample rate in Hz (422).
+        max_rate: highest accepted sample rate in Hz (422).
+        allowed_hosts: ``Host`` names the server answers to (421 otherwise; ``"*"``: any).
+        allowed_origins: extra browser origins allowed to send non-GET requests.
+        score_rate: ``/detect`` + ``/verify`` requests a client may make per minute (0: no
+            limit); 429 past it.
+        score_burst: how many of those a client may make at once.
+        secret_file: the store secret keying the row checksums (default:
+            ``$XDG_CONFIG_HOME/voxguard/store.key``, created 0600 on first start).
     """
 
     db: str = ""
@@ -55,7 +67,22 @@ class ServiceSettings:
     cm_weights: str | None = None
     spk_weights: str | None = None
     random_init: bool = False
+    max_decode_bytes: int = 64 * 1024 * 1024
+    max_channels: int = 8
+    min_rate: int = 4000
+    max_rate: int = 192_000
+    allowed_hosts: tuple[str, ...] = ("localhost", "127.0.0.1", "::1")
+    allowed_origins: tuple[str, ...] = ()
+    score_rate: float = 120.0
+    score_burst: int = 20
+    secret_file: str = ""
 
     def resolved_db(self) -> str:
         """The store target: ``db`` or the default per-user SQLite file."""
         return self.db or str(default_db_path())
+
+    def resolved_secret_file(self) -> str:
+        """The store secret's path: ``secret_file`` or the per-user default."""
+        from voxguard.serving.secret import default_secret_path
+
+        return self.secret_file or str(default_secret_path())

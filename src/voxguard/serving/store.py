@@ -3,13 +3,20 @@
 Two back ends share the SQL: embedded SQLite (default; WAL journal, ``synchronous=FULL``,
 ``BEGIN IMMEDIATE`` write transactions) and PostgreSQL through a ``postgresql://`` URL
 (``psycopg``). Every enrollment is one transaction with an atomic upsert, so a crash leaves
-either the previous row or the new one, never a mix; each row carries a sha256 over its
+either the previous row or the new one, never a mix; each row carries a checksum over its
 fields that is checked on every read.
+
+With a server secret (``open_store(target, secret=...)``, what ``voxguard serve`` does) the
+checksum is an HMAC-SHA256 keyed by a secret kept outside the database
+(:mod:`voxguard.serving.secret`): someone who can write the database cannot forge a row, and
+rows without a valid HMAC (including plain sha256 rows of older versions) are refused. Without
+a secret it is a plain sha256, which only detects accidental corruption.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import sqlite3
 import threading
 import time
@@ -38,6 +45,10 @@ class SpeakerNotFoundError(StoreError, KeyError):
         return str(self.args[0])
 
 
+class IntegrityError(StoreError):
+    """A stored row fails its checksum (altered or corrupted outside voxguard)."""
+
+
 class EnrollmentConflictError(StoreError):
     """An append would mix embeddings of different models or sizes."""
 
@@ -46,10 +57,18 @@ def _blob(embedding: np.ndarray) -> bytes:
     return np.ascontiguousarray(embedding, dtype="<f4").tobytes()
 
 
-def row_checksum(speaker_id: str, count: int, model: str, blob: bytes) -> str:
-    """sha256 over a row's fields: a half-written or altered row fails this check."""
+HMAC_PREFIX = "hmac-sha256:"
+
+
+def row_checksum(
+    speaker_id: str, count: int, model: str, blob: bytes, secret: bytes | None = None
+) -> str:
+    """Checksum of a row's fields: ``hmac-sha256:<hex>`` keyed by ``secret``, else a bare sha256
+    (which detects a half-written row but not a deliberate edit)."""
     head = f"{speaker_id}\0{count}\0{model}\0{len(blob)}\0".encode()
-    return hashlib.sha256(head + blob).hexdigest()
+    if secret is None:
+        return hashlib.sha256(head + blob).hexdigest()
+    return HMAC_PREFIX + hmac.new(secret, head + blob, hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -90,6 +109,7 @@ class EnrollmentStore(ABC):
     backend = ""
     placeholder = "?"
     schema = ""
+    secret: bytes | None = None
 
     @abstractmethod
     @contextmanager
@@ -106,10 +126,12 @@ class EnrollmentStore(ABC):
     def _decode(self, row: tuple) -> Enrollment:
         speaker_id, dim, count, model, blob, checksum, created, updated = row
         blob = bytes(blob)
-        if row_checksum(speaker_id, count, model, blob) != checksum or len(blob) != 4 * dim:
-            raise StoreError(
+        expected = row_checksum(speaker_id, count, model, blob, self.secret)
+        if not hmac.compare_digest(expected, str(checksum)) or len(blob) != 4 * dim:
+            raise IntegrityError(
                 f"{self.backend} store: the enrollment of {speaker_id!r} fails its checksum "
-                "(corrupted outside voxguard); delete it and enroll the speaker again"
+                "(altered or corrupted outside voxguard, or written under another server "
+                "secret); delete it and enroll the speaker again"
             )
         emb = np.frombuffer(blob, dtype="<f4").astype(np.float32)
         return Enrollment(speaker_id, emb, int(count), model, float(created), float(updated))
@@ -131,7 +153,7 @@ class EnrollmentStore(ABC):
             count,
             model,
             blob,
-            row_checksum(speaker_id, count, model, blob),
+            row_checksum(speaker_id, count, model, blob, self.secret),
             now,
             now,
         )
@@ -248,8 +270,9 @@ class SQLiteStore(EnrollmentStore):
         model TEXT NOT NULL, embedding BLOB NOT NULL, checksum TEXT NOT NULL,
         created_at REAL NOT NULL, updated_at REAL NOT NULL)"""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, secret: bytes | None = None) -> None:
         self.path = Path(path)
+        self.secret = secret
         self._local = threading.local()
         self._conns: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -319,7 +342,8 @@ class PostgresStore(EnrollmentStore):
         model TEXT NOT NULL, embedding BYTEA NOT NULL, checksum TEXT NOT NULL,
         created_at DOUBLE PRECISION NOT NULL, updated_at DOUBLE PRECISION NOT NULL)"""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, secret: bytes | None = None) -> None:
+        self.secret = secret
         try:
             import psycopg
         except ImportError:
@@ -372,11 +396,16 @@ class PostgresStore(EnrollmentStore):
         self._local = threading.local()
 
 
-def open_store(target: str | Path) -> EnrollmentStore:
-    """Open a store: a ``postgresql://`` URL, ``sqlite:///path``, or a plain SQLite file path."""
+def open_store(target: str | Path, secret: bytes | None = None) -> EnrollmentStore:
+    """Open a store: a ``postgresql://`` URL, ``sqlite:///path``, or a plain SQLite file path.
+
+    Args:
+        target: where the store lives.
+        secret: key of the row HMACs (``None``: plain sha256 checksums, no tamper detection).
+    """
     text = str(target)
     if text.startswith(("postgresql://", "postgres://")):
-        return PostgresStore(text)
+        return PostgresStore(text, secret)
     if text.startswith("sqlite:///"):
         text = text[len("sqlite:///") :]
     elif "://" in text:
@@ -384,4 +413,4 @@ def open_store(target: str | Path) -> EnrollmentStore:
             f"{text.split('://')[0]}://: unsupported store URL; use a SQLite file "
             "path, sqlite:///path or postgresql://user@host/db"
         )
-    return SQLiteStore(text)
+    return SQLiteStore(text, secret)
