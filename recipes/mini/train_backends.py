@@ -180,7 +180,7 @@ def main() -> None:
         return
     best = min(dev_eer, key=dev_eer.get)
     state = torch.load(out / best / "model.pt", weights_only=True)
-    k_train = build(best).cfg.k_train or build(best).cfg.pool_ratios[0]
+    k_train = build(best).config.k_train or build(best).config.pool_ratios[0]
     for k in args.sweep:
         model = build(best, k_train=k_train, k_infer=k)
         model.load_state_dict(state)

@@ -66,7 +66,7 @@ def main() -> None:
         "composite_rank1": {k: full[k] for k in ("params", "params_total", "macs")},
     }
     backends = {v: build(v).eval() for v in VARIANTS}
-    k_train = backends[args.sweep_variant].cfg.k_train or 0.5
+    k_train = backends[args.sweep_variant].config.k_train or 0.5
     for k in args.sweep:
         name = f"{args.sweep_variant}_kinfer{k:g}"
         backends[name] = build(args.sweep_variant, k_train=k_train, k_infer=k).eval()

@@ -9,7 +9,7 @@ import torch
 
 import voxguard as vg
 from voxguard.models import get_entry, load_torch_checkpoint
-from voxguard.models.cm.aasist import (
+from voxguard.models.cm.graph_backend import (
     SPAARSIST_BASE,
     SPAARSIST_MAG,
     SPAARSIST_RANK1,
@@ -90,8 +90,10 @@ def _reference_check(name, anchors, rows):
         hidden = model.embed(x)
         logits = model.out_layer(hidden)
     key = OFFICIAL[name]
-    np.testing.assert_allclose(logits.numpy(), ref[f"{key}_logits"][rows], atol=1e-4, rtol=0)
-    np.testing.assert_allclose(hidden.numpy(), ref[f"{key}_hidden"][rows], atol=1e-4, rtol=0)
+    # README: the official logits to 1e-5 (measured 8.1e-6 AASIST, 3.8e-6 AASIST-L); the
+    # 160-d readout to 5.6e-6 / 1.3e-5 (docs/models_cm.md).
+    np.testing.assert_allclose(logits.numpy(), ref[f"{key}_logits"][rows], atol=1e-5, rtol=0)
+    np.testing.assert_allclose(hidden.numpy(), ref[f"{key}_hidden"][rows], atol=2e-5, rtol=0)
 
 
 @pytest.mark.parametrize("name", RAW)

@@ -27,7 +27,7 @@ def n_params(module: torch.nn.Module) -> int:
 
 def graph_backend_available() -> bool:
     try:
-        from voxguard.models.cm.aasist import SPAARSIST_RANK1, GraphBackend  # noqa: F401
+        from voxguard.models.cm.graph_backend import SPAARSIST_RANK1, GraphBackend  # noqa: F401
     except ImportError:
         return False
     return True
@@ -107,7 +107,7 @@ def test_upstream_checkpoint_directory_is_loaded(tmp_path):
 @pytest.mark.parametrize("backend", ["ssl_aasist", "spaarsist_rank1"])
 def test_composition_with_graph_backends(backend):
     model = vg.create_model("debug_ssl_cm", backend=backend, merge="weighted_sum").eval()
-    assert model.backend.cfg.in_dim == 32
+    assert model.backend.config.in_dim == 32
     with torch.no_grad():
         assert model(torch.randn(2, 16000)).shape == (2, 2)
 

@@ -6,7 +6,8 @@ layer ``l`` (what ``transformers`` returns with ``output_hidden_states=True``); 
 an untruncated model is the encoder output (``last_hidden_state``, which for pre-LN models such as
 WavLM-Large and XLS-R includes the final LayerNorm). So the states of a model truncated to ``N``
 layers equal the first ``N`` states of the full model (the last one, for ``N`` below the full
-depth, without that final LayerNorm).
+depth, without that final LayerNorm). ``SSLFrontendConfig.final_layer_norm=False`` gives the raw
+last-layer output of an untruncated pre-LN model too (the SpAArSIST paper's input).
 
 The upstream comes from one of three places, all through :func:`build_upstream`:
 
@@ -242,6 +243,11 @@ class SSLFrontendConfig:
     freeze: str = "none"  # "none" | "cnn" (freeze the conv feature encoder) | "all"
     gradient_checkpointing: bool = False
     include_embedding: bool = False  # prepend the transformer input (s3prl's hidden state 0)
+    # Pre-LN upstreams (WavLM-Large, XLS-R) apply a final LayerNorm after their last layer.
+    # True: the last state is ``last_hidden_state`` (after it, what fairseq's
+    # ``features_only`` output and SSL-AASIST use); False: the raw last-layer output (the
+    # SpAArSIST paper's "layer 24 before the final LayerNorm"); the module is then dropped.
+    final_layer_norm: bool = True
 
 
 class SSLFrontend(nn.Module):
@@ -262,9 +268,9 @@ class SSLFrontend(nn.Module):
         self.upstream.train()  # from_pretrained returns eval mode; follow the parent's mode
         ucfg = self.upstream.config
         self.truncated = cfg.num_layers is not None and cfg.num_layers < _full_depth(cfg)
-        if ucfg.do_stable_layer_norm and self.truncated:
+        if ucfg.do_stable_layer_norm and (self.truncated or not cfg.final_layer_norm):
             # Pre-LN models apply a final LayerNorm after their last layer only: a truncated model
-            # returns raw layer outputs, so that module would be dead weight.
+            # (or final_layer_norm=False) returns raw layer outputs, so that module is dead weight.
             self.upstream.encoder.layer_norm = nn.Identity()
         self.hidden_size: int = ucfg.hidden_size
         self.num_layers: int = ucfg.num_hidden_layers + int(cfg.include_embedding)
@@ -324,7 +330,3 @@ def _full_depth(cfg: SSLFrontendConfig) -> int:
         return int(_load_config(cfg.upstream_path).num_hidden_layers)
     return int(PRESETS[cfg.preset]["num_hidden_layers"])
 
-
-def ssl_preset_names() -> list[str]:
-    """Names of the built-in upstream presets."""
-    return sorted(PRESETS)

@@ -180,7 +180,8 @@ class HSGAL(nn.Module):
         return x[:, :n1], x[:, n1:], master
 
     def _attention(self, x: torch.Tensor, n1: int) -> torch.Tensor:
-        """(B, N, D) -> (B, N, N) attention map with type-dependent attention vectors."""
+        """(B, N, D) -> (B, N, N) attention map ``A[b, i, j]`` (query i, key j), rows summing
+        to 1, with type-dependent attention vectors."""
         a = torch.tanh(self.att_proj(_pairwise(x)))  # (B, N, N, out)
         n = x.shape[1]
         idx = torch.arange(n, device=x.device)
@@ -194,7 +195,9 @@ class HSGAL(nn.Module):
                 same2, (a @ self.att_weight22).squeeze(-1), (a @ self.att_weight12).squeeze(-1)
             ),
         )
-        return F.softmax(scores / self.temp, dim=-2)
+        # Normalise over the key axis j (each node's weights sum to 1), as the reference does:
+        # there the map is (B, N, N, 1) and its softmax over dim=-2 is the key axis.
+        return F.softmax(scores / self.temp, dim=-1)
 
     def _update_master(self, x: torch.Tensor, master: torch.Tensor) -> torch.Tensor:
         att = torch.tanh(self.att_projM(x * master)) @ self.att_weightM  # (B, N, 1)

@@ -8,20 +8,26 @@ import pkgutil
 
 from voxguard.models._hub import load_pretrained, load_torch_checkpoint, save_pretrained
 from voxguard.models._registry import (
+    Variant,
+    build_from_config,
     create_model,
     get_entry,
     list_models,
     register_model,
+    register_variants,
     resolve_config,
 )
 
 __all__ = [
+    "Variant",
+    "build_from_config",
     "create_model",
     "get_entry",
     "list_models",
     "load_pretrained",
     "load_torch_checkpoint",
     "register_model",
+    "register_variants",
     "resolve_config",
     "save_pretrained",
 ]

@@ -1,15 +1,19 @@
-"""Model registry: ``@register_model`` on a builder, ``create_model(name, **overrides)``.
+"""Model registry: the only route from a name to a model.
 
-Each registered name maps to a builder ``fn(config) -> nn.Module`` and a frozen config dataclass
-holding the variant's architecture. Overrides are applied with ``dataclasses.replace`` so an
-unknown field is an error, not a silent no-op.
+Each registered name maps to a builder ``fn(config) -> nn.Module`` (usually the model class) and
+a frozen config dataclass holding the variant's architecture. A family registers all its
+variants in one call, ``register_variants(Builder, task=..., variants={name: Variant(...)})``;
+``create_model(name, **overrides)`` builds one, and ``build_from_config(name, config)`` builds a
+registered architecture with an explicit config (e.g. a backend inside a composed model).
+Overrides are applied with ``dataclasses.replace`` so an unknown field is an error, not a
+silent no-op.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import fnmatch
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +51,29 @@ def register_model(
         return builder
 
     return decorator
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One variant of a family for :func:`register_variants`: its config and a description."""
+
+    config: Any
+    description: str = ""
+    tags: tuple[str, ...] = ()
+
+
+def register_variants(
+    builder: Callable[[Any], nn.Module],
+    *,
+    task: str,
+    variants: Mapping[str, Variant],
+    tags: tuple[str, ...] = (),
+) -> None:
+    """Register every variant of one family with the same ``builder`` and family ``tags``."""
+    for name, v in variants.items():
+        register_model(
+            name, task=task, config=v.config, description=v.description, tags=tags + v.tags
+        )(builder)
 
 
 def _ensure_loaded() -> None:
@@ -91,16 +118,24 @@ def resolve_config(name: str, **overrides: Any) -> Any:
     return dataclasses.replace(entry.config, **overrides)
 
 
+def build_from_config(name: str, config: Any) -> nn.Module:
+    """Build the registered architecture ``name`` with a complete ``config`` of its type."""
+    entry = get_entry(name)
+    if type(config) is not type(entry.config):
+        raise TypeError(
+            f"model {name!r} takes a {type(entry.config).__name__}, got {type(config).__name__}"
+        )
+    model = entry.builder(config)
+    model.model_name = name
+    model.config = config
+    model.task = entry.task
+    return model
+
+
 def create_model(name: str, **overrides: Any) -> nn.Module:
     """Build the registered model ``name``, with config fields overridden by ``overrides``.
 
     The returned module carries ``model_name`` and ``config`` attributes, which is what
     :func:`voxguard.models.save_pretrained` writes to ``config.json``.
     """
-    entry = get_entry(name)
-    config = resolve_config(name, **overrides)
-    model = entry.builder(config)
-    model.model_name = name
-    model.config = config
-    model.task = entry.task
-    return model
+    return build_from_config(name, resolve_config(name, **overrides))

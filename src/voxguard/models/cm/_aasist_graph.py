@@ -1,4 +1,4 @@
-"""Building blocks shared by the AASIST family (:mod:`.aasist`, :mod:`.ssl_aasist`).
+"""Building blocks shared by the AASIST family (:mod:`.aasist`, :mod:`.graph_backend`).
 
 The residual encoder and the graph module (GAT-S / GAT-T, graph pools, two HS-GAL branches,
 readout). Attribute names follow the official code so that its state dicts load unchanged.

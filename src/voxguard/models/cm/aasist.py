@@ -1,26 +1,17 @@
-"""AASIST countermeasures: the sinc front-end AASIST / AASIST-L and the graph backend for SSL
-features (SSL-AASIST and the SpAArSIST variants).
+"""Sinc front-end AASIST and AASIST-L (Jung et al., ICASSP 2022) on raw 16 kHz waveforms.
 
-Registered models:
+Where the AASIST family lives:
 
-==================  ======================================================  =========
-name                what                                                     params
-==================  ======================================================  =========
-``aasist``          sinc AASIST, official ``AASIST.conf``                    297,866
-``aasist_l``        sinc AASIST-L, official ``AASIST-L.conf``                 85,306
-``ssl_aasist``      SSL-AASIST backend (1024-d features in, 160 -> 2 out)    447,242
-``spaarsist_base``  backend with 160 -> 1024 embedding + FF head             611,784*
-``spaarsist_mag``   ... with magnitude node scoring                          611,522*
-``spaarsist_rank1`` ... magnitude + mean aggregation, k 0.3 / 0.1            586,434*
-==================  ======================================================  =========
+- this module: the raw-waveform models ``aasist`` (297,866 params, official ``AASIST.conf``)
+  and ``aasist_l`` (85,306, ``AASIST-L.conf``); the official ``.pth`` files load strictly;
+- :mod:`.graph_backend`: the same graph module on SSL features, ``ssl_aasist`` and the
+  SpAArSIST variants ``spaarsist_base`` / ``spaarsist_mag`` / ``spaarsist_rank1``;
+- :mod:`.spaarsist`: the SpAArSIST evaluation protocol (a base checkpoint evaluated as a
+  magnitude / mean / rank-1 / k_infer variant) and the public-checkpoint importer;
+- :mod:`._aasist_graph`: what both share, the residual encoder and the graph module
+  (GAT-S / GAT-T, graph pools, two HS-GAL branches, readout), on :mod:`voxguard.layers.graph`.
 
-\\* backend without its classification head, which is how the SpAArSIST paper and its public
-code count them; see :meth:`GraphBackend.num_params` and ``docs/models_cm.md``.
-
-The SSL front-end composes :class:`GraphBackend` with its features: build one from a
-:class:`GraphBackendConfig` (e.g. ``GraphBackend(replace(SPAARSIST_RANK1, in_dim=768))``);
-its ``forward(feats (B, T, in_dim), lengths=None)`` returns logits ``(B, 2)``, index 1 =
-bona fide. State-dict names follow the official AASIST / SSL_Anti-spoofing / SpAArSIST code.
+State-dict names follow the official code.
 """
 
 from __future__ import annotations
@@ -32,37 +23,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from voxguard.frontends.sinc import SincConv
-from voxguard.models._registry import register_model
-from voxguard.models.cm._aasist_blocks import (
+from voxguard.models._registry import Variant, register_variants
+from voxguard.models.cm._aasist_graph import (
     AASIST_FILTS,
     TEMPERATURES,
     AASISTGraph,
     Filts,
-    ResidualBlock,
     make_encoder,
 )
-from voxguard.models.cm.ssl_aasist import (
-    SPAARSIST_BASE,
-    SPAARSIST_MAG,
-    SPAARSIST_RANK1,
-    SSL_AASIST,
-    GraphBackend,
-    GraphBackendConfig,
-)
 
-__all__ = [
-    "AASIST",
-    "AASIST_CONFIG",
-    "AASIST_L_CONFIG",
-    "SPAARSIST_BASE",
-    "SPAARSIST_MAG",
-    "SPAARSIST_RANK1",
-    "SSL_AASIST",
-    "AASISTConfig",
-    "GraphBackend",
-    "GraphBackendConfig",
-    "ResidualBlock",
-]
+__all__ = ["AASIST", "AASIST_CONFIG", "AASIST_L_CONFIG", "AASISTConfig"]
 
 
 @dataclass(frozen=True)
@@ -103,7 +73,7 @@ class AASIST(AASISTGraph):
 
     def __init__(self, cfg: AASISTConfig = AASIST_CONFIG) -> None:
         super().__init__()
-        self.cfg = cfg
+        self.config = cfg
         enc_dim = cfg.filts[-1][-1]
         self.conv_time = SincConv(cfg.sinc_channels, cfg.first_conv, cfg.sample_rate)
         self.first_bn = nn.BatchNorm2d(1)
@@ -123,7 +93,7 @@ class AASIST(AASISTGraph):
         """The hidden readout before the output layer, (B, 5 * gat_dims[1]) = (B, 160)."""
         if wav.dim() != 2:
             raise ValueError(f"AASIST expects waveforms (B, T), got shape {tuple(wav.shape)}")
-        x = self.conv_time(wav.unsqueeze(1), freq_mask=self.training and self.cfg.freq_aug)
+        x = self.conv_time(wav.unsqueeze(1), freq_mask=self.training and self.config.freq_aug)
         x = F.max_pool2d(x.unsqueeze(1).abs(), (3, 3))
         e = self.encoder(self.selu(self.first_bn(x)))  # (B, C, F, T)
         e_s = e.abs().amax(dim=3).transpose(1, 2) + self.pos_S
@@ -135,23 +105,14 @@ class AASIST(AASISTGraph):
         return self.out_layer(self.drop(self.embed(wav, lengths)))
 
 
-@register_model(
-    "aasist",
+register_variants(
+    AASIST,
     task="cm",
-    config=AASIST_CONFIG,
-    description="AASIST, sinc front-end, official config (297,866 params)",
     tags=("aasist", "raw"),
+    variants={
+        "aasist": Variant(AASIST_CONFIG, "AASIST, sinc front-end, official config (297,866 params)"),
+        "aasist_l": Variant(
+            AASIST_L_CONFIG, "AASIST-L, sinc front-end, official config (85,306 params)"
+        ),
+    },
 )
-def aasist(cfg: AASISTConfig) -> nn.Module:
-    return AASIST(cfg)
-
-
-@register_model(
-    "aasist_l",
-    task="cm",
-    config=AASIST_L_CONFIG,
-    description="AASIST-L, sinc front-end, official config (85,306 params)",
-    tags=("aasist", "raw"),
-)
-def aasist_l(cfg: AASISTConfig) -> nn.Module:
-    return AASIST(cfg)

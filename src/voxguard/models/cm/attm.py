@@ -33,15 +33,15 @@ class AttMHead(nn.Module):
 
     def __init__(self, cfg: AttMHeadConfig = AttMHeadConfig()) -> None:
         super().__init__()
-        self.cfg = cfg
+        self.config = cfg
         self.lstm = nn.LSTM(cfg.in_dim, cfg.hidden, batch_first=True)
         self.out = nn.Linear(cfg.hidden, cfg.num_classes)
 
     def forward(self, feats: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         """Logits ``(B, 2)`` from features ``(B, T, D)`` and optional frame ``lengths``."""
-        if feats.dim() != 3 or feats.shape[-1] != self.cfg.in_dim:
+        if feats.dim() != 3 or feats.shape[-1] != self.config.in_dim:
             raise ValueError(
-                f"AttMHead expects features (B, T, {self.cfg.in_dim}), got {tuple(feats.shape)}"
+                f"AttMHead expects features (B, T, {self.config.in_dim}), got {tuple(feats.shape)}"
             )
         hidden, _ = self.lstm(feats)
         return self.out(masked_time_mean(hidden, lengths, dim=1))

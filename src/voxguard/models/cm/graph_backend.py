@@ -1,9 +1,22 @@
 """The AASIST graph backend on SSL features: SSL-AASIST and the SpAArSIST variants.
 
-Registered: ``ssl_aasist`` (447,242 params), ``spaarsist_base``, ``spaarsist_mag`` and
-``spaarsist_rank1`` (611,784 / 611,522 / 586,434 backend params as the SpAArSIST paper counts
-them, i.e. without the 658,178-param classification head; see :meth:`GraphBackend.num_params`).
-The public interface is re-exported by :mod:`voxguard.models.cm.aasist`.
+==================  ======================================================  =========
+name                what                                                     params
+==================  ======================================================  =========
+``ssl_aasist``      SSL-AASIST backend (1024-d features in, 160 -> 2 out)    447,242
+``spaarsist_base``  backend with 160 -> 1024 embedding + FF head             611,784*
+``spaarsist_mag``   ... with magnitude node scoring                          611,522*
+``spaarsist_rank1`` ... magnitude + mean aggregation, k 0.3 / 0.1            586,434*
+==================  ======================================================  =========
+
+\\* backend without its 658,178-param classification head, which is how the SpAArSIST paper and
+its public code count them; see :meth:`GraphBackend.num_params` and ``docs/models_cm.md``.
+
+Build one with another feature size through the registry, e.g.
+``create_model("spaarsist_rank1", in_dim=768)``; ``forward(feats (B, T, in_dim), lengths=None)``
+returns logits ``(B, 2)``, index 1 = bona fide. The sinc AASIST is in :mod:`.aasist`, the shared
+graph module in :mod:`._aasist_graph`, the SpAArSIST evaluation protocol (variants of a base
+checkpoint) and the public-checkpoint importer in :mod:`.spaarsist`.
 """
 
 from __future__ import annotations
@@ -15,8 +28,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from voxguard.layers.graph import NodeScoring, StackAggregation
-from voxguard.models._registry import register_model
-from voxguard.models.cm._aasist_blocks import (
+from voxguard.models._registry import Variant, register_variants
+from voxguard.models.cm._aasist_graph import (
     AASIST_FILTS,
     TEMPERATURES,
     AASISTGraph,
@@ -129,7 +142,7 @@ class GraphBackend(AASISTGraph):
     def __init__(self, cfg: GraphBackendConfig = SSL_AASIST) -> None:
         super().__init__()
         _validate(cfg)
-        self.cfg = cfg
+        self.config = cfg
         self.feature_dim = cfg.in_dim
         enc_dim = cfg.filts[-1][-1]
         if cfg.k_train is None:
@@ -164,9 +177,9 @@ class GraphBackend(AASISTGraph):
 
     def embed(self, feats: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         """The hidden readout before the output layer, (B, 5 * gat_dims[1]) = (B, 160)."""
-        if not torch.jit.is_tracing() and (feats.dim() != 3 or feats.shape[-1] != self.cfg.in_dim):
+        if not torch.jit.is_tracing() and (feats.dim() != 3 or feats.shape[-1] != self.config.in_dim):
             raise ValueError(
-                f"GraphBackend expects features (B, T, {self.cfg.in_dim}), got shape "
+                f"GraphBackend expects features (B, T, {self.config.in_dim}), got shape "
                 f"{tuple(feats.shape)} (merge SSL layers first, or set in_dim)"
             )
         x = self.LL(feats).transpose(1, 2).unsqueeze(1)  # (B, 1, ll_dim, T)
@@ -184,7 +197,7 @@ class GraphBackend(AASISTGraph):
     def forward(self, feats: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         """SSL features (B, T, in_dim) -> logits (B, 2), index 1 = bona fide."""
         out = self.embedding(feats, lengths)
-        return self.classifier(out) if self.cfg.head_dims else out
+        return self.classifier(out) if self.config.head_dims else out
 
     def num_params(self, include_head: bool = True) -> int:
         """Parameter count; ``include_head=False`` leaves out the FF ``classifier`` head, which
@@ -196,45 +209,25 @@ class GraphBackend(AASISTGraph):
         )
 
 
-@register_model(
-    "ssl_aasist",
+register_variants(
+    GraphBackend,
     task="cm",
-    config=SSL_AASIST,
-    description="SSL-AASIST graph backend on (B, T, 1024) SSL features",
-    tags=("aasist", "ssl-backend"),
+    variants={
+        "ssl_aasist": Variant(
+            SSL_AASIST, "SSL-AASIST graph backend on (B, T, 1024) SSL features", ("aasist",)
+        ),
+        "spaarsist_base": Variant(
+            SPAARSIST_BASE, "SpAArSIST Base backend (learned scoring, attention) + FF head",
+            ("spaarsist",),
+        ),
+        "spaarsist_mag": Variant(
+            SPAARSIST_MAG, "SpAArSIST backend with magnitude node scoring + FF head",
+            ("spaarsist",),
+        ),
+        "spaarsist_rank1": Variant(
+            SPAARSIST_RANK1, "SpAArSIST rank-1: magnitude + mean aggregation, k 0.3/0.1, FF head",
+            ("spaarsist",),
+        ),
+    },
+    tags=("ssl-backend",),
 )
-def ssl_aasist(cfg: GraphBackendConfig) -> nn.Module:
-    return GraphBackend(cfg)
-
-
-@register_model(
-    "spaarsist_base",
-    task="cm",
-    config=SPAARSIST_BASE,
-    description="SpAArSIST Base backend (learned scoring, attention) + FF head",
-    tags=("spaarsist", "ssl-backend"),
-)
-def spaarsist_base(cfg: GraphBackendConfig) -> nn.Module:
-    return GraphBackend(cfg)
-
-
-@register_model(
-    "spaarsist_mag",
-    task="cm",
-    config=SPAARSIST_MAG,
-    description="SpAArSIST backend with magnitude node scoring + FF head",
-    tags=("spaarsist", "ssl-backend"),
-)
-def spaarsist_mag(cfg: GraphBackendConfig) -> nn.Module:
-    return GraphBackend(cfg)
-
-
-@register_model(
-    "spaarsist_rank1",
-    task="cm",
-    config=SPAARSIST_RANK1,
-    description="SpAArSIST rank-1: magnitude + mean aggregation, k 0.3/0.1, FF head",
-    tags=("spaarsist", "ssl-backend"),
-)
-def spaarsist_rank1(cfg: GraphBackendConfig) -> nn.Module:
-    return GraphBackend(cfg)

