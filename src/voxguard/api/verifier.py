@@ -4,8 +4,11 @@ An utterance's embedding is the model output for the whole signal; signals longe
 ``long_file_s`` (default 20 s) are embedded as the mean over ``window_s`` windows. Enrollment
 of a speaker is the mean of its enrollment embeddings. The verification score is the cosine
 similarity of the enrollment and test embeddings (higher = same speaker); with a calibration it
-is mapped to an LLR. The decision is ``accept`` when the (calibrated) score is at least
-``threshold``, else ``reject``.
+is mapped to an LLR. The decision is ``accept`` when the (calibrated) score is at least the
+threshold of the :class:`~voxguard.scoring.operating_point.OperatingPoint` in force, else
+``reject``: by default the threshold for a 1 % false-accept rate measured on held-out speakers
+(when the bundle's ``calibration.json`` has an ``operating_points`` table), else equal priors
+(LLR 0). ``far=`` picks another false-accept rate, ``threshold=`` an explicit threshold.
 """
 
 from __future__ import annotations
@@ -23,6 +26,12 @@ from voxguard.api.detector import _Scorer
 from voxguard.audio.io import prepare_waveform
 from voxguard.errors import AudioError, VoxguardError
 from voxguard.inference.runner import WindowPolicy
+from voxguard.scoring.operating_point import (
+    DEFAULT_FAR,
+    OperatingPoint,
+    read_operating_points,
+    threshold_for_far,
+)
 
 AudioInput = str | os.PathLike | np.ndarray
 
@@ -40,12 +49,14 @@ class Embedding:
 
 @dataclass
 class Verification:
-    """A verification trial: cosine score, calibrated LLR and decision."""
+    """A verification trial: cosine score, calibrated LLR, decision and the threshold used."""
 
     file: str
     score: float
     calibrated: float | None = None
     decision: str | None = None
+    threshold: float | None = None
+    operating_point: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict without the fields that are not set."""
@@ -76,6 +87,7 @@ class SpeakerVerifier(_Scorer):
         backend: str = "torch",
         calibration: Any = None,
         threshold: float | None = None,
+        far: float | None = None,
         device: str = "cpu",
         window_s: float = 6.0,
         long_file_s: float | None = 20.0,
@@ -88,14 +100,84 @@ class SpeakerVerifier(_Scorer):
 
         Args:
             window_s: window length for inputs longer than ``long_file_s``.
-            threshold: accept threshold on the (calibrated) score; default 0.0 when calibrated,
-                otherwise decisions are only made when a threshold is given.
+            threshold: accept threshold on the (calibrated) score; overrides ``far``.
+            far: target false-accept rate of the decision threshold, read from the calibration's
+                ``operating_points`` table (default: the table's default, 1 %). Without such a
+                table the threshold is LLR 0 (equal priors) when calibrated; uncalibrated,
+                decisions are only made when a threshold is given.
+
+        Raises:
+            VoxguardError: both ``far`` and ``threshold`` given, or a ``far`` the model's
+                calibration cannot provide.
         """
+        if far is not None and threshold is not None:
+            raise VoxguardError("give a target false-accept rate or a threshold, not both")
+        if far is not None and not 0.0 < far < 1.0:
+            raise VoxguardError(f"far must be a rate in (0, 1), e.g. 0.01 for 1 %; got {far}")
         loaded = load_model(name_or_dir, "spk", weights, random_init, **overrides)
         length = int(window_s * sample_rate_of(loaded))
         policy = WindowPolicy(length=length, mode="full", long_file_s=long_file_s)
         fn = make_backend(loaded, backend, device, num_threads, onnx_path, length)
-        return cls(loaded, fn, policy, 1, calibration, threshold)
+        verifier = cls(loaded, fn, policy, 1, calibration, threshold)
+        source = calibration if isinstance(calibration, str | os.PathLike) else None
+        verifier._set_operating_point(far, threshold, source or loaded.card.get("calibration_file"))
+        return verifier
+
+    @property
+    def operating_point(self) -> OperatingPoint:
+        """The operating point in force (follows a later change of :attr:`threshold`)."""
+        op = getattr(self, "_operating_point", None)
+        if op is not None and self.threshold is not None and op.threshold == self.threshold:
+            return op
+        if self.threshold is None:
+            return OperatingPoint(float(self.uncalibrated_threshold), "uncalibrated", "cosine")
+        score = "llr" if self.calibration is not None else "cosine"
+        return OperatingPoint(float(self.threshold), "threshold", score)
+
+    @operating_point.setter
+    def operating_point(self, op: OperatingPoint) -> None:
+        self._operating_point = op
+
+    def _set_operating_point(
+        self, far: float | None, threshold: float | None, calibration_file: Any
+    ) -> None:
+        scale = getattr(self.calibration, "scale", None)
+        offset = getattr(self.calibration, "offset", 0.0)
+
+        def raw(thr: float) -> float | None:
+            return (thr - offset) / scale if self.calibration is not None and scale else None
+
+        if self.calibration is None:
+            if far is not None:
+                raise VoxguardError(
+                    f"{self.name} has no calibration, so no false-accept table: pass "
+                    "calibration= (a calibration JSON) or an explicit threshold"
+                )
+            thr = self.threshold if self.threshold is not None else self.uncalibrated_threshold
+            kind = "threshold" if self.threshold is not None else "uncalibrated"
+            self.operating_point = OperatingPoint(float(thr), kind, "cosine")
+            return
+        if threshold is not None:
+            self.operating_point = OperatingPoint(
+                float(threshold), "threshold", "llr", raw_threshold=raw(threshold)
+            )
+            return
+        section = read_operating_points(calibration_file)
+        if section is None:
+            if far is not None:
+                raise VoxguardError(
+                    f"the calibration of {self.name} has no false-accept table "
+                    "(operating_points); give an explicit threshold instead"
+                )
+            self.operating_point = OperatingPoint(
+                0.0, "equal-priors", "llr", raw_threshold=raw(0.0)
+            )
+            self.threshold = 0.0
+            return
+        target = float(far if far is not None else section.get("default_far", DEFAULT_FAR))
+        thr, miss = threshold_for_far(section["table"], target)
+        self.threshold = thr
+        self.operating_point = OperatingPoint(thr, "far", "llr", target, miss, raw(thr))
 
     def embed_array(
         self, samples: np.ndarray, sample_rate: int = 16000, label: str = "<array>"
@@ -159,6 +241,8 @@ class SpeakerVerifier(_Scorer):
             result.calibrated = value = float(cal[0])
         if self.threshold is not None:
             result.decision = "accept" if value >= self.threshold else "reject"
+            result.threshold = float(self.threshold)
+            result.operating_point = self.operating_point.describe()
         return result
 
 

@@ -51,7 +51,9 @@ def run(args: argparse.Namespace) -> int:
         )
         return 1
     enrollment = np.mean(np.stack([r.embedding for r in results]), axis=0).astype(np.float32)
-    meta = {"model": verifier.name, "files": files}
+    op = verifier.operating_point.describe()
+    meta = {"model": verifier.name, "files": files, "operating_point_at_enrollment": op}
     path = save_embedding(args.output, enrollment, meta)
     print(f"enrolled {len(files)} files with {verifier.name} -> {path} (dim {enrollment.size})")
+    print(f"verification will decide at: {op} (change with `voxguard verify --far/--threshold`)")
     return 0

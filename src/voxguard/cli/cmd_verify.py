@@ -3,6 +3,11 @@
 Each test file is scored by the countermeasure (``--cm-*``) and the speaker model (``--asv-*``)
 and the two are fused (``--fusion``; cascade by default: accept iff bona fide and same speaker).
 Give the speaker either as an enrollment file from ``voxguard enroll`` or as ``--enroll FILE...``.
+
+The speaker decision uses a security operating point: by default the threshold for a 1 %
+false-accept rate measured on held-out speakers (when the speaker bundle has that table); pick
+another with ``--far 0.001`` or an explicit LLR threshold with ``--threshold`` (alias of
+``--asv-threshold``). The operating point in force is printed first (and is in every JSON record).
 """
 
 from __future__ import annotations
@@ -10,12 +15,12 @@ from __future__ import annotations
 import argparse
 
 from voxguard.cli._common import (
+    _scorer_kwargs,
     add_model_args,
     add_runtime_args,
     emit,
     expand_inputs,
     load_detector,
-    load_verifier,
     report_error,
 )
 from voxguard.errors import VoxguardError
@@ -35,6 +40,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_model_args(p, "cm", prefix="cm-")
     add_model_args(p, "spk", prefix="asv-")
     add_runtime_args(p)
+    op = p.add_mutually_exclusive_group()
+    op.add_argument(
+        "--far",
+        type=float,
+        default=None,
+        help="speaker operating point: target false-accept rate (default: the bundle's, 0.01)",
+    )
+    op.add_argument(
+        "--threshold",
+        dest="threshold_alias",
+        type=float,
+        default=None,
+        help="speaker decision threshold on the calibrated LLR (same as --asv-threshold)",
+    )
     p.add_argument(
         "--fusion",
         choices=["cascade", "sum", "product"],
@@ -49,11 +68,21 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from voxguard.api import SASVSystem, load_embedding
+    from voxguard.api import SASVSystem, SpeakerVerifier, load_embedding
 
-    system = SASVSystem(
-        load_detector(args, "cm_"), load_verifier(args, "asv_"), args.fusion, args.fused_threshold
+    if args.threshold_alias is not None:
+        if args.asv_threshold is not None and args.asv_threshold != args.threshold_alias:
+            raise VoxguardError("give --threshold or --asv-threshold, not two different values")
+        args.asv_threshold = args.threshold_alias
+    if args.far is not None and args.asv_threshold is not None:
+        raise VoxguardError("give --far or --asv-threshold, not both")
+    asv = SpeakerVerifier.from_pretrained(
+        args.asv_model, far=args.far, **_scorer_kwargs(args, "asv_")
     )
+    system = SASVSystem(load_detector(args, "cm_"), asv, args.fusion, args.fused_threshold)
+    op = asv.operating_point.describe()
+    if not args.json:
+        print(f"# speaker operating point ({asv.name}): {op}")
     enrollment = load_embedding(args.enrollment) if args.enrollment else system.enroll(args.enroll)
     failed = 0
     for path in expand_inputs(args.files):
@@ -64,7 +93,9 @@ def run(args: argparse.Namespace) -> int:
             failed += 1
             continue
         if args.json:
-            emit(res.to_dict())
+            emit(
+                {**res.to_dict(), "asv_threshold": system.asv_threshold, "asv_operating_point": op}
+            )
         else:
             print(
                 f"{res.decision:6s}  cm {res.cm_score:+8.3f} ({res.cm_decision})  "

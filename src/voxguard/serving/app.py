@@ -213,6 +213,7 @@ def create_app(
             "duration_s": seconds,
             "cm_threshold": info["cm_threshold"],
             "asv_threshold": info["asv_threshold"],
+            "asv_operating_point": info.get("asv_operating_point"),
         }
 
     @app.get("/speakers", response_model=SpeakerList, tags=["speakers"])

@@ -146,6 +146,8 @@ class ModelEngine:
             "cm_threshold_on": self.cm.score_kind,
             "asv_threshold": self.asv_threshold,
             "asv_threshold_on": self.spk.score_kind,
+            "asv_operating_point": self.spk.operating_point.describe(),
+            "asv_far_target": self.spk.operating_point.far_target,
             "fusion": "accept = (CM score >= cm_threshold) and (ASV score >= asv_threshold), "
             "each score being its LLR when calibrated (*_threshold_on = 'llr'), else the raw score",
         }

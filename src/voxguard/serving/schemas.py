@@ -65,6 +65,9 @@ class VerifyResponse(BaseModel):
     accepted: bool = Field(description="bona fide AND target (both thresholds passed)")
     cm_threshold: float
     asv_threshold: float
+    asv_operating_point: str | None = Field(
+        default=None, description="the speaker operating point in force, e.g. the target FAR"
+    )
     duration_s: float
 
 
@@ -106,6 +109,12 @@ class InfoResponse(BaseModel):
     cm_threshold_on: str = Field(description="'llr' or the raw score the threshold applies to")
     asv_threshold: float
     asv_threshold_on: str = Field(description="'llr' or 'cosine'")
+    asv_operating_point: str | None = Field(
+        default=None, description="how asv_threshold was chosen, e.g. a 1 % target false-accept rate"
+    )
+    asv_far_target: float | None = Field(
+        default=None, description="target false-accept rate of asv_threshold, when set by one"
+    )
     fusion: str
     store_backend: str
     auth_required_for_writes: bool

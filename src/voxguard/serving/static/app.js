@@ -232,7 +232,8 @@ async function loadInfo() {
     const i = state.info;
     $("server-info").textContent =
       `CM ${i.cm_model} (threshold ${i.cm_threshold} on ${i.cm_threshold_on}) · ` +
-      `speaker ${i.spk_model} (threshold ${i.asv_threshold} on ${i.asv_threshold_on}) · ` +
+      `speaker ${i.spk_model} (threshold ${i.asv_threshold} on ${i.asv_threshold_on}` +
+      (i.asv_operating_point ? `; operating point: ${i.asv_operating_point}` : "") + ") · " +
       `store ${i.store_backend}` +
       (i.auth_required_for_writes ? " · writes need an API key" : "");
     $("key-label").hidden = !i.auth_required_for_writes;

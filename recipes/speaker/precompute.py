@@ -1,0 +1,128 @@
+"""Precompute the distillation training set: augmented crops, their fbank and teacher embeddings.
+
+For every training utterance (LibriSpeech: ``--crops`` random 1-4 s crops; fsdd: ``--fsdd-n``
+utterances drawn at random, whole) the crop is augmented (:mod:`voxguard.training.spk_augment`)
+and stored as the student's input (80-bin fbank without CMN, float16), together with the GE2E
+teacher's embedding of the *clean* crop and of the clean whole utterance. The teacher runs once
+per utterance, on 1.6-s partials every 160 ms (one batched call); a crop's target is the mean of
+the partials inside it (:func:`voxguard.training.teacher.crop_target`), the utterance's the mean
+of all of them. (``t_aug`` is stored equal to ``t_clean``: the teacher is not run on the
+augmented audio, so the student learns to map degraded speech to the clean speech's embedding.)
+Training then never runs the teacher. Also writes the dev-curve fbank cache.
+Written in shards (``shard_XXX.safetensors`` + ``.json``) so a partial run is usable.
+
+Usage: python precompute.py DATA_DIR OUT_DIR [--crops 8] [--fsdd-n 1000] [--seed 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import save_file
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from splits import dev_curve_subset, splits  # noqa: E402
+
+from voxguard.audio.io import load_audio  # noqa: E402
+from voxguard.frontends.fbank import Fbank  # noqa: E402
+from voxguard.training.spk import build_feature_cache  # noqa: E402
+from voxguard.training.spk_augment import SpeakerAugment  # noqa: E402
+from voxguard.training.teacher import GE2ETeacher, crop_target  # noqa: E402
+
+SHARD = 150
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("data_dir")
+    ap.add_argument("out_dir")
+    ap.add_argument("--crops", type=int, default=8)
+    ap.add_argument("--fsdd-n", type=int, default=1000)
+    ap.add_argument("--seed", type=int, default=0)
+    a = ap.parse_args()
+    torch.set_num_threads(1)
+    root, out = Path(a.data_dir), Path(a.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    sp = splits(root)
+    rng = np.random.default_rng(a.seed)
+    if not (out / "dev.safetensors").is_file():
+        build_feature_cache(dev_curve_subset(sp["dev_mini"]), root).save(out / "dev.safetensors")
+    libri = [e for e in sp["train"] if e["corpus"] != "fsdd"]
+    fsdd = [e for e in sp["train"] if e["corpus"] == "fsdd"]
+    fsdd = [fsdd[i] for i in sorted(rng.choice(len(fsdd), a.fsdd_n, replace=False))]
+    work = [(e, a.crops) for e in libri] + [(e, 1) for e in fsdd]
+    classes = sorted({e["speaker"] for e, _ in work})
+    (out / "classes.json").write_text(json.dumps(classes))
+    babble_pool = [e for e in libri[::10]]
+    wav_cache: dict[str, np.ndarray] = {}
+
+    def load(e: dict) -> np.ndarray:
+        if e["utt"] not in wav_cache:
+            wav_cache[e["utt"]] = load_audio(root / e["path"], 16000)[0]
+        return wav_cache[e["utt"]]
+
+    aug = SpeakerAugment(babble=lambda r: load(babble_pool[int(r.integers(len(babble_pool)))]))
+    teacher, fbank = GE2ETeacher(), Fbank(n_mels=80, cmn=False).eval()
+    t0 = time.time()
+    for s0 in range(0, len(work), SHARD):
+        path = out / f"shard_{s0 // SHARD:03d}.safetensors"
+        if path.is_file():
+            rng = np.random.default_rng([a.seed, s0])
+            continue
+        rng = np.random.default_rng([a.seed, s0])
+        feats, offsets, t_clean, t_aug, t_utt, labels, meta = [], [0], [], [], [], [], []
+        for e, k in work[s0 : s0 + SHARD]:
+            wav = load(e) if e["corpus"] != "fsdd" else load_audio(root / e["path"], 16000)[0]
+            partials, starts = teacher.dense_partials(wav)
+            utt_emb = partials.mean(axis=0)
+            utt_emb = (utt_emb / np.linalg.norm(utt_emb)).astype(np.float32)
+            for _ in range(k):
+                first, clean = aug.crop_at(wav, rng)
+                noisy, applied = aug(clean, rng)
+                ce = crop_target(partials, starts, first // 160, (first + len(clean)) // 160)
+                ae = ce
+                with torch.no_grad():
+                    f = fbank(torch.from_numpy(noisy)[None])[0][0]
+                feats.append(f.half())
+                offsets.append(offsets[-1] + f.shape[0])
+                t_clean.append(ce)
+                t_aug.append(ae)
+                t_utt.append(utt_emb)
+                labels.append(classes.index(e["speaker"]))
+                meta.append({"utt": e["utt"], "corpus": e["corpus"], "aug": applied})
+        save_file(
+            {
+                "feats": torch.cat(feats).contiguous(),
+                "offsets": torch.tensor(offsets),
+                "t_clean": torch.from_numpy(np.stack(t_clean)),
+                "t_aug": torch.from_numpy(np.stack(t_aug)),
+                "t_utt": torch.from_numpy(np.stack(t_utt)),
+                "labels": torch.tensor(labels),
+            },
+            str(path),
+        )
+        Path(f"{path}.json").write_text(json.dumps(meta))
+        for e, _ in work[s0 : s0 + SHARD]:
+            if e["corpus"] == "fsdd":
+                wav_cache.pop(e["utt"], None)
+        print(
+            json.dumps(
+                {
+                    "shard": s0 // SHARD,
+                    "done": min(s0 + SHARD, len(work)),
+                    "of": len(work),
+                    "elapsed_s": round(time.time() - t0, 1),
+                }
+            ),
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()

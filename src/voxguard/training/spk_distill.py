@@ -1,0 +1,280 @@
+"""Teacher-embedding distillation for speaker models (with AAM-softmax), resumable, on CPU.
+
+The training set is a :class:`CropBank` of precomputed augmented crops (student fbank without
+CMN + the teacher's embeddings of the clean crop, the augmented crop and the clean utterance; see
+``recipes/speaker/precompute.py``), so the teacher never runs here. Each step draws one window
+length for the batch (``min_frames``-``max_frames``), a random window of each sampled crop
+(tiled when shorter), per-window CMN, and minimises
+
+    w_clean (1 - cos(P s, t_clean)) + w_aug (1 - cos(P s, t_aug)) + w_utt (1 - cos(P s, t_utt))
+    + aam_weight * AAM-softmax(s, speaker)
+
+with ``P`` a learned projection to the teacher's dimension (training only). Every ``eval_every``
+steps the dev EER (cosine of full-length dev utterances) is logged and a checkpoint written;
+the run stops at ``steps``, at ``max_minutes``, on a dev plateau (``patience`` evaluations with no
+improvement), or when a ``STOP`` file appears in the output directory. It resumes from
+``last.pt``. The best dev checkpoint is saved with ``save_pretrained`` in ``best/``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load_file
+from torch import nn
+
+from voxguard.errors import VoxguardError
+from voxguard.frontends.fbank import cmn
+
+
+@dataclass(frozen=True)
+class DistillConfig:
+    """Everything that defines one distillation run (saved next to its checkpoints)."""
+
+    model: str = "bccmt_tiny"
+    overrides: dict[str, Any] = field(default_factory=dict)
+    steps: int = 4000
+    batch_size: int = 32
+    min_frames: int = 100
+    max_frames: int = 300
+    lr: float = 2e-3
+    final_lr: float = 5e-5
+    warmup_steps: int = 100
+    weight_decay: float = 2e-5
+    w_clean: float = 1.0
+    w_aug: float = 0.0
+    w_utt: float = 0.5
+    aam_weight: float = 0.2
+    margin: float = 0.2
+    scale: float = 30.0
+    margin_warmup: float = 0.2
+    eval_every: int = 200
+    patience: int = 0  # evaluations without dev improvement before stopping (0: never)
+    max_minutes: float = 0.0  # wall-clock limit (0: none)
+    seed: int = 0
+    threads: int = 1
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DistillConfig:
+        """Build from a parsed YAML mapping; unknown keys are an error naming them."""
+        bad = sorted(set(data) - set(cls.__dataclass_fields__))
+        if bad:
+            raise VoxguardError(f"unknown distillation config keys {bad}")
+        return cls(**data)
+
+
+class CropBank:
+    """All shards of precomputed crops in one place (features float16, no CMN)."""
+
+    def __init__(self, directory: str | Path) -> None:
+        shards = sorted(Path(directory).glob("shard_*.safetensors"))
+        if not shards:
+            raise VoxguardError(f"{directory}: no shard_*.safetensors; run precompute.py first")
+        feats, offsets, self.meta = [], [], []
+        keys = ("t_clean", "t_aug", "t_utt", "labels")
+        parts: dict[str, list[torch.Tensor]] = {k: [] for k in keys}
+        base = 0
+        for s in shards:
+            t = load_file(str(s))
+            feats.append(t["feats"])
+            offsets.append(t["offsets"][:-1] + base)
+            base += t["feats"].shape[0]
+            for k in keys:
+                parts[k].append(t[k])
+            self.meta += json.loads(Path(f"{s}.json").read_text())
+        self.feats = torch.cat(feats)
+        self.offsets = torch.cat([*offsets, torch.tensor([base])])
+        self.t_clean, self.t_aug, self.t_utt, self.labels = (torch.cat(parts[k]) for k in keys)
+        self.n_shards = len(shards)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def seconds(self) -> float:
+        """Audio duration of all crops (10 ms frames)."""
+        return float(self.feats.shape[0]) / 100.0
+
+    def window(self, i: int, frames: int, rng: np.random.Generator) -> torch.Tensor:
+        """A random ``frames``-long window of crop ``i`` (tiled when the crop is shorter)."""
+        f = self.feats[self.offsets[i] : self.offsets[i + 1]]
+        if f.shape[0] < frames:
+            f = f.repeat(math.ceil(frames / f.shape[0]), 1)
+        start = int(rng.integers(0, f.shape[0] - frames + 1))
+        return f[start : start + frames].float()
+
+
+def _lr_at(cfg: DistillConfig, step: int) -> float:
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    frac = (step - cfg.warmup_steps) / max(cfg.steps - cfg.warmup_steps, 1)
+    return cfg.final_lr + 0.5 * (cfg.lr - cfg.final_lr) * (1 + math.cos(math.pi * min(frac, 1.0)))
+
+
+@torch.no_grad()
+def dev_eer(model: nn.Module, dev: Any) -> float:
+    """EER (%) of all pairs of the dev cache's utterances, cosine of full-length embeddings."""
+    from voxguard.metrics import sv_metrics
+    from voxguard.scoring.cosine import all_pairs_trials, cosine_matrix
+
+    was_training = model.training
+    model.eval()
+    embs = []
+    for i in range(len(dev)):
+        f = dev.get(i)[None]
+        out = model.network(cmn(f, torch.tensor([f.shape[1]])))
+        embs.append((out[0] if isinstance(out, tuple) else out)[0].numpy())
+    model.train(was_training)
+    e = np.stack(embs)
+    i, j, target = all_pairs_trials(dev.speakers)
+    scores = cosine_matrix(e, e)[i, j]
+    return 100.0 * sv_metrics(scores[target], scores[~target])["eer"]
+
+
+def _embed(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    out = model.network(x)
+    return out[0] if isinstance(out, tuple) else out
+
+
+def train_distill(
+    cfg: DistillConfig, bank: CropBank, dev: Any, out_dir: str | Path, card: dict[str, Any]
+) -> Path:
+    """Train (or resume) ``cfg`` on ``bank``; returns the ``best/`` weights directory."""
+    from voxguard.losses.aam import AAMSoftmax, margin_schedule
+    from voxguard.losses.embedding_kd import EmbeddingDistillLoss
+    from voxguard.models import create_model, save_pretrained
+
+    torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    model = create_model(cfg.model, **cfg.overrides)
+    n_classes = int(bank.labels.max()) + 1
+    head = AAMSoftmax(model.config.embed_dim, n_classes, cfg.margin, cfg.scale)
+    kd = EmbeddingDistillLoss(model.config.embed_dim, bank.t_clean.shape[1])
+    params = [*model.parameters(), *head.parameters(), *kd.parameters()]
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    state = {
+        "step": 0,
+        "best_eer": float("inf"),
+        "bad_evals": 0,
+        "wall_s": 0.0,
+        "cpu_s": 0.0,
+        "crops_seen": 0,
+        "frames_seen": 0,
+    }
+    rng = np.random.default_rng(cfg.seed)
+    if (out / "last.pt").is_file():
+        ck = torch.load(out / "last.pt", map_location="cpu", weights_only=True)
+        for name, mod in (("model", model), ("head", head), ("kd", kd), ("opt", opt)):
+            mod.load_state_dict(ck[name])
+        state = ck["state"]
+        rng.bit_generator.state = ck["rng"]
+        torch.set_rng_state(ck["torch_rng"])
+    (out / "distill_config.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
+    log = open(out / "log.jsonl", "a")
+    model.train()
+    t_wall, t_cpu = time.time() - state["wall_s"], time.process_time() - state["cpu_s"]
+    order: list[int] = []
+    stop = None
+    while stop is None:
+        step = state["step"]
+        if len(order) < cfg.batch_size:
+            order += rng.permutation(len(bank)).tolist()
+        idx, order = order[: cfg.batch_size], order[cfg.batch_size :]
+        frames = int(rng.integers(cfg.min_frames, cfg.max_frames + 1))
+        x = torch.stack([bank.window(i, frames, rng) for i in idx])
+        x = cmn(x, torch.full((len(idx),), frames))
+        for g in opt.param_groups:
+            g["lr"] = _lr_at(cfg, step)
+        head.set_margin(margin_schedule(step, int(cfg.margin_warmup * cfg.steps), cfg.margin))
+        emb = _embed(model, x)
+        ids = torch.tensor(idx)
+        kd_loss, cos = kd(
+            emb,
+            [bank.t_clean[ids], bank.t_aug[ids], bank.t_utt[ids]],
+            [cfg.w_clean, cfg.w_aug, cfg.w_utt],
+        )
+        aam_loss, acc = head(emb, bank.labels[ids])
+        loss = kd_loss + cfg.aam_weight * aam_loss
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(params, 5.0)
+        opt.step()
+        state["step"] = step + 1
+        state["crops_seen"] += len(idx)
+        state["frames_seen"] += len(idx) * frames
+        state["wall_s"], state["cpu_s"] = time.time() - t_wall, time.process_time() - t_cpu
+        if step % 10 == 0:
+            rec = {
+                "step": step,
+                "loss": round(loss.item(), 4),
+                "kd": round(kd_loss.item(), 4),
+                "cos_clean": round(cos[0].item(), 4),
+                "cos_utt": round(cos[2].item(), 4),
+                "aam": round(aam_loss.item(), 4),
+                "acc": round(acc.item(), 3),
+                "lr": _lr_at(cfg, step),
+                "frames": frames,
+                "wall_s": round(state["wall_s"], 1),
+                "cpu_s": round(state["cpu_s"], 1),
+            }
+            log.write(json.dumps(rec) + "\n")
+            log.flush()
+        done = state["step"]
+        if done % cfg.eval_every == 0 or done >= cfg.steps:
+            eer = dev_eer(model, dev)
+            better = eer < state["best_eer"]
+            if better:
+                state["best_eer"], state["bad_evals"] = eer, 0
+                model.eval()
+                save_pretrained(
+                    model, out / "best", {**card, "train_step": done, "dev_eer_pct": round(eer, 3)}
+                )
+                model.train()
+            else:
+                state["bad_evals"] += 1
+            log.write(
+                json.dumps(
+                    {
+                        "step": done,
+                        "dev_eer_pct": round(eer, 3),
+                        "best": better,
+                        "crops_seen": state["crops_seen"],
+                        "audio_seen_h": round(state["frames_seen"] / 360000, 3),
+                        "wall_s": round(time.time() - t_wall, 1),
+                        "cpu_s": round(time.process_time() - t_cpu, 1),
+                    }
+                )
+                + "\n"
+            )
+            log.flush()
+            torch.save(
+                {
+                    "model": model.state_dict(),
+                    "head": head.state_dict(),
+                    "kd": kd.state_dict(),
+                    "opt": opt.state_dict(),
+                    "state": state,
+                    "rng": rng.bit_generator.state,
+                    "torch_rng": torch.get_rng_state(),
+                },
+                out / "last.pt",
+            )
+            if done >= cfg.steps:
+                stop = "steps"
+            elif cfg.patience and state["bad_evals"] >= cfg.patience:
+                stop = "plateau"
+            elif cfg.max_minutes and state["wall_s"] > 60 * cfg.max_minutes:
+                stop = "time"
+            elif (out / "STOP").is_file():
+                stop = "STOP file"
+    log.write(json.dumps({"stopped": stop, "step": state["step"], **state}) + "\n")
+    log.close()
+    return out / "best"

@@ -1,0 +1,126 @@
+"""Pretrained speaker-embedding teachers for distillation (used at training time only).
+
+:class:`GE2ETeacher` is Resemblyzer's public GE2E d-vector encoder (PyPI ``resemblyzer``,
+Apache-2.0; weights ``pretrained.pt`` ship inside its wheel): a 3-layer LSTM (40 -> 256) on 40-bin
+mel power spectra of 1.6-s partials, Linear(256, 256) + ReLU + L2 norm; an utterance embedding
+is the L2-normalised mean of its partials' embeddings (partials at 1.3 per second). Its weights
+are read with ``torch.load(weights_only=True)`` — never unpickled — and loaded strictly; the
+front-end (volume normalisation, webrtcvad silence trimming, librosa mel) is Resemblyzer's own,
+so its embeddings are exactly those of ``resemblyzer.VoiceEncoder.embed_utterance``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from voxguard.errors import WeightsError
+
+GE2E_SOURCE = (
+    "Resemblyzer GE2E encoder (PyPI resemblyzer 0.1.4, Apache-2.0; pretrained.pt in its wheel)"
+)
+
+
+def _resemblyzer_weights() -> Path:
+    try:
+        import resemblyzer
+    except ImportError:
+        raise WeightsError(
+            "the GE2E teacher needs the resemblyzer wheel (pip install resemblyzer); it is only "
+            "used to train, never at inference"
+        ) from None
+    path = Path(resemblyzer.__file__).resolve().parent / "pretrained.pt"
+    if not path.is_file():
+        raise WeightsError(f"{path}: resemblyzer's pretrained.pt is missing; reinstall resemblyzer")
+    return path
+
+
+class GE2ETeacher(nn.Module):
+    """Resemblyzer's GE2E encoder: ``(B, 160, 40)`` mel partials -> ``(B, 256)`` unit embeddings."""
+
+    dim = 256
+    partial_frames = 160
+
+    def __init__(self, weights: str | Path | None = None) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(40, 256, 3, batch_first=True)
+        self.linear = nn.Linear(256, 256)
+        path = Path(weights) if weights else _resemblyzer_weights()
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        state = {k: v for k, v in ckpt["model_state"].items() if k.startswith(("lstm.", "linear."))}
+        self.load_state_dict(state, strict=True)
+        self.eval()
+
+    def forward(self, mels: torch.Tensor) -> torch.Tensor:
+        _, (hidden, _) = self.lstm(mels)
+        raw = torch.relu(self.linear(hidden[-1]))
+        return raw / raw.norm(dim=1, keepdim=True).clamp_min(1e-12)
+
+    @staticmethod
+    def preprocess(wav: np.ndarray, sample_rate: int = 16000) -> np.ndarray:
+        """Resemblyzer's preprocessing: resample to 16 kHz, raise quiet audio to -30 dBFS, trim
+        long silences (webrtcvad). Falls back to the untrimmed signal if VAD removes everything."""
+        from resemblyzer.audio import normalize_volume, trim_long_silences
+
+        wav = np.asarray(wav, dtype=np.float32)
+        if sample_rate != 16000:
+            from voxguard.audio.resample import resample
+
+            wav = resample(wav, sample_rate, 16000)
+        wav = normalize_volume(wav, -30, increase_only=True)
+        trimmed = trim_long_silences(np.clip(wav, -1, 1))
+        return trimmed if len(trimmed) >= 1600 else wav
+
+    @torch.no_grad()
+    def embed(
+        self, wav: np.ndarray, sample_rate: int = 16000, preprocess: bool = True
+    ) -> np.ndarray:
+        """The utterance embedding ``(256,)`` of one signal (``embed_utterance`` semantics)."""
+        from resemblyzer import VoiceEncoder
+        from resemblyzer.audio import wav_to_mel_spectrogram
+
+        if preprocess:
+            wav = self.preprocess(wav, sample_rate)
+        wav_slices, mel_slices = VoiceEncoder.compute_partial_slices(len(wav), 1.3, 0.75)
+        if wav_slices[-1].stop >= len(wav):
+            wav = np.pad(wav, (0, wav_slices[-1].stop - len(wav)))
+        mel = wav_to_mel_spectrogram(wav)
+        mels = torch.from_numpy(np.stack([mel[s] for s in mel_slices]))
+        partials = self(mels).numpy()
+        mean = partials.mean(axis=0)
+        return (mean / np.linalg.norm(mean)).astype(np.float32)
+
+    @torch.no_grad()
+    def dense_partials(
+        self, wav: np.ndarray, hop_frames: int = 16
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Embeddings ``(P, 256)`` of 1.6-s partials every ``hop_frames`` (10 ms) frames of a 16-kHz
+        signal (volume-normalised, not silence-trimmed, so frame ``f`` is sample ``160 f``) and
+        their start frames ``(P,)``. One batched LSTM call: the teacher embedding of any crop is
+        then approximated cheaply by :func:`crop_target`."""
+        from resemblyzer.audio import normalize_volume, wav_to_mel_spectrogram
+
+        wav = normalize_volume(np.asarray(wav, dtype=np.float32), -30, increase_only=True)
+        need = self.partial_frames * 160
+        if len(wav) < need:
+            wav = np.pad(wav, (0, need - len(wav)))
+        mel = wav_to_mel_spectrogram(wav)
+        starts = np.arange(0, max(mel.shape[0] - self.partial_frames, 0) + 1, hop_frames)
+        mels = torch.from_numpy(np.stack([mel[s : s + self.partial_frames] for s in starts]))
+        return self(mels).numpy(), starts
+
+
+def crop_target(partials: np.ndarray, starts: np.ndarray, first: int, last: int) -> np.ndarray:
+    """The teacher embedding of frames ``[first, last)``: the L2-normalised mean of the dense
+    partials lying inside it (Resemblyzer's utterance embedding is the same kind of mean), or the
+    partial whose centre is nearest the crop's centre when the crop is shorter than 1.6 s."""
+    inside = (starts >= first) & (starts + GE2ETeacher.partial_frames <= last)
+    if inside.any():
+        mean = partials[inside].mean(axis=0)
+    else:
+        centre = (first + last) / 2
+        mean = partials[int(np.argmin(np.abs(starts + GE2ETeacher.partial_frames / 2 - centre)))]
+    return (mean / np.linalg.norm(mean)).astype(np.float32)
