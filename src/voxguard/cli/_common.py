@@ -98,10 +98,28 @@ def emit(record: dict[str, Any]) -> None:
 
 
 def expand_inputs(items: list[str]) -> list[str]:
-    """Files as given; directories expand to the audio files they hold (sorted, recursive)."""
-    from voxguard.inference.executors import list_audio
+    """Files as given; directories expand to the audio files they hold (sorted, recursive).
+
+    A folder without audio files is an error (not an empty result), and dangling symbolic links
+    inside a folder are reported on stderr rather than skipped silently.
+    """
+    from voxguard.errors import VoxguardError
+    from voxguard.inference.executors import AUDIO_EXTENSIONS, list_audio
 
     out: list[str] = []
     for item in items:
-        out.extend(list_audio(item) if Path(item).is_dir() else [item])
+        if not Path(item).is_dir():
+            out.append(item)
+            continue
+        found = list_audio(item)
+        for link in sorted(Path(item).rglob("*")):
+            if link.is_symlink() and not link.exists() and link.suffix.lower() in AUDIO_EXTENSIONS:
+                print(f"warning: {link}: dangling symbolic link (target missing), skipped",
+                      file=sys.stderr)
+        if not found:
+            raise VoxguardError(
+                f"{item}: no audio files ({', '.join(AUDIO_EXTENSIONS)}) in this folder; "
+                "pass audio files or a folder that holds some"
+            )
+        out.extend(found)
     return out

@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from voxguard.cli._files import probability
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -32,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--prior",
-        type=float,
+        type=probability,
         default=0.5,
         help="bona fide prior the fit targets (default 0.5, i.e. Cllr)",
     )
@@ -48,6 +50,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from voxguard.cli._files import input_file, output_file
     from voxguard.data.scorefiles import read_cm_keys, read_cm_scores, write_cm_scores
     from voxguard.errors import VoxguardError
     from voxguard.evaluation.cm import join_cm
@@ -59,6 +64,9 @@ def run(args: argparse.Namespace) -> int:
         raise VoxguardError("fitting needs DEV_SCORES DEV_KEYS (or pass --apply CALIB SCORES)")
     if not fitting and len(args.files) not in (1, 2):
         raise VoxguardError("--apply needs SCORES and optionally KEYS")
+    for path in args.files:
+        input_file(path, "score or key")
+    output_file(args.out, "calibration" if fitting else "calibrated score file")
     scores = read_cm_scores(args.files[0], args.score_format)
     report: dict = {}
     if fitting:
@@ -68,13 +76,20 @@ def run(args: argparse.Namespace) -> int:
         cal.save(args.out)
         report["calibration"] = cal.to_dict()
     else:
-        cal = AffineCalibrator.load(args.apply)
+        cal = AffineCalibrator.load(input_file(args.apply, "calibration"))
         fmt = "asvspoof5" if args.score_format == "auto" else args.score_format
         keys = read_cm_keys(args.files[1], args.key_format) if len(args.files) == 2 else None
+        llrs = cal.transform(scores.scores)
+        if not np.isfinite(llrs).all():
+            bad = scores.ids[int(np.flatnonzero(~np.isfinite(llrs))[0])]
+            raise VoxguardError(
+                f"{args.files[0]}: calibrating gives non-finite LLRs (first: {bad}); check the "
+                f"scores and {args.apply}, nothing was written"
+            )
         write_cm_scores(
             args.out,
             scores.ids,
-            cal.transform(scores.scores),
+            llrs,
             fmt=fmt,
             errors=scores.errors,
             keys=keys,

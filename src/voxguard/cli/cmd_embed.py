@@ -37,6 +37,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.output:
+        from voxguard.cli._files import output_file
+
+        output_file(args.output, "embeddings file")
     verifier = load_verifier(args)
     failed, arrays = 0, {}
     for res in verifier.embed_files(expand_inputs(args.files)):

@@ -89,8 +89,21 @@ def _warn_errors(n_errors: int, path: str) -> None:
         )
 
 
+def _check_files(args: argparse.Namespace, *names: str) -> None:
+    """Input files exist and are files; ``--plot`` is a writable folder (before any work)."""
+    from voxguard.cli._files import input_file, output_dir
+
+    for name in names:
+        if getattr(args, name, None):
+            input_file(getattr(args, name), name.replace("_", " "))
+    if getattr(args, "plot", None):
+        output_dir(args.plot, "plot")
+
+
 def run_cm(args: argparse.Namespace) -> int:
     from voxguard.evaluation import breakdown, evaluate_cm_files, format_table
+
+    _check_files(args, "scores", "keys", "asv_scores")
 
     metrics, joined = evaluate_cm_files(
         args.scores, args.keys, args.score_format, args.key_format, args.phase, args.asv_scores
@@ -126,6 +139,7 @@ def run_cm(args: argparse.Namespace) -> int:
 def run_sasv(args: argparse.Namespace) -> int:
     from voxguard.evaluation import evaluate_sasv_file
 
+    _check_files(args, "scores")
     metrics, data = evaluate_sasv_file(args.scores)
     _warn_errors(metrics["n_errors"], args.scores)
     if args.plot:
@@ -152,6 +166,7 @@ def run_sasv(args: argparse.Namespace) -> int:
 def run_sv(args: argparse.Namespace) -> int:
     from voxguard.evaluation import evaluate_sv_files
 
+    _check_files(args, "scores", "trials")
     metrics = evaluate_sv_files(args.scores, args.trials)
     _warn_errors(metrics["n_errors"], args.scores)
     _print(metrics, args.json)

@@ -70,10 +70,12 @@ def detector_spec(args: argparse.Namespace) -> dict:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from voxguard.cli._files import output_file
     from voxguard.data.scorefiles import write_cm_scores
-    from voxguard.inference.executors import resolve_inputs, score_files
+    from voxguard.inference.executors import score_files
 
-    paths = resolve_inputs(args.source)
+    output_file(args.output, "score file")
+    paths = _inputs(args.source)
     options = {}
     if args.executor == "ray":
         options = {"num_cpus": args.num_cpus, "chunk_size": args.chunk_size}
@@ -99,6 +101,37 @@ def run(args: argparse.Namespace) -> int:
         + (f"; {len(errors)} failed, see their error= column" if errors else "")
     )
     return 1 if errors else 0
+
+
+def _inputs(source: str) -> list[str]:
+    """The files to score; an empty or unreadable source is an error, not an empty score file.
+
+    A dangling symbolic link in a folder is reported (a warning) rather than silently skipped.
+    """
+    from voxguard.cli._files import input_file
+    from voxguard.errors import VoxguardError
+    from voxguard.inference.executors import AUDIO_EXTENSIONS, resolve_inputs
+
+    root = Path(source)
+    if root.is_dir():
+        for link in sorted(root.rglob("*")):
+            if link.is_symlink() and not link.exists() and link.suffix.lower() in AUDIO_EXTENSIONS:
+                report_error("score", f"{link}: dangling symbolic link (target missing), skipped")
+    else:
+        input_file(root, "list")
+    try:
+        paths = resolve_inputs(source)
+    except UnicodeDecodeError:
+        raise VoxguardError(
+            f"{source}: not UTF-8 text (a binary file?); pass a folder of audio files or a "
+            "list file with one path per line"
+        ) from None
+    if not paths:
+        what = "no audio files (" + ", ".join(AUDIO_EXTENSIONS) + ") under" if root.is_dir() else (
+            "no paths listed in"
+        )
+        raise VoxguardError(f"{source}: {what} it; nothing to score")
+    return paths
 
 
 def _ids(results: list, keep_path: bool) -> list[str]:

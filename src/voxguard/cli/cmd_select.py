@@ -32,9 +32,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from voxguard.cli._files import input_file
+    from voxguard.errors import VoxguardError
     from voxguard.evaluation.selection import name_of, parse_weights, select_csv
 
-    result = select_csv(args.results, parse_weights(args.weights))
+    input_file(args.results, "results CSV")
+    try:
+        result = select_csv(args.results, parse_weights(args.weights))
+    except UnicodeDecodeError:
+        raise VoxguardError(
+            f"{args.results}: not UTF-8 text (a binary file?); pass the results CSV"
+        ) from None
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
         return 0

@@ -126,11 +126,23 @@ def _lines(path: str | Path) -> Iterator[tuple[int, str]]:
         fh = open(path, encoding="utf-8")  # noqa: SIM115
     except FileNotFoundError as exc:
         raise VoxguardError(f"{path}: file not found") from exc
+    except IsADirectoryError as exc:
+        raise VoxguardError(f"{path}: is a folder; pass the score, key or trial file") from exc
+    except OSError as exc:
+        raise VoxguardError(f"{path}: cannot be read ({exc.strerror})") from exc
+    no = 0
     with fh:
-        for no, raw in enumerate(fh, 1):
-            line = raw.strip()
-            if line and not line.startswith("#"):
-                yield no, line
+        try:
+            for no, raw in enumerate(fh, 1):
+                if "\0" in raw:
+                    raise ParseError(path, no, "binary data (NUL bytes); pass a text file")
+                line = raw.strip()
+                if line and not line.startswith("#"):
+                    yield no, line
+        except UnicodeDecodeError:
+            raise ParseError(
+                path, no + 1, "not UTF-8 text (a binary file?); pass a text score, key or trial file"
+            ) from None
 
 
 def _float(path: str | Path, no: int, text: str) -> float:

@@ -153,9 +153,17 @@ class AffineCalibrator:
                 "create one with `voxguard calibrate DEV_SCORES DEV_KEYS --out calib.json`"
             )
         try:
-            return cls(scale=float(d["scale"]), offset=float(d["offset"]), prior=float(d["prior"]))
+            scale, offset, prior = float(d["scale"]), float(d["offset"]), float(d["prior"])
         except (KeyError, TypeError, ValueError) as exc:
             raise VoxguardError(f"calibration dict lacks a numeric field: {exc}") from exc
+        if not (math.isfinite(scale) and math.isfinite(offset)):
+            raise VoxguardError(
+                f"calibration scale={scale} offset={offset} are not finite numbers; refit it "
+                "with `voxguard calibrate DEV_SCORES DEV_KEYS --out calib.json`"
+            )
+        if not 0.0 < prior < 1.0:
+            raise VoxguardError(f"calibration prior={prior} is outside (0, 1); refit it")
+        return cls(scale=scale, offset=offset, prior=prior)
 
     def save(self, path: str | Path) -> None:
         """Write the calibration as JSON."""
@@ -165,9 +173,17 @@ class AffineCalibrator:
     def load(cls, path: str | Path) -> AffineCalibrator:
         """Read a calibration written by :meth:`save`."""
         try:
-            data = json.loads(Path(path).read_text())
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
             raise VoxguardError(f"{path}: calibration file not found") from exc
+        except IsADirectoryError as exc:
+            raise VoxguardError(f"{path}: is a folder; pass the calibration JSON file") from exc
+        except UnicodeDecodeError as exc:
+            raise VoxguardError(
+                f"{path}: not a text file; pass the JSON written by `voxguard calibrate --out`"
+            ) from exc
+        except OSError as exc:
+            raise VoxguardError(f"{path}: cannot be read ({exc.strerror})") from exc
         except json.JSONDecodeError as exc:
             raise ParseError(path, exc.lineno, f"invalid JSON ({exc.msg})") from exc
         if not isinstance(data, dict):

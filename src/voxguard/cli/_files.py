@@ -1,0 +1,67 @@
+"""Checks of file arguments, run before any work: each bad path gives one line naming it and
+the fix (a :class:`~voxguard.errors.VoxguardError`), never a traceback after minutes of work."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+from pathlib import Path
+
+from voxguard.errors import VoxguardError
+
+
+def input_file(path: str | os.PathLike, what: str = "input") -> Path:
+    """An existing, readable regular file."""
+    p = Path(path)
+    if p.is_symlink() and not p.exists():
+        raise VoxguardError(f"{p}: dangling symbolic link (its target is missing); fix the link")
+    if not p.exists():
+        raise VoxguardError(f"{p}: {what} file not found; check the path")
+    if p.is_dir():
+        raise VoxguardError(f"{p}: is a folder; pass the {what} file")
+    if not os.access(p, os.R_OK):
+        raise VoxguardError(f"{p}: {what} file is not readable; check its permissions")
+    return p
+
+
+def output_file(path: str | os.PathLike, what: str = "output") -> Path:
+    """A file path that can be written: not a folder, in an existing writable folder."""
+    p = Path(path)
+    if p.is_dir():
+        raise VoxguardError(f"{p}: is a folder; pass a file name for the {what}")
+    parent = p.parent
+    if not parent.is_dir():
+        raise VoxguardError(
+            f"{p}: cannot write the {what}: folder {parent} does not exist; create it first"
+        )
+    if not os.access(parent, os.W_OK | os.X_OK) or (p.exists() and not os.access(p, os.W_OK)):
+        raise VoxguardError(f"{p}: cannot write the {what} (permission denied); pick another path")
+    return p
+
+
+def output_dir(path: str | os.PathLike, what: str = "output") -> Path:
+    """A folder that exists (created if needed) and can be written."""
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise VoxguardError(f"{p}: is a file; pass a folder for the {what}")
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise VoxguardError(
+            f"{p}: cannot create the {what} folder ({exc.strerror}); pick another path"
+        ) from None
+    if not os.access(p, os.W_OK | os.X_OK):
+        raise VoxguardError(f"{p}: cannot write into the {what} folder (permission denied)")
+    return p
+
+
+def probability(text: str) -> float:
+    """argparse type: a finite number strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (math.isfinite(value) and 0.0 < value < 1.0):
+        raise argparse.ArgumentTypeError(f"{text} is not a probability strictly between 0 and 1")
+    return value
