@@ -22,8 +22,13 @@ robustness = importlib.import_module("cm_robustness")
 
 @pytest.fixture(scope="module")
 def aasist(shared_dir):
+    # the AASIST eval convention (first crop), which benchmarks/cm_robustness.py measures
     return SpoofDetector.from_pretrained(
-        "aasist", weights=shared_dir / "anchors/aasist/AASIST.pth", threshold=0.0
+        "aasist",
+        weights=shared_dir / "anchors/aasist/AASIST.pth",
+        threshold=0.0,
+        mode="crop",
+        aggregate="mean",
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,33 +29,45 @@ CARD_DEFAULTS = {
 
 @dataclass
 class Loaded:
-    """A resolved model: its torch module (``None`` for a bare ONNX file) and card."""
+    """A resolved model: its torch module (``None`` when only an ONNX file is run) and card.
+
+    Attributes:
+        config: the architecture fields of the weights directory's ``config.json`` (crop and
+            sample rate are read from here when no torch model is built).
+        onnx_path: the exported file to run when ``model`` is ``None``.
+    """
 
     name: str
     task: str
     model: Any | None
     card: dict[str, Any] = field(default_factory=dict)
     weights_path: Path | None = None
+    config: dict[str, Any] = field(default_factory=dict)
+    onnx_path: Path | None = None
+
+
+def _pretrained_dir() -> Path:
+    # voxguard.models._hub.PRETRAINED_DIR, found without importing torch
+    return Path(__file__).resolve().parent.parent / "pretrained"
 
 
 def bundled_dirs() -> dict[str, Path]:
     """Bundled weights directories by directory name."""
-    from voxguard.models._hub import PRETRAINED_DIR
-
-    if not PRETRAINED_DIR.is_dir():
+    root = _pretrained_dir()
+    if not root.is_dir():
         return {}
-    return {p.name: p for p in sorted(PRETRAINED_DIR.iterdir()) if (p / "config.json").is_file()}
+    return {p.name: p for p in sorted(root.iterdir()) if (p / "config.json").is_file()}
 
 
 def default_model(task: str) -> str | None:
     """The name of the default bundled weights for ``task`` (``cm`` or ``spk``), if any."""
-    from voxguard.models import get_entry
-    from voxguard.models._hub import read_config
-
     found = bundled_dirs()
     for name in DEFAULT_PREFERENCE.get(task, ()):
         if name in found:
             return name
+    from voxguard.models import get_entry
+    from voxguard.models._hub import read_config
+
     for name, path in found.items():
         try:
             if get_entry(read_config(path)["model"]).task == task:
@@ -151,6 +164,54 @@ def load_model(
     return _checked(Loaded(entry.name, entry.task, model.eval(), card, wpath), task)
 
 
+def load_exported(
+    name_or_dir: str | Path | None,
+    task: str,
+    weights: str | Path | None = None,
+    onnx_path: str | Path | None = None,
+) -> Loaded | None:
+    """A weights directory as its fresh ONNX export, without torch; ``None`` when there is none.
+
+    Only ``config.json`` is read (name, card, crop and sample rate); the task is checked against
+    the export's metadata by :func:`check_exported_task` once onnxruntime has opened it. Foreign
+    weights files, registered names and stale exports return ``None`` (build, then export).
+    """
+    if weights is not None:
+        return None
+    if name_or_dir is None:
+        name_or_dir = default_model(task)
+        if name_or_dir is None:
+            return None
+    path = Path(str(name_or_dir))
+    directory = path if path.is_dir() else bundled_dirs().get(str(name_or_dir))
+    if directory is None or not (directory / "config.json").is_file():
+        return None
+    try:
+        meta = json.loads((directory / "config.json").read_text())
+        name = str(meta["model"])
+    except (ValueError, KeyError, TypeError):
+        return None  # the full loader explains what is wrong with the file
+    from voxguard.inference.onnx_backend import find_export
+
+    exported = find_export(name, directory, onnx_path)
+    if exported is None:
+        return None
+    card = dict(meta.get("card") or {})
+    if (directory / "calibration.json").is_file():
+        card["calibration_file"] = str(directory / "calibration.json")
+    config = meta.get("config") if isinstance(meta.get("config"), dict) else {}
+    loaded = Loaded(name, task, None, card, directory, config=config, onnx_path=exported)
+    return _checked(loaded, task)
+
+
+def check_exported_task(loaded: Loaded, backend: Backend, task: str) -> None:
+    """Refuse an export whose metadata names another task (e.g. a speaker model as a CM)."""
+    exported = (getattr(backend, "metadata", None) or {}).get("task")
+    if exported:
+        loaded.task = exported
+        _checked(loaded, task)
+
+
 def _bare_onnx(path: Path, task: str) -> Loaded:
     """An exported ``.onnx`` file used without torch; its card comes from a sibling config.json."""
     from voxguard.models import get_entry
@@ -186,14 +247,18 @@ def crop_length(loaded: Loaded, default: int) -> int:
         value = loaded.card.get(key)
         if isinstance(value, int) and value > 0:
             return value
-    value = getattr(getattr(loaded.model, "config", None), "nb_samp", None)
+    value = loaded.config.get("nb_samp")
+    if value is None:
+        value = getattr(getattr(loaded.model, "config", None), "nb_samp", None)
     return int(value) if isinstance(value, int) and value > 0 else default
 
 
 def sample_rate_of(loaded: Loaded, default: int = 16000) -> int:
     """The model's sample rate (card, then config, then ``default``)."""
-    value = loaded.card.get("sample_rate") or getattr(
-        getattr(loaded.model, "config", None), "sample_rate", None
+    value = (
+        loaded.card.get("sample_rate")
+        or loaded.config.get("sample_rate")
+        or getattr(getattr(loaded.model, "config", None), "sample_rate", None)
     )
     return int(value) if value else default
 

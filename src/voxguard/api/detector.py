@@ -5,6 +5,21 @@ The raw score is ``logit[1] - logit[0]`` (higher = bona fide). With a calibratio
 log-likelihood ratio and a decision is made: ``bonafide`` when the calibrated LLR is at least
 ``threshold`` (default 0.0: equal priors and costs, i.e. posterior 0.5), else ``spoof``.
 Without calibration a decision is only made when a threshold is given explicitly (on raw scores).
+
+**Whole-utterance scoring.** By default (``mode="windows"``) every input is scored over windows
+of the model's crop length covering all of it (inputs longer than ``long_file_s`` are streamed
+from disk), and the utterance score is the ``aggregate`` of the window scores over the windows
+with at least half speech: ``min`` by default, the worst window, so that a genuine part cannot
+hide a spoofed one (see :mod:`voxguard.inference.aggregate`; ``mean`` and percentiles ``p<q>``
+are the alternatives). Each window's ``(start, end, score, llr, speech)`` is in
+:attr:`Detection.segments`. ``mode="crop"`` with ``aggregate="mean"`` is the AASIST eval
+convention (the first crop only; what published ASVspoof figures use).
+
+**Speech gate.** Speech is measured in every window with Silero VAD (the energy gate when
+``silero-vad`` is not installed; see :mod:`voxguard.audio.activity`). Inputs where less than
+``min_speech`` (5 %) of the scored audio is speech get the decision ``no_speech`` (never a
+verdict on silence, noise, tones or music); inputs with less than :data:`MIN_RELIABLE_SPEECH_S`
+(0.5 s) of speech are scored, with a :attr:`Detection.warning`.
 """
 
 from __future__ import annotations
@@ -19,15 +34,46 @@ import numpy as np
 
 from voxguard.api._load import (
     Loaded,
+    check_exported_task,
     crop_length,
+    load_exported,
     load_model,
     make_backend,
     sample_rate_of,
 )
+from voxguard.audio.activity import speech_fraction
 from voxguard.audio.crop import AASIST_CROP
 from voxguard.audio.io import prepare_waveform
 from voxguard.errors import AudioError, WeightsError
-from voxguard.inference.runner import Backend, FileOutput, Runner, WindowPolicy
+from voxguard.inference.aggregate import (
+    DEFAULT_AGGREGATE,
+    MIN_WINDOW_SPEECH,
+    aggregate_scores,
+    check_aggregate,
+    eligible_windows,
+)
+from voxguard.inference.runner import Activity, Backend, FileOutput, Runner, WindowPolicy
+
+
+@dataclass
+class Segment:
+    """One scored window: where it lies in the input, its score and how much of it is speech.
+
+    Attributes:
+        start_s: window start in seconds.
+        end_s: window end in seconds (a short input tile-repeated into one window: its length).
+        score: raw CM score of the window.
+        llr: calibrated LLR of the window, when a calibration is set.
+        speech: fraction of the window that is speech.
+        used: whether the window took part in the utterance score (enough speech).
+    """
+
+    start_s: float
+    end_s: float
+    score: float
+    llr: float | None = None
+    speech: float = 1.0
+    used: bool = True
 
 
 @dataclass
@@ -36,15 +82,19 @@ class Detection:
 
     Attributes:
         file: the file path or array label.
-        score: raw CM score ``logit[1] - logit[0]`` (higher = bona fide); ``nan`` on error.
+        score: raw CM score ``logit[1] - logit[0]`` (higher = bona fide), aggregated over the
+            windows (see the module docstring); ``nan`` on error.
         calibrated: the calibrated LLR, when a calibration is set.
         decision: ``bonafide`` / ``spoof`` when a calibration or threshold is set;
             ``no_speech`` (whatever the score) when less than ``min_speech`` of the scored
-            audio is active (see :mod:`voxguard.audio.activity`): never a bona fide verdict on
-            silence.
-        speech_fraction: fraction of active 25 ms frames in what the model scored.
-        n_windows: number of crops the score averages (1 for a single crop).
+            audio is speech: never a bona fide verdict on silence, noise, tones or music.
+        speech_fraction: fraction of the scored audio that is speech.
+        speech_s: seconds of speech in the scored audio.
+        n_windows: number of windows scored (1 for a single crop).
         duration_s: input duration in seconds.
+        aggregate: how the window scores were combined (``min``, ``mean``, ``p<q>``).
+        segments: the scored windows (:class:`Segment`).
+        warning: set when the score is unreliable (less than 0.5 s of speech).
         error: the error message when the input could not be scored.
     """
 
@@ -56,10 +106,21 @@ class Detection:
     duration_s: float = 0.0
     error: str | None = None
     speech_fraction: float | None = None
+    speech_s: float | None = None
+    aggregate: str | None = None
+    warning: str | None = None
+    segments: list[Segment] | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict without the fields that are not set."""
-        return {k: v for k, v in asdict(self).items() if v is not None}
+    def to_dict(self, segments: bool = True) -> dict[str, Any]:
+        """A JSON-ready dict without the fields that are not set (``segments=False``: no windows)."""
+        out = {k: v for k, v in asdict(self).items() if v is not None}
+        if not segments:
+            out.pop("segments", None)
+        elif "segments" in out:
+            out["segments"] = [
+                {k: v for k, v in seg.items() if v is not None} for seg in out["segments"]
+            ]
+        return out
 
 
 def load_calibration(calibration: Any) -> Any:
@@ -89,13 +150,14 @@ class _Scorer:
         batch_size: int = 16,
         calibration: Any = None,
         threshold: float | None = None,
+        activity: Activity | None = None,
     ) -> None:
         self.name = loaded.name
         self.card = loaded.card
         self.weights_path = loaded.weights_path
         self.model = loaded.model
         self.sample_rate = sample_rate_of(loaded)
-        self.runner = Runner(backend, policy, batch_size, self.sample_rate)
+        self.runner = Runner(backend, policy, batch_size, self.sample_rate, activity)
         if calibration is None:  # a weights directory may bundle its calibration.json
             calibration = loaded.card.get("calibration_file")
         self.calibration = load_calibration(calibration)
@@ -127,19 +189,23 @@ class _Scorer:
 
 
 NO_SPEECH = "no_speech"
-#: Minimum fraction of active frames for a bona fide / spoof verdict (0.05 of a 4 s crop = 0.2 s).
+#: Minimum fraction of speech in the scored audio for a bona fide / spoof verdict.
 MIN_SPEECH = 0.05
+#: Less speech than this (seconds) still gets a verdict, with a warning that it is unreliable.
+MIN_RELIABLE_SPEECH_S = 0.5
 
 
 class SpoofDetector(_Scorer):
     """Tell bona fide speech from spoofs with a countermeasure model.
 
     Build it with :meth:`from_pretrained`; score with :meth:`score_array`,
-    :meth:`score_file` or :meth:`score_files`. Inputs with less than ``min_speech`` active
-    audio get the decision ``no_speech`` (the raw score is still reported, for evaluation).
+    :meth:`score_file` or :meth:`score_files`. Inputs with less than ``min_speech`` speech
+    get the decision ``no_speech`` (the raw score is still reported, for evaluation).
     """
 
     min_speech: float = MIN_SPEECH
+    aggregate: str = DEFAULT_AGGREGATE
+    min_window_speech: float = MIN_WINDOW_SPEECH
 
     @classmethod
     def from_pretrained(
@@ -152,7 +218,8 @@ class SpoofDetector(_Scorer):
         threshold: float | None = None,
         device: str = "cpu",
         batch_size: int = 16,
-        mode: str = "crop",
+        mode: str = "windows",
+        aggregate: str = DEFAULT_AGGREGATE,
         hop: int | None = None,
         long_file_s: float | None = 20.0,
         num_threads: int | None = None,
@@ -166,52 +233,92 @@ class SpoofDetector(_Scorer):
             name_or_dir: weights directory, bundled weights name, registered model name (with
                 ``weights``) or an exported ``.onnx`` file; ``None`` picks the default bundled CM.
             weights: weights directory, ``.safetensors`` or official ``.pth`` for a registered name.
-            backend: ``torch`` or ``onnx`` (ONNX Runtime; exports ``model.onnx`` when missing).
+            backend: ``torch`` or ``onnx`` (ONNX Runtime; exports ``model.onnx`` when missing;
+                a fresh export of a weights directory runs without importing torch).
             calibration: AffineCalibrator JSON path (or object) mapping scores to LLRs.
             threshold: decision threshold (on LLRs when calibrated, default 0.0).
             device: torch device (torch backend).
             batch_size: crops / windows per forward pass.
-            mode: ``crop`` (first crop, tile-repeated: the AASIST eval convention) or ``windows``.
+            mode: ``windows`` (windows covering the whole input) or ``crop`` (the first crop,
+                tile-repeated: the AASIST eval convention).
+            aggregate: utterance score from the window scores: ``min`` (the worst window with
+                enough speech), ``mean`` or a percentile ``p<q>`` (e.g. ``p10``).
             hop: window hop in samples (default: the crop length).
-            long_file_s: inputs longer than this are scored as the mean over windows.
+            long_file_s: inputs longer than this are streamed from disk in windows.
             num_threads: intra-op threads (torch or ONNX Runtime).
             onnx_path: where to find / write the exported ONNX model.
             random_init: allow an untrained registered model (tests and demos).
             overrides: config fields of the model.
         """
-        loaded = load_model(name_or_dir, "cm", weights, random_init, **overrides)
+        check_aggregate(aggregate)
+        loaded = None
+        if backend == "onnx" and not random_init and not overrides:
+            loaded = load_exported(name_or_dir, "cm", weights, onnx_path)
+        if loaded is None:
+            loaded = load_model(name_or_dir, "cm", weights, random_init, **overrides)
         length = crop_length(loaded, AASIST_CROP)
         policy = WindowPolicy(length=length, hop=hop, mode=mode, long_file_s=long_file_s)
         fn = make_backend(loaded, backend, device, num_threads, onnx_path, length)
-        return cls(loaded, fn, policy, batch_size, calibration, threshold)
+        if loaded.model is None:
+            check_exported_task(loaded, fn, "cm")
+        det = cls(loaded, fn, policy, batch_size, calibration, threshold, speech_fraction)
+        det.aggregate = aggregate
+        return det
+
+    def _detection(self, label: str, out: FileOutput) -> Detection:
+        """The utterance result of one successful runner output."""
+        windows = np.asarray(out.windows, dtype=np.float64)
+        scores = windows[:, 1] - windows[:, 0]
+        speech = np.asarray(out.activity, dtype=np.float64)
+        spans = np.asarray(out.spans, dtype=np.float64) / self.sample_rate
+        used = eligible_windows(speech, self.min_window_speech)
+        raw = aggregate_scores(scores, speech, self.aggregate, self.min_window_speech)
+        llrs = self.calibrate(np.append(scores, raw))
+        lengths = spans[:, 1] - spans[:, 0]
+        fraction = float(np.average(speech, weights=lengths)) if lengths.sum() > 0 else 0.0
+        det = Detection(
+            label,
+            raw,
+            n_windows=out.n_windows,
+            duration_s=out.duration_s,
+            speech_fraction=round(fraction, 4),
+            speech_s=round(float(fraction * _covered(spans)), 3),
+            aggregate=self.aggregate,
+        )
+        det.segments = [
+            Segment(
+                round(float(a), 3),
+                round(float(b), 3),
+                float(sc),
+                None if llrs is None else float(llrs[k]),
+                round(float(sp), 4),
+                bool(u),
+            )
+            for k, ((a, b), sc, sp, u) in enumerate(zip(spans, scores, speech, used, strict=True))
+        ]
+        value = raw
+        if llrs is not None:
+            det.calibrated = value = float(llrs[-1])
+        if fraction < self.min_speech:
+            det.decision = NO_SPEECH
+        elif self.threshold is not None:
+            det.decision = "bonafide" if value >= self.threshold else "spoof"
+        if det.decision != NO_SPEECH and (det.speech_s or 0.0) < MIN_RELIABLE_SPEECH_S:
+            det.warning = (
+                f"only {det.speech_s:.2f} s of speech (under {MIN_RELIABLE_SPEECH_S} s): "
+                "the score is unreliable"
+            )
+        return det
 
     def _detections(self, labels: Sequence[str], outputs: Sequence[FileOutput]) -> list[Detection]:
-        ok = [o for o in outputs if o.ok]
-        raw = np.array([o.output[1] - o.output[0] for o in ok], dtype=np.float64)  # type: ignore[index]
-        cal = self.calibrate(raw) if ok else None
-        results, j = [], 0
+        results = []
         for label, out in zip(labels, outputs, strict=True):
             if not out.ok:
                 results.append(
                     Detection(label, float("nan"), duration_s=out.duration_s, error=out.error)
                 )
-                continue
-            det = Detection(
-                label,
-                float(raw[j]),
-                n_windows=out.n_windows,
-                duration_s=out.duration_s,
-                speech_fraction=round(float(out.active), 4),
-            )
-            value = det.score
-            if cal is not None:
-                det.calibrated = value = float(cal[j])
-            if out.active < self.min_speech:
-                det.decision = NO_SPEECH
-            elif self.threshold is not None:
-                det.decision = "bonafide" if value >= self.threshold else "spoof"
-            results.append(det)
-            j += 1
+            else:
+                results.append(self._detection(label, out))
         return results
 
     def score_arrays(
@@ -262,6 +369,18 @@ class SpoofDetector(_Scorer):
     def score_files(
         self, paths: Sequence[str | os.PathLike], progress: Callable[[int], None] | None = None
     ) -> list[Detection]:
-        """Score many files in batches; files that fail get ``error`` set, the rest are scored."""
+        """Score many files in batches; files that fail get ``error`` set, the rest are scored.
+
+        For several processes, see :func:`voxguard.inference.executors.score_files`.
+        """
         outputs = self.runner.run_files(paths, progress)
         return self._detections([str(p) for p in paths], outputs)
+
+
+def _covered(spans: np.ndarray) -> float:
+    """Seconds of input the windows cover (overlaps counted once)."""
+    total, end = 0.0, -np.inf
+    for a, b in sorted(map(tuple, spans)):
+        total += max(0.0, b - max(a, end))
+        end = max(end, b)
+    return total

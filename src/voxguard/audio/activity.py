@@ -1,23 +1,44 @@
-"""Speech-activity measure used to refuse verdicts on inputs with nothing to judge.
+"""Speech activity: how much of what a countermeasure scores is speech.
 
-A countermeasure is trained on speech; on digital silence, near-silence or other empty input
-its score means nothing (the official AASIST weights give silence a *confident* bona fide
-score, +4.45). voxguard therefore measures how much of what the model saw is active and lets
-the API answer ``no_speech`` instead of ``bonafide`` below a floor.
+A countermeasure is trained on speech; on silence, noise, tones or music its score means nothing
+(the official AASIST weights give digital silence a *confident* bona fide score, +4.45). The API
+therefore measures the speech in every scored window and answers ``no_speech`` instead of a
+verdict when there is too little (see :class:`voxguard.api.SpoofDetector`).
+
+The measure is **Silero VAD** (MIT): its batched "sequence" ONNX model, shipped inside the
+``silero-vad`` wheel, run here with onnxruntime on one thread (one call per window; the
+``silero_vad`` package itself is not imported, since it imports torch). A 32 ms frame counts as
+speech when its probability is at least :data:`VAD_THRESHOLD`. Without ``silero-vad`` or
+``onnxruntime`` installed (``pip install 'voxguard[onnx]'`` brings both), or at a sample rate
+other than 16 kHz, the fallback is an **energy gate** (25 ms frames above -50 dBFS): it refuses
+silence only, and calls noise, tones and music active. :func:`vad_name` says which is in use.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib.util
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 
 FRAME_S = 0.025
-ACTIVE_DBFS = -50.0  # frame RMS level (dB re full scale) counted as active
+ACTIVE_DBFS = -50.0  # energy fallback: frame RMS level (dB re full scale) counted as active
+
+VAD_RATE = 16000
+VAD_FRAME = 512  # 32 ms at 16 kHz
+VAD_CONTEXT = 64  # samples of the previous frame the model sees with each frame
+VAD_THRESHOLD = 0.5  # Silero's default speech probability threshold
+SILERO_MODEL = "silero_vad_16k_sequence.onnx"
+SILENT_PEAK = 10 ** (-70 / 20)  # a window whose peak is below -70 dBFS holds no speech
+NORMALISED_PEAK = 0.5  # windows are peak-normalised to -6 dBFS before the VAD
 
 
 def active_fraction(
     samples: np.ndarray, sample_rate: int = 16000, threshold_dbfs: float = ACTIVE_DBFS
 ) -> np.ndarray:
-    """Fraction of 25 ms frames whose RMS is above ``threshold_dbfs``, per row.
+    """Fraction of 25 ms frames whose RMS is above ``threshold_dbfs``, per row (energy gate).
 
     Args:
         samples: ``(n,)`` or ``(batch, n)`` float signal in [-1, 1].
@@ -36,3 +57,97 @@ def active_fraction(
     level = 20 * np.log10(np.maximum(rms, 1e-12))
     frac = (level > threshold_dbfs).mean(axis=-1)
     return frac if np.ndim(samples) > 1 else frac[0]
+
+
+def silero_model_path() -> Path | None:
+    """The Silero VAD sequence ONNX model inside the installed ``silero-vad`` wheel, if any."""
+    try:
+        spec = importlib.util.find_spec("silero_vad")  # locates the package without running it
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for folder in spec.submodule_search_locations:
+        path = Path(folder) / "data" / SILERO_MODEL
+        if path.is_file():
+            return path
+    return None
+
+
+class SileroVAD:
+    """Per-frame speech probabilities of Silero VAD's sequence ONNX model (16 kHz, 32 ms frames).
+
+    Args:
+        path: the ``silero_vad_16k_sequence.onnx`` file.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+    def probabilities(self, samples: np.ndarray) -> np.ndarray:
+        """Speech probability of each 32 ms frame of a 16 kHz signal (the last one zero-padded).
+
+        The signal is peak-normalised first (Silero misses quiet speech: 14 of 300 FSDD digits
+        recorded at -23 dBFS peak, 2 once normalised); below :data:`SILENT_PEAK` it is silence.
+        """
+        x = np.asarray(samples, dtype=np.float32).reshape(-1)
+        peak = float(np.abs(x).max()) if x.size else 0.0
+        n = max(1, -(-x.size // VAD_FRAME))
+        if peak < SILENT_PEAK:
+            return np.zeros(n, dtype=np.float32)
+        x = x * (NORMALISED_PEAK / peak)
+        frames = np.zeros((n, VAD_FRAME), dtype=np.float32)
+        frames.reshape(-1)[: x.size] = x
+        context = np.zeros((n, VAD_CONTEXT), dtype=np.float32)
+        context[1:] = frames[:-1, -VAD_CONTEXT:]
+        state = np.zeros((1, 1, 128), dtype=np.float32)
+        (probs,) = self.session.run(
+            ["speech_probs"],
+            {"input": np.concatenate([context, frames], axis=1), "h": state, "c": state},
+        )
+        return np.asarray(probs, dtype=np.float32).reshape(-1)[:n]
+
+
+@functools.cache
+def _silero() -> SileroVAD | None:
+    path = silero_model_path()
+    if path is None or importlib.util.find_spec("onnxruntime") is None:
+        return None
+    try:
+        return SileroVAD(path)
+    except Exception:  # an unreadable model or an incompatible onnxruntime: energy fallback
+        return None
+
+
+def vad_name(sample_rate: int = VAD_RATE) -> str:
+    """``silero`` when Silero VAD measures speech at ``sample_rate``, else ``energy``."""
+    return "silero" if sample_rate == VAD_RATE and _silero() is not None else "energy"
+
+
+def speech_fraction(samples: np.ndarray, sample_rate: int = 16000) -> np.ndarray:
+    """Fraction of frames that are speech, per row of ``(n,)`` or ``(batch, n)`` samples.
+
+    Silero VAD when available at this rate (32 ms frames with probability >= 0.5), else the
+    energy gate :func:`active_fraction` (see the module docstring).
+    """
+    vad = _silero() if sample_rate == VAD_RATE else None
+    if vad is None:
+        return active_fraction(samples, sample_rate)
+    rows = np.atleast_2d(np.asarray(samples, dtype=np.float32))
+    frac = np.array(
+        [float((vad.probabilities(row) >= VAD_THRESHOLD).mean()) for row in rows],
+        dtype=np.float64,
+    )
+    return frac if np.ndim(samples) > 1 else frac[0]
+
+
+def describe() -> dict[str, Any]:
+    """What measures speech here (for result metadata and benchmarks)."""
+    path = silero_model_path()
+    return {"vad": vad_name(), "model": path.name if path and vad_name() == "silero" else None}

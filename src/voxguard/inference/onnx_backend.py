@@ -7,7 +7,9 @@ found, or it is older than the weights, the model is exported once with
 :func:`voxguard.export.onnx.export_onnx` (torch is needed for that step only) into the weights
 directory when it is writable, else into the cache; nothing is ever written beside a foreign
 weights file or inside the package (bundled weights export to the cache). A bare ``.onnx``
-path runs with onnxruntime alone.
+path runs with onnxruntime alone, and so does a weights directory whose export is found fresh
+(:func:`find_export`): torch is then not imported and the model is not built; its crop and
+sample rate come from the directory's ``config.json``.
 """
 
 from __future__ import annotations
@@ -77,25 +79,46 @@ def cache_dir() -> Path:
     return Path(root) / "onnx"
 
 
+#: Bundled weights (``voxguard.models._hub.PRETRAINED_DIR``, found here without importing torch).
+PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
+
+
 def _candidates(loaded: Any) -> list[Path]:
     """Places to look for / write the export, preferred first."""
-    from voxguard.models._hub import PRETRAINED_DIR  # torch is loaded here anyway (an export)
-
-    weights = loaded.weights_path
-    digest = hashlib.sha256(loaded.name.encode())
-    if weights is None:  # random init: keyed by the parameter values
+    if loaded.weights_path is None:  # random init: keyed by the parameter values
+        digest = hashlib.sha256(loaded.name.encode())
         for tensor in loaded.model.state_dict().values():
             digest.update(tensor.detach().cpu().numpy().tobytes())
         return [cache_dir() / f"{loaded.name}-{digest.hexdigest()[:16]}.onnx"]
+    return export_candidates(loaded.name, loaded.weights_path)
+
+
+def export_candidates(name: str, weights: str | Path) -> list[Path]:
+    """Where the export of registered model ``name`` with ``weights`` is looked for, best first.
+
+    Needs neither torch nor the model: the cache name is keyed by the model name and the
+    weights file's path, size and modification time.
+    """
     weights = Path(weights).resolve()
     stat = (weights / "model.safetensors" if weights.is_dir() else weights).stat()
+    digest = hashlib.sha256(name.encode())
     digest.update(f"{weights}|{stat.st_size}|{stat.st_mtime_ns}".encode())
-    cached = cache_dir() / f"{loaded.name}-{digest.hexdigest()[:16]}.onnx"
+    cached = cache_dir() / f"{name}-{digest.hexdigest()[:16]}.onnx"
     if PRETRAINED_DIR.resolve() in weights.parents:  # shipped in the package: never write there
         return [cached]
     if weights.is_dir():  # a voxguard weights directory: model.onnx lives beside the weights
         return [weights / ONNX_FILE, cached]
     return [weights.with_suffix(".onnx"), cached]  # a foreign file: never write beside it
+
+
+def find_export(name: str, weights: str | Path, onnx_path: str | Path | None = None) -> Path | None:
+    """A fresh export of ``name`` with ``weights`` (no older than the weights), or ``None``.
+
+    This is how ``backend='onnx'`` starts without building the torch model: when it finds the
+    file, onnxruntime runs it directly.
+    """
+    candidates = [Path(onnx_path)] if onnx_path else export_candidates(name, weights)
+    return next((p for p in candidates if _is_fresh(p, Path(weights))), None)
 
 
 def _is_fresh(onnx_path: Path, weights: Path | None) -> bool:
@@ -117,8 +140,8 @@ def ensure_onnx(
         onnx_path: where to read / write the file (default: next to the weights).
         example_length: tracing input length in samples (the graph has a dynamic time axis).
     """
-    if loaded.model is None:
-        return Path(loaded.weights_path)
+    if loaded.model is None:  # a bare .onnx file, or an export found without building the model
+        return Path(loaded.onnx_path or loaded.weights_path)
     from voxguard.export.onnx import export_onnx
 
     rate = int(loaded.card.get("sample_rate", 16000))

@@ -5,13 +5,18 @@ wrapped by :class:`TorchBackend`, or an ONNX Runtime session wrapped by
 :class:`voxguard.inference.onnx_backend.OnnxBackend`). The :class:`Runner` turns signals into
 batches following a :class:`WindowPolicy`:
 
+- ``windows``: ``length``-sample sliding windows covering the whole signal (the last one
+  aligned to the end, a signal shorter than one window tile-repeated, see
+  :func:`voxguard.audio.crop.sliding_windows`);
 - ``crop``: the AASIST eval convention, the first ``length`` samples, tile-repeated when shorter;
-- ``full``: the whole signal as one input (speaker models take any length);
-- ``windows``: ``length``-sample sliding windows (the last one aligned to the end, see
-  :func:`voxguard.audio.crop.sliding_windows`); the result is the **mean of the window outputs**.
+- ``full``: the whole signal as one input (speaker models take any length).
 
-Signals longer than ``long_file_s`` are always scored in windows, streamed from disk block by
-block and run ``batch_size`` windows at a time, so a 60-minute file never becomes one batch.
+Every result keeps the output of each window with its span ``[start, end)`` in samples and its
+speech fraction (measured by the runner's ``activity`` function), plus their mean; what to make
+of the windows (the mean, or the worst window of a countermeasure) is the caller's choice.
+Signals longer than ``long_file_s`` are always windowed, streamed from disk block by block and
+run ``batch_size`` windows at a time, so a 60-minute file never becomes one batch; shorter ones
+are decoded whole and their windows batched together with other files' windows.
 Per-file failures are captured in :class:`FileOutput.error` so the rest of a list completes.
 """
 
@@ -31,6 +36,8 @@ from voxguard.audio.io import DEFAULT_SAMPLE_RATE, audio_info, load_audio
 from voxguard.errors import AudioError, VoxguardError
 
 Backend = Callable[[np.ndarray], np.ndarray]
+#: ``fn(batch (B, T), sample_rate) -> (B,)`` fraction of active (speech) frames per row.
+Activity = Callable[[np.ndarray, int], np.ndarray]
 MODES = ("crop", "full", "windows")
 # Failures caught per input so a batch completes: audio problems, and a model that cannot run
 # on one particular input (e.g. too short for its convolutions) without aborting the others.
@@ -44,9 +51,9 @@ class WindowPolicy:
     Attributes:
         length: crop / window length in samples.
         hop: window hop in samples (default ``length``: no overlap).
-        mode: ``crop``, ``full`` or ``windows`` (see the module docstring).
-        long_file_s: signals longer than this are scored as the mean over sliding windows
-            whatever ``mode`` says (``None``: never).
+        mode: ``windows``, ``crop`` or ``full`` (see the module docstring).
+        long_file_s: signals longer than this are streamed and scored in windows whatever
+            ``mode`` says (``None``: never).
     """
 
     length: int = AASIST_CROP
@@ -60,33 +67,51 @@ class WindowPolicy:
         if self.length <= 0 or (self.hop is not None and self.hop <= 0):
             raise ValueError("length and hop must be positive sample counts")
 
-    def windowed(self, n_samples: int, sample_rate: int = DEFAULT_SAMPLE_RATE) -> bool:
-        """Whether a signal of ``n_samples`` is scored as a mean over windows."""
-        if self.mode == "windows":
-            return True
+    def is_long(self, n_samples: int, sample_rate: int = DEFAULT_SAMPLE_RATE) -> bool:
+        """Whether a signal of ``n_samples`` is streamed (longer than ``long_file_s``)."""
         return self.long_file_s is not None and n_samples > self.long_file_s * sample_rate
+
+    def windowed(self, n_samples: int, sample_rate: int = DEFAULT_SAMPLE_RATE) -> bool:
+        """Whether a signal of ``n_samples`` is scored in windows."""
+        return self.mode == "windows" or self.is_long(n_samples, sample_rate)
 
 
 @dataclass
 class ArrayOutput:
-    """The model output of one signal (mean over windows when windowed)."""
+    """The model outputs of one signal.
+
+    Attributes:
+        output: mean of the window outputs ``(K,)``.
+        n_windows: number of model inputs (1 for a crop or a full signal).
+        active: mean speech fraction of the windows.
+        windows: each window's output ``(n_windows, K)``.
+        spans: each window's ``[start, end)`` in samples of the signal ``(n_windows, 2)``
+            (a tile-repeated short signal: ``[0, n)``).
+        activity: each window's speech fraction ``(n_windows,)``.
+    """
 
     output: np.ndarray
     n_windows: int
     active: float
+    windows: np.ndarray | None = None
+    spans: np.ndarray | None = None
+    activity: np.ndarray | None = None
 
 
 @dataclass
 class FileOutput:
-    """The model output for one input (mean over windows when windowed) or its error."""
+    """The model outputs for one input (see :class:`ArrayOutput`) or its error."""
 
     source: str
     output: np.ndarray | None
     n_windows: int = 0
     duration_s: float = 0.0
     error: str | None = None
-    active: float = 1.0  # fraction of active 25 ms frames in the model inputs (audio.activity)
+    active: float = 1.0  # mean speech fraction of the model inputs (Runner.activity)
     exception: Exception | None = field(default=None, repr=False)
+    windows: np.ndarray | None = None
+    spans: np.ndarray | None = None
+    activity: np.ndarray | None = None
 
     @property
     def ok(self) -> bool:
@@ -95,16 +120,21 @@ class FileOutput:
     def set(self, result: ArrayOutput) -> None:
         """Fill in a successful model output."""
         self.output, self.n_windows, self.active = result.output, result.n_windows, result.active
+        self.windows, self.spans, self.activity = result.windows, result.spans, result.activity
 
 
-def iter_windows(
+Span = tuple[int, int, np.ndarray]  # (start, end, window samples)
+
+
+def iter_window_spans(
     blocks: Iterable[np.ndarray], length: int, hop: int | None = None
-) -> Iterator[np.ndarray]:
+) -> Iterator[Span]:
     """Sliding windows over a signal given as consecutive blocks, in bounded memory.
 
-    Yields exactly the rows of ``sliding_windows(np.concatenate(blocks), length, hop)``
-    (including the end-aligned last window and tiling of short signals) while holding at most
-    about one block plus one window of samples.
+    Yields ``(start, end, window)`` for exactly the rows of
+    ``sliding_windows(np.concatenate(blocks), length, hop)`` (including the end-aligned last
+    window and tiling of short signals, whose span is ``[0, n)``) while holding at most about
+    one block plus one window of samples.
     """
     hop = hop or length
     buf = np.zeros(0, dtype=np.float32)
@@ -115,7 +145,8 @@ def iter_windows(
         buf = np.concatenate([buf, np.asarray(block, dtype=np.float32)])
         total = offset + buf.size
         while next_start + length <= total:
-            yield buf[next_start - offset : next_start - offset + length].copy()
+            window = buf[next_start - offset : next_start - offset + length].copy()
+            yield next_start, next_start + length, window
             last_end = next_start + length
             next_start += hop
         keep_from = max(offset, min(next_start, total - length))
@@ -125,9 +156,16 @@ def iter_windows(
     if total == 0:
         return
     if last_end == 0:  # shorter than one window: tile-repeat it
-        yield sliding_windows(buf, length, hop)[0]
+        yield 0, total, sliding_windows(buf, length, hop)[0]
     elif last_end < total:
-        yield buf[buf.size - length :].copy()
+        yield total - length, total, buf[buf.size - length :].copy()
+
+
+def iter_windows(
+    blocks: Iterable[np.ndarray], length: int, hop: int | None = None
+) -> Iterator[np.ndarray]:
+    """The windows of :func:`iter_window_spans` without their spans."""
+    return (window for _, _, window in iter_window_spans(blocks, length, hop))
 
 
 class Runner:
@@ -146,6 +184,7 @@ class Runner:
         policy: WindowPolicy,
         batch_size: int = 16,
         sample_rate: int = DEFAULT_SAMPLE_RATE,
+        activity: Activity | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
@@ -153,13 +192,17 @@ class Runner:
         self.policy = policy
         self.batch_size = batch_size
         self.sample_rate = sample_rate
+        self.activity: Activity = activity or active_fraction
 
     # -- arrays ---------------------------------------------------------------------------
-    def _single(self, samples: np.ndarray) -> np.ndarray:
-        """The one model input of a non-windowed signal."""
+    def _inputs(self, samples: np.ndarray) -> list[Span]:
+        """The model inputs of a signal that is not streamed, with their spans."""
+        if self.policy.windowed(samples.size, self.sample_rate):
+            return list(iter_window_spans([samples], self.policy.length, self.policy.hop))
         if self.policy.mode == "crop":
-            return eval_crop(samples, self.policy.length)
-        return samples
+            end = min(samples.size, self.policy.length)
+            return [(0, end, eval_crop(samples, self.policy.length))]
+        return [(0, samples.size, samples)]
 
     def _run(self, batch: list[np.ndarray]) -> np.ndarray:
         out = np.asarray(self.backend(np.stack(batch).astype(np.float32, copy=False)))
@@ -167,68 +210,79 @@ class Runner:
             raise VoxguardError(f"backend returned shape {out.shape} for a batch of {len(batch)}")
         return out
 
-    def _mean_over(self, windows: Iterable[np.ndarray]) -> ArrayOutput:
-        total: np.ndarray | None = None
-        count = 0
-        active = 0.0
-        chunk: list[np.ndarray] = []
-        for window in windows:
-            chunk.append(window)
+    def _run_spans(self, items: list[Span]) -> tuple[np.ndarray, np.ndarray]:
+        """Outputs ``(B, K)`` and speech fractions ``(B,)`` of one batch of windows."""
+        batch = [w for _, _, w in items]
+        stacked = np.stack(batch)
+        out = self._run(batch)
+        active = np.asarray(self.activity(stacked, self.sample_rate), dtype=np.float64)
+        return out, active.reshape(len(items))
+
+    def _stream(self, spans: Iterable[Span]) -> ArrayOutput:
+        """Run windows ``batch_size`` at a time, keeping only their outputs (bounded memory)."""
+        outs, acts, where = [], [], []
+        chunk: list[Span] = []
+
+        def run_chunk() -> None:
+            out, act = self._run_spans(chunk)
+            outs.append(out)
+            acts.append(act)
+            where.extend((s, e) for s, e, _ in chunk)
+            chunk.clear()
+
+        for item in spans:
+            chunk.append(item)
             if len(chunk) == self.batch_size:
-                out = self._run(chunk).sum(0, dtype=np.float64)
-                total = out if total is None else total + out
-                active += float(active_fraction(np.stack(chunk), self.sample_rate).sum())
-                count += len(chunk)
-                chunk = []
+                run_chunk()
         if chunk:
-            out = self._run(chunk).sum(0, dtype=np.float64)
-            total = out if total is None else total + out
-            active += float(active_fraction(np.stack(chunk), self.sample_rate).sum())
-            count += len(chunk)
-        if total is None:
+            run_chunk()
+        if not outs:
             raise VoxguardError("no windows to score")
-        return ArrayOutput((total / count).astype(np.float32), count, active / count)
+        return _summary(np.concatenate(outs), np.array(where), np.concatenate(acts))
 
     def run_arrays(self, signals: Sequence[np.ndarray]) -> list[ArrayOutput]:
-        """Outputs (``output (K,)``, ``n_windows``, ``active``) for validated mono signals at
-        the model rate.
+        """Outputs of validated mono signals at the model rate (see :class:`ArrayOutput`).
 
-        Short signals are batched together (crop mode; ``full`` mode batches equal lengths);
-        windowed signals run in chunks of ``batch_size`` windows.
+        Windows and crops of all signals are batched together (``full`` mode batches equal
+        lengths); signals longer than ``long_file_s`` run alone, ``batch_size`` windows at a time.
         """
         results: list[ArrayOutput | None] = [None] * len(signals)
-        pending: list[tuple[int, np.ndarray]] = []
+        groups: dict[int, list[tuple[int, Span]]] = {}
         for i, sig in enumerate(signals):
             if sig.size == 0:
                 raise AudioError(
                     f"<array {i}>", "contains no audio samples", "pass a non-empty signal"
                 )
-            if self.policy.windowed(sig.size, self.sample_rate):
-                results[i] = self._mean_over(
-                    iter_windows([sig], self.policy.length, self.policy.hop)
+            if self.policy.is_long(sig.size, self.sample_rate):
+                results[i] = self._stream(
+                    iter_window_spans([sig], self.policy.length, self.policy.hop)
                 )
-            else:
-                pending.append((i, self._single(sig)))
-        groups: dict[int, list[tuple[int, np.ndarray]]] = {}
-        for i, x in pending:
-            groups.setdefault(x.size, []).append((i, x))
+                continue
+            for item in self._inputs(sig):
+                groups.setdefault(item[2].size, []).append((i, item))
+        per_signal: dict[int, list[tuple[int, int, np.ndarray, float]]] = {}
         for group in groups.values():
             for start in range(0, len(group), self.batch_size):
                 part = group[start : start + self.batch_size]
-                out = self._run([x for _, x in part])
-                active = active_fraction(np.stack([x for _, x in part]), self.sample_rate)
-                for (i, _), row, act in zip(part, out, active, strict=True):
-                    results[i] = ArrayOutput(row, 1, float(act))
+                out, act = self._run_spans([item for _, item in part])
+                for (i, (s, e, _)), row, a in zip(part, out, act, strict=True):
+                    per_signal.setdefault(i, []).append((s, e, row, float(a)))
+        for i, rows in per_signal.items():
+            results[i] = _summary(
+                np.stack([r[2] for r in rows]),
+                np.array([(r[0], r[1]) for r in rows]),
+                np.array([r[3] for r in rows]),
+            )
         return results  # type: ignore[return-value]
 
     # -- files ----------------------------------------------------------------------------
-    def _file_windows(self, path: str | os.PathLike) -> Iterator[np.ndarray]:
+    def _file_windows(self, path: str | os.PathLike) -> Iterator[Span]:
         stream = getattr(audio_io, "stream_audio", None)
         if stream is not None:
             blocks = stream(path, self.sample_rate)
         else:  # pragma: no cover - older audio module without streaming
             blocks = iter([load_audio(path, self.sample_rate, max_duration_s=None)[0]])
-        return iter_windows(blocks, self.policy.length, self.policy.hop)
+        return iter_window_spans(blocks, self.policy.length, self.policy.hop)
 
     def run_files(
         self,
@@ -271,8 +325,8 @@ class Runner:
                 info = audio_info(path)
                 res.duration_s = info.frames / info.samplerate
                 n_model = int(res.duration_s * self.sample_rate)
-                if self.policy.windowed(n_model, self.sample_rate):
-                    res.set(self._mean_over(self._file_windows(path)))
+                if self.policy.is_long(n_model, self.sample_rate):
+                    res.set(self._stream(self._file_windows(path)))
                     if progress:
                         progress(1)
                     continue
@@ -288,6 +342,14 @@ class Runner:
                 flush()
         flush()
         return results
+
+
+def _summary(windows: np.ndarray, spans: np.ndarray, activity: np.ndarray) -> ArrayOutput:
+    """An :class:`ArrayOutput` from per-window outputs, spans and speech fractions."""
+    windows = np.asarray(windows, dtype=np.float32)
+    mean = windows.mean(0, dtype=np.float64).astype(np.float32)
+    spans = np.asarray(spans, dtype=np.int64).reshape(-1, 2)
+    return ArrayOutput(mean, len(windows), float(np.mean(activity)), windows, spans, activity)
 
 
 def _as_voxguard(source: str, exc: Exception) -> VoxguardError:
