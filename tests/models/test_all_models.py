@@ -1,9 +1,11 @@
 """Every registered model, automatically (timm style): forward, backward, batch 1, ONNX parity.
 
-Models tagged ``"large"`` in the registry are left out. Heavy models (over 1M parameters for
-forward/backward, over 250k for ONNX parity, counted on the meta device at collection time)
-run only with ``-m slow`` (CI's CPU is small; ``aasist`` and ``spaarsist_rank1`` ONNX parity is
-also tested in ``tests/export``). Inputs follow each model's input kind
+Every architecture family registers a tiny ``debug_*`` variant (AASIST, the SpAArSIST graph
+backend, SSL CMs with AttM and with SpAArSIST, BC-CMT, ACA-Net, ECAPA-TDNN) built by the same
+class as its full-size variants, so every family is checked by default;
+:func:`test_every_family_is_checked_by_default` keeps it that way. Full-size models over
+100k parameters (counted on the meta device at collection time) run only with ``-m slow``;
+models tagged ``"large"`` are left out. Inputs follow each model's input kind
 (:mod:`voxguard.profiling.inputs`): 0.6 s of waveform or 30 feature frames.
 """
 
@@ -18,9 +20,9 @@ import voxguard
 from voxguard.models import get_entry
 from voxguard.profiling import example_input, input_length, input_spec
 
-#: Above these parameter counts a model's test runs only with ``-m slow``.
-HEAVY_FORWARD = 1_000_000
-HEAVY_ONNX = 250_000
+#: Above these parameter counts a model that is not tagged "debug" runs only with ``-m slow``.
+HEAVY_FORWARD = 100_000
+HEAVY_ONNX = 100_000
 SECONDS = 0.6
 #: Known ONNX export failures, each with the reason (kept visible as xfail, not hidden).
 ONNX_XFAIL: dict[str, str] = {}
@@ -37,13 +39,17 @@ def _meta_params(name: str) -> int | None:
     return sum(p.numel() for p in model.parameters())
 
 
+def _by_default(name: str, limit: int) -> bool:
+    count = _meta_params(name)
+    return "debug" in get_entry(name).tags or (count is not None and count <= limit)
+
+
 def _params(limit: int, xfail: dict[str, str] | None = None) -> list:
     out = []
     for name in voxguard.list_models():
         if "large" in get_entry(name).tags:
             continue
-        count = _meta_params(name)
-        marks = [pytest.mark.slow] if count is None or count > limit else []
+        marks = [] if _by_default(name, limit) else [pytest.mark.slow]
         if xfail and name in xfail:
             marks.append(pytest.mark.xfail(reason=xfail[name], strict=False))
         out.append(pytest.param(name, marks=marks, id=name))
@@ -69,6 +75,22 @@ def _check_output(model: torch.nn.Module, out: torch.Tensor, batch: int) -> None
     if model.task == "cm":
         assert out.shape[1] == 2, "CM models return (B, 2) logits"
     assert torch.isfinite(out).all()
+
+
+def test_every_family_is_checked_by_default():
+    # A family is the class that builds its variants; each one with a single-input forward
+    # contract (cm / spk) needs a variant that the default (not slow) run checks.
+    families: dict[object, list[str]] = {}
+    for name in voxguard.list_models():
+        entry = get_entry(name)
+        if entry.task in ("cm", "spk"):
+            families.setdefault(entry.builder, []).append(name)
+    unchecked = {
+        getattr(builder, "__name__", str(builder)): names
+        for builder, names in families.items()
+        if not any(_by_default(n, HEAVY_FORWARD) and _by_default(n, HEAVY_ONNX) for n in names)
+    }
+    assert not unchecked, f"register a tiny debug_* variant for: {unchecked}"
 
 
 @pytest.mark.parametrize("name", _PARAMS_FORWARD)

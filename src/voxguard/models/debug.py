@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from voxguard.models._registry import register_model
+from voxguard.models._registry import Variant, register_variants
 
 
 @dataclass(frozen=True)
@@ -69,12 +69,7 @@ class DebugSpeaker(_DebugNet):
         return self.out(self.embed(wav, lengths))
 
 
-@register_model("debug_cm", task="cm", config=DebugConfig(), description="tiny test CM", tags=("debug",))
-def debug_cm(cfg: DebugConfig) -> nn.Module:
-    return DebugCM(cfg)
-
-
-@register_model("debug_spk", task="spk", config=DebugConfig(), description="tiny test speaker model",
-                tags=("debug",))
-def debug_spk(cfg: DebugConfig) -> nn.Module:
-    return DebugSpeaker(cfg)
+register_variants(DebugCM, task="cm", tags=("debug",),
+                  variants={"debug_cm": Variant(DebugConfig(), "tiny test CM")})
+register_variants(DebugSpeaker, task="spk", tags=("debug",),
+                  variants={"debug_spk": Variant(DebugConfig(), "tiny test speaker model")})

@@ -60,6 +60,10 @@ AASIST_L_CONFIG = AASISTConfig(
     gat_dims=(24, 32),
     pool_ratios=(0.4, 0.5, 0.7, 0.5),
 )
+#: A few thousand parameters, same code paths: for the every-model tests.
+DEBUG_AASIST_CONFIG = AASISTConfig(
+    first_conv=32, filts=((1, 4), (4, 4), (4, 8), (8, 8)), gat_dims=(8, 6)
+)
 
 
 class AASIST(AASISTGraph):
@@ -114,5 +118,6 @@ register_variants(
         "aasist_l": Variant(
             AASIST_L_CONFIG, "AASIST-L, sinc front-end, official config (85,306 params)"
         ),
+        "debug_aasist": Variant(DEBUG_AASIST_CONFIG, "tiny AASIST for tests", ("debug",)),
     },
 )

@@ -21,7 +21,7 @@ checkpoint) and the public-checkpoint importer in :mod:`.spaarsist`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
@@ -82,6 +82,17 @@ SPAARSIST_RANK1 = GraphBackendConfig(
     stack_aggregation="mean",
     k_train=0.3,
     k_infer=0.1,
+)
+
+
+_DEBUG = GraphBackendConfig(
+    in_dim=32, ll_dim=30, filts=((1, 4), (4, 4), (4, 8), (8, 8)), gat_dims=(8, 6), out_dim=16,
+    head_dims=(12, 8),
+)
+#: Tiny SpAArSIST backends (same code paths, ~10k params) for the every-model tests.
+DEBUG_SPAARSIST_BASE = _DEBUG
+DEBUG_SPAARSIST_RANK1 = replace(
+    _DEBUG, node_scoring="magnitude", stack_aggregation="mean", k_train=0.3, k_infer=0.1
 )
 
 
@@ -227,6 +238,12 @@ register_variants(
         "spaarsist_rank1": Variant(
             SPAARSIST_RANK1, "SpAArSIST rank-1: magnitude + mean aggregation, k 0.3/0.1, FF head",
             ("spaarsist",),
+        ),
+        "debug_spaarsist_base": Variant(
+            DEBUG_SPAARSIST_BASE, "tiny SpAArSIST Base backend for tests", ("spaarsist", "debug")
+        ),
+        "debug_spaarsist_rank1": Variant(
+            DEBUG_SPAARSIST_RANK1, "tiny SpAArSIST rank-1 backend for tests", ("spaarsist", "debug")
         ),
     },
     tags=("ssl-backend",),

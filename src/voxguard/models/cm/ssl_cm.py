@@ -19,11 +19,17 @@ from torch import nn
 from voxguard.frontends.merge import create_merge
 from voxguard.frontends.ssl import PRESETS, SSLFrontend, SSLFrontendConfig
 from voxguard.frontends.whisper import WhisperFrontend, WhisperFrontendConfig
-from voxguard.models._registry import Variant, build_from_config, register_variants, resolve_config
+from voxguard.models._registry import (
+    Variant,
+    build_from_config,
+    get_entry,
+    list_models,
+    register_variants,
+    resolve_config,
+)
 from voxguard.models.cm.attm import AttMHead, AttMHeadConfig
 
 WHISPER_UPSTREAMS = ("whisper_tiny_en",)
-BACKENDS = ("attm_lstm", "ssl_aasist", "spaarsist_base", "spaarsist_mag", "spaarsist_rank1")
 
 
 @dataclass(frozen=True)
@@ -35,9 +41,12 @@ class SSLCMConfig:
         upstream_path: checkpoint to load the upstream from (None = random weights).
         num_layers: keep the first N transformer layers (None = all).
         merge: ``last``, ``weighted_sum`` or ``attm``.
-        backend: ``attm_lstm`` or a graph backend ``ssl_aasist`` / ``spaarsist_{base,mag,rank1}``.
+        backend: ``attm_lstm`` or a registered graph backend (tag ``ssl-backend``:
+            ``ssl_aasist``, ``spaarsist_{base,mag,rank1}``, the ``debug_spaarsist_*`` test sizes).
         freeze: ``none``, ``cnn`` (the conv feature encoder) or ``all`` (the whole upstream).
         gradient_checkpointing: recompute the upstream's layers in backward to save memory.
+        include_stem: Whisper only: the conv stem's output is hidden state 0 (merged with the
+            layers by ``weighted_sum`` / ``attm``; AttM found the early layers carry the cues).
         final_layer_norm: for an untruncated pre-LN upstream (WavLM-Large, XLS-R), whether its
             last hidden state is taken after the encoder's final LayerNorm (True:
             ``last_hidden_state``) or is the raw output of the last layer (False: what the
@@ -54,6 +63,7 @@ class SSLCMConfig:
     gradient_checkpointing: bool = False
     sample_rate: int = 16000
     final_layer_norm: bool = True
+    include_stem: bool = False
 
 
 def build_frontend(cfg: SSLCMConfig) -> nn.Module:
@@ -63,7 +73,11 @@ def build_frontend(cfg: SSLCMConfig) -> nn.Module:
             raise ValueError("final_layer_norm=False applies to SSL upstreams, not to Whisper")
         return WhisperFrontend(
             WhisperFrontendConfig(
-                cfg.upstream_path, cfg.num_layers, cfg.freeze, cfg.gradient_checkpointing
+                cfg.upstream_path,
+                cfg.num_layers,
+                cfg.freeze,
+                cfg.gradient_checkpointing,
+                include_stem=cfg.include_stem,
             )
         )
     if cfg.upstream not in PRESETS:
@@ -88,9 +102,15 @@ def build_backend(name: str, in_dim: int) -> nn.Module:
     :mod:`.graph_backend`) with its ``in_dim`` set to the front-end's feature size."""
     if name == "attm_lstm":
         return AttMHead(AttMHeadConfig(in_dim=in_dim))
-    if name not in BACKENDS:
-        raise ValueError(f"unknown backend {name!r}; use one of {BACKENDS}")
+    graph = graph_backends()
+    if name not in graph:
+        raise ValueError(f"unknown backend {name!r}; use 'attm_lstm' or one of {graph}")
     return build_from_config(name, resolve_config(name, in_dim=in_dim))
+
+
+def graph_backends() -> list[str]:
+    """Registered graph backends a composed CM can use (the models tagged ``ssl-backend``)."""
+    return [n for n in list_models() if "ssl-backend" in get_entry(n).tags]
 
 
 class SSLCM(nn.Module):
@@ -149,6 +169,11 @@ register_variants(
         "debug_ssl_cm": Variant(
             SSLCMConfig("debug_wavlm", None, 2, "attm", "attm_lstm"),
             "tiny random WavLM (2 layers) + AttM merge + LSTM head, for tests",
+            ("debug",),
+        ),
+        "debug_ssl_spaarsist": Variant(
+            SSLCMConfig("debug_wavlm", None, 2, "weighted_sum", "debug_spaarsist_rank1"),
+            "tiny random WavLM (2 layers) + weighted sum + tiny SpAArSIST rank-1, for tests",
             ("debug",),
         ),
     },

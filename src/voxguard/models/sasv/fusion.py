@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from voxguard.models._registry import register_model
+from voxguard.models._registry import Variant, register_variants
 
 
 @dataclass(frozen=True)
@@ -54,11 +54,12 @@ class SASVEmbeddingFusion(nn.Module):
         return logits[:, 1] - logits[:, 0]
 
 
-@register_model(
-    "sasv_fusion_mlp",
+register_variants(
+    SASVEmbeddingFusion,
     task="sasv",
-    config=SASVFusionConfig(),
-    description="SASV 2022 embedding fusion MLP 256-128-64-2",
+    variants={
+        "sasv_fusion_mlp": Variant(
+            SASVFusionConfig(), "SASV 2022 embedding fusion MLP 256-128-64-2"
+        ),
+    },
 )
-def sasv_fusion_mlp(cfg: SASVFusionConfig) -> nn.Module:
-    return SASVEmbeddingFusion(cfg)

@@ -33,7 +33,7 @@ import torch
 from torch import nn
 
 from voxguard.frontends.fbank import Fbank
-from voxguard.models._registry import register_model
+from voxguard.models._registry import Variant, register_variants
 
 
 @dataclass(frozen=True)
@@ -157,11 +157,20 @@ class ACANet(nn.Module):
         return self.network(feats, frames if lengths is not None else None)
 
 
-@register_model(
-    "acanet",
+register_variants(
+    ACANet,
     task="spk",
-    config=ACANetConfig(),
-    description="ACA-Net asymmetric cross attention speaker embedder (4,553,601 params)",
+    variants={
+        "acanet": Variant(
+            ACANetConfig(), "ACA-Net asymmetric cross attention speaker embedder (4,553,601 params)"
+        ),
+        "debug_acanet": Variant(
+            ACANetConfig(
+                latent_dim=16, embed_dim=16, width=32, cross_reps=1, latent_layers=1, blocks=1,
+                mlp_dim=32, latent_heads=2,
+            ),
+            "tiny ACA-Net for tests",
+            ("debug",),
+        ),
+    },
 )
-def acanet(cfg: ACANetConfig) -> nn.Module:
-    return ACANet(cfg)

@@ -33,7 +33,7 @@ from torch import nn
 from voxguard.frontends.fbank import Fbank
 from voxguard.layers.brl import BroadcastedBlock, BroadcastedFFN, TransitionBlock
 from voxguard.layers.pooling import FreqStatsAttentivePooling
-from voxguard.models._registry import register_model
+from voxguard.models._registry import Variant, register_variants
 
 
 @dataclass(frozen=True)
@@ -199,36 +199,26 @@ BASE = BCCMTConfig(
     embed_dim=256,
     pool_bottleneck=128,
 )
-
-
-@register_model(
-    "bccmt_tiny",
-    task="spk",
-    config=TINY,
-    description="BC-CMT Tiny speaker embedder (~271K params)",
-    tags=("bccmt",),
+#: A few thousand parameters, every code path of the family: for the every-model tests.
+DEBUG = BCCMTConfig(
+    stem_channels=8,
+    channels=(8, 8, 16, 16),
+    conv_blocks=(1, 1),
+    cmt_blocks=(1, 1),
+    heads=2,
+    pool_bottleneck=8,
+    embed_dim=16,
 )
-def bccmt_tiny(cfg: BCCMTConfig) -> nn.Module:
-    return BCCMT(cfg)
 
 
-@register_model(
-    "bccmt_small",
+register_variants(
+    BCCMT,
     task="spk",
-    config=SMALL,
-    description="BC-CMT Small speaker embedder",
     tags=("bccmt",),
+    variants={
+        "bccmt_tiny": Variant(TINY, "BC-CMT Tiny speaker embedder (268,752 params)"),
+        "bccmt_small": Variant(SMALL, "BC-CMT Small speaker embedder"),
+        "bccmt_base": Variant(BASE, "BC-CMT Base speaker embedder (KD teacher)"),
+        "debug_bccmt": Variant(DEBUG, "tiny BC-CMT for tests", ("debug",)),
+    },
 )
-def bccmt_small(cfg: BCCMTConfig) -> nn.Module:
-    return BCCMT(cfg)
-
-
-@register_model(
-    "bccmt_base",
-    task="spk",
-    config=BASE,
-    description="BC-CMT Base speaker embedder (KD teacher)",
-    tags=("bccmt",),
-)
-def bccmt_base(cfg: BCCMTConfig) -> nn.Module:
-    return BCCMT(cfg)

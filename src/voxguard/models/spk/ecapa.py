@@ -14,7 +14,7 @@ from torch import nn
 
 from voxguard.frontends.fbank import Fbank
 from voxguard.layers.pooling import AttentiveStatsPooling
-from voxguard.models._registry import register_model
+from voxguard.models._registry import Variant, register_variants
 
 
 @dataclass(frozen=True)
@@ -109,11 +109,17 @@ class ECAPATDNN(nn.Module):
         return self.network(feats, frames if lengths is not None else None)
 
 
-@register_model(
-    "ecapa_tdnn",
+register_variants(
+    ECAPATDNN,
     task="spk",
-    config=ECAPAConfig(),
-    description="ECAPA-TDNN C=512, 192-dim embeddings (reference)",
+    variants={
+        "ecapa_tdnn": Variant(ECAPAConfig(), "ECAPA-TDNN C=512, 192-dim embeddings (reference)"),
+        "debug_ecapa": Variant(
+            ECAPAConfig(
+                channels=32, se_bottleneck=8, mfa_channels=48, attention_bottleneck=8, embed_dim=16
+            ),
+            "tiny ECAPA-TDNN for tests",
+            ("debug",),
+        ),
+    },
 )
-def ecapa_tdnn(cfg: ECAPAConfig) -> nn.Module:
-    return ECAPATDNN(cfg)
