@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bundle import seal  # noqa: E402
 from splits import splits  # noqa: E402
 
 from voxguard.api import SpeakerVerifier  # noqa: E402
@@ -66,6 +67,9 @@ def embed_all(verifier: SpeakerVerifier, paths: list[Path]) -> np.ndarray:
 def fit(data: Path, bundle: Path) -> dict:
     sp = splits(data)
     dev = sp["dev_mini"] + sp["dev_cohort"]
+    if (bundle / "calibration.json").is_file():  # refitted from raw cosine scores
+        (bundle / "calibration.json").unlink()
+        seal(bundle)
     verifier = SpeakerVerifier.from_pretrained(bundle)
     emb = embed_all(verifier, [data / e["path"] for e in dev])
     i, j, target = all_pairs_trials([e["speaker"] for e in dev])
@@ -88,6 +92,7 @@ def fit(data: Path, bundle: Path) -> dict:
     }
     payload = {**cal.to_dict(), "operating_points": section}
     (bundle / "calibration.json").write_text(json.dumps(payload, indent=2) + "\n")
+    seal(bundle)  # the card lists the sha256 of calibration.json too
     return payload
 
 

@@ -1,0 +1,45 @@
+"""Learning curves of distillation runs: training losses and the dev EER against steps.
+
+Usage: python plot_curves.py OUT_PNG RUN_DIR [RUN_DIR...]
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def main(out_png: str, *runs: str) -> None:
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    for run in runs:
+        rows = [json.loads(x) for x in (Path(run) / "log.jsonl").read_text().splitlines() if x]
+        train = [r for r in rows if "loss" in r]
+        dev = [r for r in rows if "dev_eer_pct" in r]
+        name = Path(run).name
+        axes[0].plot([r["step"] for r in train], [r["kd"] for r in train], label=f"{name} KD")
+        axes[0].plot(
+            [r["step"] for r in train],
+            [r["aam"] * 0.2 for r in train],
+            alpha=0.6,
+            label=f"{name} 0.2 x AAM",
+        )
+        axes[1].plot([r["step"] for r in train], [r["cos_clean"] for r in train], label=name)
+        axes[2].plot([r["step"] for r in dev], [r["dev_eer_pct"] for r in dev], "o-", label=name)
+    axes[0].set(title="training losses", xlabel="step")
+    axes[1].set(title="cos(P s, teacher) on training crops", xlabel="step")
+    axes[2].set(title="dev EER % (6 held-out speakers, 72 utt.)", xlabel="step", yscale="log")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out_png, dpi=110)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], *sys.argv[2:])
