@@ -216,21 +216,92 @@ def check_exported_task(loaded: Loaded, backend: Backend, task: str) -> None:
 
 
 def _bare_onnx(path: Path, task: str) -> Loaded:
-    """An exported ``.onnx`` file used without torch; its card comes from a sibling config.json."""
+    """An exported ``.onnx`` file used without torch.
+
+    Its name, architecture config (crop length, sample rate) and card come from the
+    ``voxguard_config`` metadata that ``voxguard export`` embeds, else from a ``config.json``
+    beside it. With neither the crop would be a guess, so the file is refused.
+    """
     from voxguard.models import get_entry
-    from voxguard.models._hub import read_config
 
     if not path.is_file():
         raise WeightsError(f"{path}: ONNX file not found")
-    name, card, model_task = path.stem, {}, task
-    if (path.parent / "config.json").is_file():
-        meta = read_config(path.parent)
-        name, card = meta["model"], dict(meta.get("card", {}))
+    meta, calibration = _exported_config(path)
+    name, card = str(meta["model"]), dict(meta.get("card") or {})
+    config = meta.get("config") if isinstance(meta.get("config"), dict) else {}
+    if calibration is not None:
+        card["calibration_file"] = str(calibration)
+    model_task = task
+    try:
+        model_task = get_entry(name).task
+    except UnknownModelError:
+        pass
+    return _checked(Loaded(name, model_task, None, card, path, config=config), task)
+
+
+def _onnx_metadata(path: Path) -> dict[str, str]:
+    """The metadata_props of an ``.onnx`` file (read with onnx when installed, else onnxruntime)."""
+    try:
+        import onnx
+
+        proto = onnx.load(str(path), load_external_data=False)
+        return {p.key: p.value for p in proto.metadata_props}
+    except ImportError:
+        pass
+    except Exception as exc:  # a truncated or foreign file
+        raise WeightsError(f"{path}: not a readable ONNX file ({exc})") from None
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        raise WeightsError(
+            f"{path}: running an ONNX file needs onnxruntime: pip install 'voxguard[onnx]'"
+        ) from None
+    try:
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    except Exception as exc:
+        raise WeightsError(f"{path}: onnxruntime cannot load this model ({exc})") from None
+    return dict(session.get_modelmeta().custom_metadata_map)
+
+
+def _exported_config(path: Path) -> tuple[dict[str, Any], Path | None]:
+    """``config.json`` contents of a bare export and its calibration file, if any."""
+    import hashlib
+
+    embedded = _onnx_metadata(path)
+    if "voxguard_config" in embedded:
         try:
-            model_task = get_entry(name).task
-        except UnknownModelError:
-            pass
-    return _checked(Loaded(name, model_task, None, card, path), task)
+            meta = json.loads(embedded["voxguard_config"])
+        except ValueError:
+            meta = None
+        if not isinstance(meta, dict) or "model" not in meta:
+            raise WeightsError(f"{path}: its voxguard_config metadata is not valid; re-export it")
+        text = embedded.get("voxguard_calibration")
+        if text is None:
+            return meta, None
+        from voxguard.inference.onnx_backend import cache_dir
+
+        # the calibration travels inside the (sha256-sidecar-checked) export; cache it by hash
+        target = cache_dir() / f"calibration-{hashlib.sha256(text.encode()).hexdigest()[:16]}.json"
+        if not target.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+        return meta, target
+    if (path.parent / "config.json").is_file():
+        from voxguard.integrity import check_bundle_file
+        from voxguard.models._hub import read_config
+
+        meta = read_config(path.parent)
+        card = dict(meta.get("card") or {})
+        if (path.parent / "calibration.json").is_file():
+            check_bundle_file(path.parent, card, "calibration.json")
+            return meta, path.parent / "calibration.json"
+        return meta, None
+    raise WeightsError(
+        f"{path}: an ONNX file without voxguard_config metadata and without a config.json beside "
+        "it; its crop length and sample rate are unknown and voxguard will not guess them. "
+        "Re-export it with `voxguard export MODEL --out FILE.onnx` (which embeds them), or put "
+        "the weights directory's config.json beside it"
+    )
 
 
 def _checked(loaded: Loaded, task: str) -> Loaded:

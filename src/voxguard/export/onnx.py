@@ -280,10 +280,37 @@ def _write_metadata(
         meta.update(feature_dim=str(spec.feature_dim), frame_rate=f"{spec.frame_rate:g}")
     if getattr(model, "task", "") == "cm":
         meta["score"] = "logits[:, 1] - logits[:, 0] (higher = bona fide)"
+    if include_frontend:
+        meta.update(_embedded_config(model))
     for key, value in meta.items():
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, value
     onnx.save(proto, str(path))
+
+
+def _embedded_config(model: nn.Module) -> dict[str, str]:
+    """What a bare ``.onnx`` file needs to be scored like its torch model, as metadata.
+
+    ``voxguard_config`` holds what ``config.json`` would (model name, architecture config and
+    card: crop length, sample rate, score); ``voxguard_calibration`` the calibration JSON when
+    the model has one. Without them a bare export would be run with a guessed crop.
+    """
+    import dataclasses
+    import json
+
+    name = getattr(model, "model_name", None)
+    config = getattr(model, "config", None)
+    if name is None or not dataclasses.is_dataclass(config):
+        return {}
+    card = dict(getattr(model, "card", None) or {})
+    calibration = card.pop("calibration_file", None)
+    for key in ("files", "sha256"):  # hashes of the weights files: not what this file holds
+        card.pop(key, None)
+    doc = {"model": name, "config": dataclasses.asdict(config), "card": card}
+    out = {"voxguard_config": json.dumps(doc, default=str)}
+    if calibration and Path(calibration).is_file():
+        out["voxguard_calibration"] = Path(calibration).read_text()
+    return out
 
 
 def _require(module: str) -> Any:
