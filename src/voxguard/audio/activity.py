@@ -8,7 +8,8 @@ verdict when there is too little (see :class:`voxguard.api.SpoofDetector`).
 The measure is **Silero VAD** (MIT): its batched "sequence" ONNX model, shipped inside the
 ``silero-vad`` wheel, run here with onnxruntime on one thread (one call per window; the
 ``silero_vad`` package itself is not imported, since it imports torch). A 32 ms frame counts as
-speech when its probability is at least :data:`VAD_THRESHOLD`. Without ``silero-vad`` or
+speech with Silero's hysteresis: speech starts at a probability of 0.5 and lasts while it stays
+at or above 0.35 (:func:`speech_frames`). Without ``silero-vad`` or
 ``onnxruntime`` installed (``pip install 'voxguard[onnx]'`` brings both), or at a sample rate
 other than 16 kHz, the fallback is an **energy gate** (25 ms frames above -50 dBFS): it refuses
 silence only, and calls noise, tones and music active. :func:`vad_name` says which is in use.
@@ -29,7 +30,8 @@ ACTIVE_DBFS = -50.0  # energy fallback: frame RMS level (dB re full scale) count
 VAD_RATE = 16000
 VAD_FRAME = 512  # 32 ms at 16 kHz
 VAD_CONTEXT = 64  # samples of the previous frame the model sees with each frame
-VAD_THRESHOLD = 0.5  # Silero's default speech probability threshold
+VAD_THRESHOLD = 0.5  # Silero's default speech probability threshold ...
+VAD_NEG_THRESHOLD = 0.35  # ... and the lower one that ends speech (threshold - 0.15)
 SILERO_MODEL = "silero_vad_16k_sequence.onnx"
 SILENT_PEAK = 10 ** (-70 / 20)  # a window whose peak is below -70 dBFS holds no speech
 NORMALISED_PEAK = 0.5  # windows are peak-normalised to -6 dBFS before the VAD
@@ -133,18 +135,26 @@ def vad_name(sample_rate: int = VAD_RATE) -> str:
 def speech_fraction(samples: np.ndarray, sample_rate: int = 16000) -> np.ndarray:
     """Fraction of frames that are speech, per row of ``(n,)`` or ``(batch, n)`` samples.
 
-    Silero VAD when available at this rate (32 ms frames with probability >= 0.5), else the
+    Silero VAD when available at this rate (32 ms frames, :func:`speech_frames`), else the
     energy gate :func:`active_fraction` (see the module docstring).
     """
     vad = _silero() if sample_rate == VAD_RATE else None
     if vad is None:
         return active_fraction(samples, sample_rate)
     rows = np.atleast_2d(np.asarray(samples, dtype=np.float32))
-    frac = np.array(
-        [float((vad.probabilities(row) >= VAD_THRESHOLD).mean()) for row in rows],
-        dtype=np.float64,
-    )
+    frac = np.array([float(speech_frames(vad.probabilities(r)).mean()) for r in rows])
     return frac if np.ndim(samples) > 1 else frac[0]
+
+
+def speech_frames(probs: np.ndarray) -> np.ndarray:
+    """Speech flags of frames with Silero's hysteresis: speech starts at a probability of at
+    least :data:`VAD_THRESHOLD` and lasts while it stays at or above :data:`VAD_NEG_THRESHOLD`."""
+    flags = np.zeros(len(probs), dtype=bool)
+    on = False
+    for i, p in enumerate(np.asarray(probs, dtype=np.float64)):
+        on = p >= VAD_THRESHOLD or (on and p >= VAD_NEG_THRESHOLD)
+        flags[i] = on
+    return flags
 
 
 def describe() -> dict[str, Any]:

@@ -44,7 +44,13 @@ def add_runtime_args(p: argparse.ArgumentParser) -> None:
         help="inference backend (onnx = ONNX Runtime; exports model.onnx when missing)",
     )
     p.add_argument("--device", default="cpu", help="torch device (default cpu)")
-    p.add_argument("--threads", type=int, default=None, help="intra-op threads")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="intra-op threads (default 1: on a shared CPU more threads in one process cost "
+        "more CPU for little gain; `voxguard score --workers N` scales over processes)",
+    )
     p.add_argument(
         "--random-init",
         action="store_true",
@@ -70,10 +76,11 @@ def load_detector(args: argparse.Namespace, prefix: str = "") -> Any:
     """A :class:`SpoofDetector` from parsed arguments."""
     from voxguard.api import SpoofDetector
 
+    extra = {k: getattr(args, k) for k in ("mode", "aggregate") if getattr(args, k, None)}
     return SpoofDetector.from_pretrained(
         getattr(args, f"{prefix}model", None),
         batch_size=getattr(args, "batch_size", 16),
-        mode=getattr(args, "mode", "crop"),
+        **extra,
         **_scorer_kwargs(args, prefix),
     )
 

@@ -5,8 +5,9 @@ to the list file). The output is a standard score file (default: ASVspoof 5 TSV 
 ``filename  cm-score``; filename = the file's stem, or its path with ``--keep-path`` or when
 stems repeat). With ``--calibration`` the score column holds calibrated LLRs. Files that could
 not be scored are listed last with score ``nan`` and an ``error=<message>`` column (the exit
-status is then 1). Files are scored in batches, with a progress bar, in this process or as Ray
-tasks (``--executor ray``).
+status is then 1). Files are scored in batches, with a progress bar, in this process, in
+``--workers N`` local processes with one thread each, or as Ray tasks (``--executor ray``); the
+output is the same, in the same order, whichever is used.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import sys
 from pathlib import Path
 
 from voxguard.cli._common import add_model_args, add_runtime_args, report_error
+from voxguard.cli.cmd_detect import add_window_args
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,13 +31,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--output", "-o", required=True, help="score file to write (TSV)")
     add_model_args(p, "cm")
     add_runtime_args(p)
+    add_window_args(p)
+    p.add_argument("--batch-size", type=int, default=16, help="windows per forward pass")
     p.add_argument(
-        "--mode", choices=["crop", "windows"], default="crop", help="see `voxguard detect`"
+        "--workers",
+        type=int,
+        default=1,
+        help="local processes, one thread each (same scores and order as --workers 1)",
     )
-    p.add_argument("--batch-size", type=int, default=16, help="crops per forward pass")
     p.add_argument("--executor", choices=["local", "ray"], default="local", help="where to run")
     p.add_argument("--num-cpus", type=int, default=None, help="CPUs of a local Ray instance")
-    p.add_argument("--chunk-size", type=int, default=64, help="files per Ray task")
+    p.add_argument(
+        "--chunk-size",
+        type=int,
+        default=None,
+        help="files per task (default: 16 for --workers, 64 for Ray)",
+    )
     p.add_argument(
         "--keep-path",
         action="store_true",
@@ -62,6 +73,7 @@ def detector_spec(args: argparse.Namespace) -> dict:
         "device": args.device,
         "batch_size": args.batch_size,
         "mode": args.mode,
+        "aggregate": args.aggregate,
         "num_threads": args.threads,
         "random_init": args.random_init,
     }
@@ -76,9 +88,11 @@ def run(args: argparse.Namespace) -> int:
 
     output_file(args.output, "score file")
     paths = _inputs(args.source)
-    options = {}
+    options: dict = {}
     if args.executor == "ray":
-        options = {"num_cpus": args.num_cpus, "chunk_size": args.chunk_size}
+        options = {"num_cpus": args.num_cpus, "chunk_size": args.chunk_size or 64}
+    elif args.workers > 1:
+        options = {"workers": args.workers, "chunk_size": args.chunk_size or 16}
     with tqdm(total=len(paths), unit="file", disable=args.quiet, file=sys.stderr) as bar:
         results = score_files(detector_spec(args), paths, args.executor, bar.update, **options)
     ids = _ids(results, args.keep_path)

@@ -169,6 +169,7 @@ def create_app(
             "decision": result["decision"],
             "cm_threshold": info["cm_threshold"],
             "duration_s": seconds,
+            "segments": result.get("segments", []),
         }
 
     @app.post("/enroll", response_model=EnrollResponse, dependencies=write_auth, tags=["speakers"])

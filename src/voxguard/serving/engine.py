@@ -108,7 +108,12 @@ class ModelEngine:
     def detect(self, samples: np.ndarray, sample_rate: int) -> dict[str, Any]:
         """CM score (logit[1] - logit[0]) and decision."""
         det = self.cm.score_array(samples, sample_rate, label="upload")
-        return {"score": det.score, "llr": det.calibrated, "decision": det.decision}
+        return {
+            "score": det.score,
+            "llr": det.calibrated,
+            "decision": det.decision,
+            "segments": det.to_dict().get("segments", []),
+        }
 
     def embed(self, samples: np.ndarray, sample_rate: int) -> np.ndarray:
         """Speaker embedding, float32 of shape ``(E,)``."""

@@ -14,6 +14,17 @@ class ErrorBody(BaseModel):
     detail: str = Field(description="which input is wrong and how to fix it")
 
 
+class DetectSegment(BaseModel):
+    """One scored window of the input."""
+
+    start_s: float
+    end_s: float
+    score: float = Field(description="raw CM score of the window")
+    llr: float | None = Field(default=None, description="calibrated LLR of the window")
+    speech: float = Field(description="fraction of the window that is speech")
+    used: bool = Field(description="whether the window took part in cm_score (enough speech)")
+
+
 class DetectResponse(BaseModel):
     """Countermeasure result for one file."""
 
@@ -24,10 +35,14 @@ class DetectResponse(BaseModel):
     )
     decision: Literal["bonafide", "spoof", "no_speech"] = Field(
         description="cm_llr (or cm_score when uncalibrated) >= cm_threshold; no_speech when "
-        "under 5 % of the audio is active"
+        "under 5 % of the audio is speech"
     )
     cm_threshold: float
     duration_s: float
+    segments: list[DetectSegment] = Field(
+        default_factory=list,
+        description="the windows covering the input; cm_score is the worst used window's",
+    )
 
 
 class SpeakerInfo(BaseModel):

@@ -1,0 +1,136 @@
+"""Shared benchmark plumbing: CPU and wall time, interleaved rounds, load average, machine.
+
+Every benchmark reports, from one run: CPU time and wall time per item, the ratio to the
+official AASIST measured alongside in interleaved rounds, the load average at start and end
+and the machine. On a shared machine CPU time per item is steadier than wall time, and ratios
+within one run are what hold; absolute wall figures are not comparable across runs.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+AASIST_PTH = REPO.parent / "shared" / "anchors" / "aasist" / "AASIST.pth"
+
+
+def machine() -> dict[str, Any]:
+    """Platform, CPU model, core count and library versions."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    info = {"platform": platform.platform(), "cpu": cpu, "cpu_count": os.cpu_count()}
+    for mod in ("torch", "onnxruntime", "numpy"):
+        try:
+            info[mod] = __import__(mod).__version__
+        except ImportError:
+            pass
+    return info
+
+
+def load() -> list[float]:
+    """The 1, 5 and 15 minute load averages."""
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+class Clock:
+    """CPU (this process, all threads) and wall seconds of a block."""
+
+    def __enter__(self) -> Clock:
+        self.cpu0, self.wall0 = time.process_time(), time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.cpu = time.process_time() - self.cpu0
+        self.wall = time.perf_counter() - self.wall0
+
+
+def interleaved(
+    fns: dict[str, Callable[[], Any]], rounds: int, warmup: int = 1
+) -> dict[str, dict[str, float]]:
+    """Median CPU and wall seconds of each function, timed in interleaved rounds."""
+    for _ in range(warmup):
+        for fn in fns.values():
+            fn()
+    cpu: dict[str, list[float]] = {k: [] for k in fns}
+    wall: dict[str, list[float]] = {k: [] for k in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            with Clock() as c:
+                fn()
+            cpu[name].append(c.cpu)
+            wall[name].append(c.wall)
+    return {
+        k: {"cpu_s": statistics.median(cpu[k]), "wall_s": statistics.median(wall[k])} for k in fns
+    }
+
+
+_TIME_FIELDS = {
+    "User time (seconds)": "user_s",
+    "System time (seconds)": "sys_s",
+    "Elapsed (wall clock) time (h:mm:ss or m:ss)": "wall_s",
+    "Maximum resident set size (kbytes)": "max_rss_kb",
+}
+
+
+def timed_process(argv: list[str], env: dict[str, str] | None = None) -> dict[str, float]:
+    """Run a command under ``/usr/bin/time -v``: user, sys, CPU, wall seconds and max RSS.
+
+    Falls back to ``resource.getrusage(RUSAGE_CHILDREN)`` where GNU time is absent.
+    """
+    env = {**os.environ, **(env or {})}
+    if Path("/usr/bin/time").is_file():
+        done = subprocess.run(
+            ["/usr/bin/time", "-v", *argv], capture_output=True, text=True, env=env
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(argv)} failed: {done.stderr[-1500:]}")
+        out: dict[str, float] = {}
+        for line in done.stderr.splitlines():
+            key, _, value = line.strip().rpartition(": ")
+            if key in _TIME_FIELDS:
+                out[_TIME_FIELDS[key]] = _seconds(value) if "time" in key else float(value)
+        out["cpu_s"] = out["user_s"] + out["sys_s"]
+        return out
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(argv, check=True, capture_output=True, env=env)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    user, system = after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
+    return {"user_s": user, "sys_s": system, "cpu_s": user + system, "wall_s": wall,
+            "max_rss_kb": float(after.ru_maxrss)}  # fmt: skip
+
+
+def _seconds(value: str) -> float:
+    parts = [float(p) for p in re.split(r":", value.strip())]
+    total = 0.0
+    for p in parts:
+        total = total * 60 + p
+    return total
+
+
+def python() -> list[str]:
+    """This interpreter running the voxguard CLI."""
+    return [sys.executable, "-m", "voxguard.cli.main"]
+
+
+def median_of(rows: list[dict[str, float]]) -> dict[str, float]:
+    """Field-wise median of several measurements."""
+    return {k: statistics.median(r[k] for r in rows) for k in rows[0]}
