@@ -12,7 +12,15 @@ from voxguard.errors import ParseError
 
 def test_roundtrip_keeps_extra(tmp_path):
     recs = [
-        Utterance("u1", "a/u1.flac", "s1", split="train", duration=1.5, extra={"source": "x"}),
+        Utterance(
+            "u1",
+            "a/u1.flac",
+            "s1",
+            label="bonafide",
+            split="train",
+            duration=1.5,
+            extra={"source": "x"},
+        ),
         Utterance("u2", "a/u2.flac", "s1", label="spoof", attack="A01", codec="mp3"),
     ]
     path = write_manifest(recs, tmp_path / "m.jsonl")
@@ -24,7 +32,7 @@ def test_roundtrip_keeps_extra(tmp_path):
 
 def test_bad_lines(tmp_path):
     path = tmp_path / "m.jsonl"
-    path.write_text('{"utt": "a", "path": "a.wav"}\n{"utt": "b"}\n')
+    path.write_text('{"utt": "a", "path": "a.wav", "label": "spoof"}\n{"utt": "b"}\n')
     with pytest.raises(ParseError, match=r"m.jsonl:2: .*'path'"):
         read_manifest(path)
     path.write_text('{"utt": "a", "path": "a.wav", "label": "fake"}\n')
@@ -35,8 +43,19 @@ def test_bad_lines(tmp_path):
         read_manifest(path)
 
 
+def test_label_is_required(tmp_path):
+    with pytest.raises(TypeError, match="label"):
+        Utterance("u1", "a.flac", "s1")
+    path = tmp_path / "m.jsonl"
+    path.write_text('{"utt": "u1", "path": "a.flac"}\n')
+    with pytest.raises(ParseError, match="default_label"):
+        read_manifest(path)
+    assert read_manifest(path, default_label="bonafide")[0].is_bonafide
+
+
 def test_reads_shared_manifest(shared_dir):
-    recs = read_manifest(shared_dir / "data" / "manifest.jsonl")
+    # real speech only, without labels: bona fide is stated where it is read
+    recs = read_manifest(shared_dir / "data" / "manifest.jsonl", default_label="bonafide")
     mini = [r for r in recs if r.corpus == "librispeech-mini"]
     assert len(mini) == 1519 and len({r.speaker for r in mini}) == 28
     assert all(r.is_bonafide for r in recs)

@@ -73,8 +73,6 @@ def test_onnx_speaker_embeddings_match_torch(debug_weights, audio_files, tmp_pat
 
 @pytest.mark.slow  # the AASIST export takes ~30 s on a shared CPU
 def test_onnx_aasist_matches_the_official_reference(shared_dir, tmp_path):
-    if "aasist" not in voxguard.list_models():
-        pytest.skip("the 'aasist' model is not registered yet")
     anchors = shared_dir / "anchors" / "aasist"
     ref = np.load(anchors / "reference_outputs.npz")
     det = SpoofDetector.from_pretrained("aasist", weights=anchors / "AASIST.pth", backend="onnx")

@@ -103,9 +103,7 @@ def ref_hsgal(
     kind = torch.full((n, n), 2)  # across types: att_weight12 (both directions)
     kind[:n1, :n1] = 0
     kind[n1:, n1:] = 1
-    vectors = torch.stack(
-        [p[f"{name}.att_weight{k}"][:, 0] for k in ("11", "22", "12")]
-    )  # (3, D)
+    vectors = torch.stack([p[f"{name}.att_weight{k}"][:, 0] for k in ("11", "22", "12")])  # (3, D)
     e = torch.einsum("bijd,ijd->bij", _pair_features(x, p, f"{name}.att_proj"), vectors[kind])
     alpha = torch.softmax(e / tau, dim=2)
     h = _lin(alpha @ x, p, f"{name}.proj_with_att") + _lin(x, p, f"{name}.proj_without_att")
@@ -143,7 +141,9 @@ def ref_graph_readout(
     out_t = ref_pool(ref_gat(e_t, p, "GAT_layer_T", temps[1]), p, "pool_T", ratios[1], magnitude)
     branches = []
     for b in ("1", "2"):
-        t, s, m = ref_hsgal(out_t, out_s, p[f"master{b}"], p, f"HtrgGAT_layer_ST{b}1", temps[2], mean)
+        t, s, m = ref_hsgal(
+            out_t, out_s, p[f"master{b}"], p, f"HtrgGAT_layer_ST{b}1", temps[2], mean
+        )
         s = ref_pool(s, p, f"pool_hS{b}", ratios[2], magnitude)
         t = ref_pool(t, p, f"pool_hT{b}", ratios[2], magnitude)
         t2, s2, m2 = ref_hsgal(t, s, m, p, f"HtrgGAT_layer_ST{b}2", temps[2], mean)
@@ -161,7 +161,10 @@ def _res_block(x: torch.Tensor, p: P, name: str) -> torch.Tensor:
     out = F.conv2d(out, p[f"{name}.conv2.weight"], p[f"{name}.conv2.bias"], padding=(0, 1))
     if f"{name}.conv_downsample.weight" in p:
         x = F.conv2d(
-            x, p[f"{name}.conv_downsample.weight"], p[f"{name}.conv_downsample.bias"], padding=(0, 1)
+            x,
+            p[f"{name}.conv_downsample.weight"],
+            p[f"{name}.conv_downsample.bias"],
+            padding=(0, 1),
         )
     return out + x
 
@@ -315,5 +318,7 @@ def test_sinc_aasist_graph_matches_the_equations_at_finite_temperature(name):
     r = cfg.pool_ratios
     with torch.no_grad():
         got = model._graph_readout(e_s + model.pos_S, e_t)
-    want = ref_graph_readout(e_s + model.pos_S.detach(), e_t, _state(model), TEMPS, (r[0], r[1], r[2]))
+    want = ref_graph_readout(
+        e_s + model.pos_S.detach(), e_t, _state(model), TEMPS, (r[0], r[1], r[2])
+    )
     torch.testing.assert_close(got, want, atol=1e-6, rtol=0)

@@ -46,10 +46,16 @@ def _feats(batch: int = 3, frames: int = 90) -> torch.Tensor:
         ({}, set(), "spaarsist_base"),
         ({"node_scoring": "magnitude"}, SCORERS, "spaarsist_mag"),
         ({"stack_aggregation": "mean"}, ATTENTION, "spaarsist_base"),
-        ({"node_scoring": "magnitude", "stack_aggregation": "mean"}, SCORERS | ATTENTION,
-         "spaarsist_rank1"),
-        ({"node_scoring": "magnitude", "stack_aggregation": "mean", "k_infer": 0.1},
-         SCORERS | ATTENTION, "spaarsist_rank1"),
+        (
+            {"node_scoring": "magnitude", "stack_aggregation": "mean"},
+            SCORERS | ATTENTION,
+            "spaarsist_rank1",
+        ),
+        (
+            {"node_scoring": "magnitude", "stack_aggregation": "mean", "k_infer": 0.1},
+            SCORERS | ATTENTION,
+            "spaarsist_rank1",
+        ),
     ],
 )
 def test_variant_drops_exactly_the_switched_off_keys(switches, dropped, name):
@@ -121,15 +127,19 @@ def test_public_checkpoint_imports_with_bona_fide_at_index_1(tmp_path):
 def test_public_checkpoint_imports_as_the_rank1_variant():
     base = _base()
     model, report = import_spaarsist_checkpoint(
-        _public_state(base), k_train=0.3, k_infer=0.1, node_scoring="magnitude",
+        _public_state(base),
+        k_train=0.3,
+        k_infer=0.1,
+        node_scoring="magnitude",
         stack_aggregation="mean",
     )
     assert report.name == "spaarsist_rank1"
     assert set(report.dropped) == SCORERS | ATTENTION | {
         "extractor.model.encoder.transformer.layer_norm.weight"
     }
-    expected, _ = derive_variant(base, node_scoring="magnitude", stack_aggregation="mean",
-                                 k_infer=0.1)
+    expected, _ = derive_variant(
+        base, node_scoring="magnitude", stack_aggregation="mean", k_infer=0.1
+    )
     with torch.no_grad():
         torch.testing.assert_close(model(_feats()), expected(_feats()))
     with pytest.raises(WeightsError, match="SpAArSISTModel"):

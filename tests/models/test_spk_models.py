@@ -20,19 +20,23 @@ def test_acanet_reference_param_count():
 
 
 def test_acanet_structure_adds_up():
-    # The breakdown documented in acanet.py, derived by hand from the layer sizes.
-    e, mlp, lat, mels = 256, 256, 192, 80
-    layer = 2 * (2 * e) + (3 * e * e + 3 * e) + (e * e + e) + (e * mlp + mlp) + (mlp * e + e)
-    block = 5 * layer + (4 * e * e + e)
-    total = (mels * e + e + 2 * e) + lat * e + 2 * block + (e + 1) + 2 * lat
-    assert total == 4_553_601
+    # The breakdown table in the acanet.py docstring, checked against the built modules.
+    net = voxguard.create_model("acanet").network
+    block = net.blocks[0]
+    assert n_params(net.tdnn) == 21_248
+    assert net.latent.numel() == 192 * 256 == 49_152
+    for layer in [*block.cross, *block.latent]:
+        assert n_params(layer) == 395_776
+    assert n_params(block) == 5 * 395_776 + n_params(block.reduce) == 2_241_280
+    assert len(net.blocks) == 2 and n_params(net.blocks) == 4_482_560
+    assert n_params(net.compress) + n_params(net.norm) == 641
 
 
 def test_bccmt_sizes():
     tiny, small, base = (
         n_params(voxguard.create_model(n)) for n in ("bccmt_tiny", "bccmt_small", "bccmt_base")
     )
-    assert 263_000 <= tiny <= 280_000
+    assert tiny == 268_752  # the paper's Tiny: 271.44K (our widths, see bccmt.py)
     assert tiny < small < base
 
 
@@ -66,10 +70,11 @@ def test_padding_is_ignored(name):
     with torch.no_grad():
         both = model(wav, torch.tensor([16000, 9600]))
         alone = model(wav[1:, :9600])
-    if name == "acanet":  # attention-only after a 1x1 TDNN: padding is masked exactly
-        torch.testing.assert_close(both[1], alone[0], atol=1e-4, rtol=1e-4)
-    else:  # convolutions see a few frames of (zeroed) padding at the end of the shorter item
-        assert torch.nn.functional.cosine_similarity(both[1], alone[0], dim=0) > 0.97
+    # ACA-Net masks attention keys; BC-CMT masks its temporal convs, attention keys and the
+    # attention's GroupNorm statistics: either way a padded item scores as it does alone.
+    torch.testing.assert_close(both[1], alone[0], atol=1e-4, rtol=1e-4)
+    with torch.no_grad():
+        torch.testing.assert_close(both[0], model(wav[:1])[0], atol=1e-4, rtol=1e-4)
 
 
 def test_bccmt_attention_maps_are_row_stochastic_and_size_independent():
@@ -89,7 +94,7 @@ def test_bccmt_attention_maps_are_row_stochastic_and_size_independent():
 
 
 def test_bundled_bccmt_tiny_weights_load_and_carry_a_card():
-    model = voxguard.load_pretrained("bccmt_tiny_librispeech")  # sha256-verified, strict load
+    model = voxguard.load_pretrained("bccmt_tiny_ge2e_kd")  # sha256-verified, strict load
     assert model.model_name == "bccmt_tiny" and model.card["sample_rate"] == 16000
     assert "CC BY 4.0" in model.card["licence"] and model.card["polarity"].startswith("higher")
     assert 0.0 < model.card["evaluation"]["eer_pct_cosine"] < 50.0

@@ -3,7 +3,9 @@
 One :class:`Utterance` per audio file: id, path, speaker, label (``bonafide`` / ``spoof``),
 attack id, channel codec, duration, split and free-form ``extra`` fields. Relative paths are
 resolved against the manifest's folder (or an explicit ``root``), so a benchmark folder can be
-moved as a whole. The shared ``manifest.jsonl`` of real speech (no label) reads as bona fide.
+moved as a whole. ``label`` is required: a missing label never silently means bona fide; a
+manifest of real speech only (such as the shared ``manifest.jsonl``, which has no labels) is
+read with ``read_manifest(path, default_label="bonafide")``, saying so where it is read.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ class Utterance:
         utt: unique utterance id (the file stem in ASVspoof corpora).
         path: audio path, absolute or relative to the manifest's folder.
         speaker: speaker id (for spoofs: the targeted speaker).
-        label: ``"bonafide"`` or ``"spoof"``.
+        label: ``"bonafide"`` or ``"spoof"``; required, keyword-only.
         attack: attack / system id (``"-"`` for bona fide).
         codec: channel condition applied to the audio (``"-"`` for none).
         duration: seconds, if known.
@@ -51,7 +53,7 @@ class Utterance:
     utt: str
     path: str
     speaker: str = "-"
-    label: str = BONAFIDE
+    label: str = field(kw_only=True)
     attack: str = NO_ATTACK
     codec: str = NO_CODEC
     duration: float | None = None
@@ -98,11 +100,17 @@ class Utterance:
         return cls(**known, extra=extra)
 
 
-def read_manifest(path: str | PathLike) -> list[Utterance]:
+def read_manifest(path: str | PathLike, default_label: str | None = None) -> list[Utterance]:
     """Read a JSONL manifest.
 
+    Args:
+        path: the ``.jsonl`` file.
+        default_label: label of lines that have none (e.g. ``"bonafide"`` for a corpus of real
+            speech); None: such a line is an error.
+
     Raises:
-        ParseError: a line is not a JSON object with at least ``utt`` and ``path``.
+        ParseError: a line is not a JSON object with at least ``utt`` and ``path`` (and
+            ``label`` unless ``default_label`` is given).
         DataFileNotFound: the manifest does not exist.
     """
     path = Path(path)
@@ -123,6 +131,15 @@ def read_manifest(path: str | PathLike) -> list[Utterance]:
                 raise ParseError(
                     path, line_no, "expected a JSON object with at least 'utt' and 'path'"
                 )
+            if "label" not in data:
+                if default_label is None:
+                    raise ParseError(
+                        path,
+                        line_no,
+                        "no 'label' (bonafide / spoof); for a manifest of real speech only, "
+                        "read it with default_label='bonafide'",
+                    )
+                data = {**data, "label": default_label}
             try:
                 records.append(Utterance.from_dict(data))
             except (TypeError, ValueError) as exc:
@@ -140,23 +157,6 @@ def write_manifest(records: Iterable[Utterance], path: str | PathLike) -> Path:
             fh.write(json.dumps(rec.to_dict(), ensure_ascii=False) + "\n")
     tmp.replace(path)
     return path
-
-
-def filter_records(
-    records: Iterable[Utterance],
-    *,
-    split: str | None = None,
-    corpus: str | None = None,
-    label: str | None = None,
-) -> list[Utterance]:
-    """Records matching every given field."""
-    return [
-        r
-        for r in records
-        if (split is None or r.split == split)
-        and (corpus is None or r.corpus == corpus)
-        and (label is None or r.label == label)
-    ]
 
 
 def summarize(records: Iterable[Utterance]) -> dict[str, Any]:

@@ -6,7 +6,10 @@ costs are combined with weights into ``cost = sum(w_c * n_c) / sum(w_c)`` and re
 ``score = 1 - cost`` (higher = better, rank 1 = best).
 
 Default weights (:data:`DEFAULT_WEIGHTS`): accuracy 0.5 (EER 0.25, minDCF 0.25), calibration 0.2
-(actDCF 0.1, Cllr 0.1), compute 0.3 (MACs 0.1, params 0.1, latency 0.1). A criterion absent from
+(actDCF 0.1, Cllr 0.1), compute 0.3 (MACs 0.1, params 0.1, latency 0.1). These weights (and the
+min-max normalisation) are voxguard's own choice: the SpAArSIST paper names the criteria of its
+composite score but neither its public text nor its public code gives weights, so rankings
+made here are not the paper's; pass ``weights`` to match another convention. A criterion absent from
 the table is dropped and the remaining weights are renormalised (reported in ``missing`` and
 ``weights``); an empty cell counts as the worst value (1.0) of its column. The Pareto front is
 taken on (accuracy cost, compute cost), each the weighted mean of its normalised criteria.

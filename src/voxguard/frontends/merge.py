@@ -91,17 +91,29 @@ class AttentiveMerge(LayerMerge):
     ``a = sigmoid(SiLU(X3^T W1) W2)`` (B, 1, L); the weighted layers are concatenated per frame
     (B, T, L*D) and projected ``Linear(L*D, L*D/4) -> SiLU -> Linear(L*D/4, D)``.
     ``W``, ``W1``, ``W2`` have no bias: 40,899,728 parameters at L=12, D=1024.
+
+    Initialisation of ``W``, ``W1``, ``W2``: the public code draws them from a standard normal
+    (``init="normal"``); voxguard's default, ``init="linear"``, keeps PyTorch's ``nn.Linear``
+    initialisation (uniform, scaled by fan-in), which starts the layer weights near 0.5
+    instead of saturating the sigmoid. The projection is ``nn.Linear`` in both.
     """
 
     kind = "attm"
 
-    def __init__(self, num_layers: int, dim: int) -> None:
+    def __init__(self, num_layers: int, dim: int, init: str = "linear") -> None:
         super().__init__(num_layers, dim)
+        if init not in ("linear", "normal"):
+            raise ValueError(
+                f"init={init!r}: use 'linear' (PyTorch default) or 'normal' (reference)"
+            )
         half = max(num_layers // 2, 1)
         wide = num_layers * dim
         self.w = nn.Linear(dim, 1, bias=False)
         self.w1 = nn.Linear(num_layers, half, bias=False)
         self.w2 = nn.Linear(half, num_layers, bias=False)
+        if init == "normal":
+            for lin in (self.w, self.w1, self.w2):
+                nn.init.normal_(lin.weight)
         self.proj = nn.Sequential(nn.Linear(wide, wide // 4), nn.SiLU(), nn.Linear(wide // 4, dim))
 
     def layer_weights(
@@ -120,9 +132,10 @@ class AttentiveMerge(LayerMerge):
         return self.proj(stacked)
 
 
-def create_merge(kind: str, num_layers: int, dim: int) -> LayerMerge:
-    """Build the layer merge ``kind`` (one of :data:`MERGE_KINDS`)."""
+def create_merge(kind: str, num_layers: int, dim: int, **options: object) -> LayerMerge:
+    """Build the layer merge ``kind`` (one of :data:`MERGE_KINDS`); ``options`` go to its class
+    (e.g. ``init="normal"`` for ``attm``)."""
     classes = {"last": LastLayer, "weighted_sum": WeightedSum, "attm": AttentiveMerge}
     if kind not in classes:
         raise ValueError(f"unknown layer merge {kind!r}; use one of {MERGE_KINDS}")
-    return classes[kind](num_layers, dim)
+    return classes[kind](num_layers, dim, **options)

@@ -329,4 +329,3 @@ def _full_depth(cfg: SSLFrontendConfig) -> int:
     if cfg.upstream_path is not None:
         return int(_load_config(cfg.upstream_path).num_hidden_layers)
     return int(PRESETS[cfg.preset]["num_hidden_layers"])
-

@@ -5,12 +5,21 @@ block runs a frequency-wise depthwise conv with :class:`SubSpectralNorm` (``f2``
 over frequency to a 1-D ``(B, C, 1, T)`` signal, runs a temporal depthwise (dilated) conv and a
 pointwise conv on it (``f1``), and broadcast-adds the result back over frequency, plus the
 identity: ``y = x + f2(x) + BC(f1(avgpool_F(f2(x))))``.
+
+Padded batches: every block takes an optional ``mask`` ``(B, T)`` of valid frames and zeroes the
+1-D signal before its temporal conv, the only operation that mixes frames, so a padded item's
+valid frames see the same zeros an item run alone sees from the conv's own padding.
 """
 
 from __future__ import annotations
 
 import torch
 from torch import nn
+
+
+def _masked(z: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """``z`` (B, C, T) with frames outside ``mask`` (B, T) set to zero."""
+    return z if mask is None else z * mask[:, None].to(z.dtype)
 
 
 class SubSpectralNorm(nn.Module):
@@ -64,9 +73,9 @@ class BroadcastedBlock(nn.Module):
         self.pw = nn.Conv1d(channels, channels, 1, bias=False)
         self.drop = nn.Dropout(dropout)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         f2 = self.ssn(self.freq_dw(x))
-        z = f2.mean(dim=2)  # (B, C, T)
+        z = _masked(f2.mean(dim=2), mask)  # (B, C, T)
         z = self.drop(self.pw(nn.functional.silu(self.bn(self.temp_dw(z)))))
         return torch.relu(x + f2 + z[:, :, None])
 
@@ -121,9 +130,9 @@ class TransitionBlock(nn.Module):
         self.pw = nn.Conv1d(out_channels, out_channels, 1, bias=False)
         self.drop = nn.Dropout(dropout)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         f2 = self.ssn(self.freq_dw(self.expand(x)))
-        z = f2.mean(dim=2)
+        z = _masked(f2.mean(dim=2), mask)
         z = self.drop(self.pw(nn.functional.silu(self.bn(self.temp_dw(z)))))
         return torch.relu(f2 + z[:, :, None])
 
@@ -156,9 +165,9 @@ class BroadcastedFFN(nn.Module):
             nn.Conv2d(hidden, channels, 1, groups=groups, bias=False), nn.BatchNorm2d(channels)
         )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         h = self.expand(x)
         f2 = self.ssn(self.freq_dw(h))
-        z = nn.functional.silu(self.bn(self.temp_dw(f2.mean(dim=2))))
+        z = nn.functional.silu(self.bn(self.temp_dw(_masked(f2.mean(dim=2), mask))))
         h = nn.functional.gelu(h + f2 + z[:, :, None])
         return x + self.project(h)

@@ -38,8 +38,10 @@ class _DebugNet(nn.Module):
         super().__init__()
         self.sample_rate = cfg.sample_rate
         self.conv = nn.Sequential(
-            nn.Conv1d(1, cfg.channels, 400, stride=160), nn.ReLU(),
-            nn.Conv1d(cfg.channels, cfg.embed_dim, 3, padding=1), nn.ReLU(),
+            nn.Conv1d(1, cfg.channels, 400, stride=160),
+            nn.ReLU(),
+            nn.Conv1d(cfg.channels, cfg.embed_dim, 3, padding=1),
+            nn.ReLU(),
         )
         self.out = nn.Linear(cfg.embed_dim, out_dim)
 
@@ -69,7 +71,15 @@ class DebugSpeaker(_DebugNet):
         return self.out(self.embed(wav, lengths))
 
 
-register_variants(DebugCM, task="cm", tags=("debug",),
-                  variants={"debug_cm": Variant(DebugConfig(), "tiny test CM")})
-register_variants(DebugSpeaker, task="spk", tags=("debug",),
-                  variants={"debug_spk": Variant(DebugConfig(), "tiny test speaker model")})
+register_variants(
+    DebugCM,
+    task="cm",
+    tags=("debug",),
+    variants={"debug_cm": Variant(DebugConfig(), "tiny test CM")},
+)
+register_variants(
+    DebugSpeaker,
+    task="spk",
+    tags=("debug",),
+    variants={"debug_spk": Variant(DebugConfig(), "tiny test speaker model")},
+)

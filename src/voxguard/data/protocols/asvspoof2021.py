@@ -17,11 +17,6 @@ TRACKS = ("LA", "DF")
 PHASES = ("progress", "eval", "hidden_track")
 
 
-def metadata_path(keys_root: str | PathLike) -> Path:
-    """``KEYS_ROOT/CM/trial_metadata.txt`` (``KEYS_ROOT`` is the unpacked ``keys`` folder)."""
-    return Path(keys_root) / "CM" / "trial_metadata.txt"
-
-
 def read_trial_metadata(
     path: str | PathLike,
     *,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from os import PathLike
 from pathlib import Path
 
-from voxguard.data.manifest import DataFileNotFound, Utterance
+from voxguard.data.manifest import BONAFIDE, DataFileNotFound, Utterance
 from voxguard.data.scorefiles import Trials, read_trials
 
 __all__ = ["Trials", "read_trials", "scan_audio"]
@@ -36,6 +36,7 @@ def scan_audio(root: str | PathLike, pattern: str = "*/*/*.wav") -> list[Utteran
             utt=f.relative_to(root).as_posix(),
             path=str(f),
             speaker=f.relative_to(root).parts[0],
+            label=BONAFIDE,
             corpus="voxceleb",
         )
         for f in files

@@ -94,7 +94,11 @@ def plan(cfg: BuildConfig) -> list[Job]:
             get_attack(a)
     data = Path(cfg.data)
     manifest = data / "manifest.jsonl" if data.is_dir() else data
-    records = [r for r in read_manifest(manifest) if r.corpus in (cfg.corpus, None)]
+    records = [
+        r
+        for r in read_manifest(manifest, default_label="bonafide")  # real speech, unlabelled
+        if r.corpus in (cfg.corpus, None)
+    ]
     by_spk: dict[str, list[Utterance]] = {}
     for r in records:
         by_spk.setdefault(r.speaker, []).append(r)

@@ -114,7 +114,9 @@ register_variants(
     task="cm",
     tags=("aasist", "raw"),
     variants={
-        "aasist": Variant(AASIST_CONFIG, "AASIST, sinc front-end, official config (297,866 params)"),
+        "aasist": Variant(
+            AASIST_CONFIG, "AASIST, sinc front-end, official config (297,866 params)"
+        ),
         "aasist_l": Variant(
             AASIST_L_CONFIG, "AASIST-L, sinc front-end, official config (85,306 params)"
         ),

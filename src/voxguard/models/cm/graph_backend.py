@@ -86,7 +86,11 @@ SPAARSIST_RANK1 = GraphBackendConfig(
 
 
 _DEBUG = GraphBackendConfig(
-    in_dim=32, ll_dim=30, filts=((1, 4), (4, 4), (4, 8), (8, 8)), gat_dims=(8, 6), out_dim=16,
+    in_dim=32,
+    ll_dim=30,
+    filts=((1, 4), (4, 4), (4, 8), (8, 8)),
+    gat_dims=(8, 6),
+    out_dim=16,
     head_dims=(12, 8),
 )
 #: Tiny SpAArSIST backends (same code paths, ~10k params) for the every-model tests.
@@ -188,7 +192,9 @@ class GraphBackend(AASISTGraph):
 
     def embed(self, feats: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         """The hidden readout before the output layer, (B, 5 * gat_dims[1]) = (B, 160)."""
-        if not torch.jit.is_tracing() and (feats.dim() != 3 or feats.shape[-1] != self.config.in_dim):
+        if not torch.jit.is_tracing() and (
+            feats.dim() != 3 or feats.shape[-1] != self.config.in_dim
+        ):
             raise ValueError(
                 f"GraphBackend expects features (B, T, {self.config.in_dim}), got shape "
                 f"{tuple(feats.shape)} (merge SSL layers first, or set in_dim)"
@@ -228,15 +234,18 @@ register_variants(
             SSL_AASIST, "SSL-AASIST graph backend on (B, T, 1024) SSL features", ("aasist",)
         ),
         "spaarsist_base": Variant(
-            SPAARSIST_BASE, "SpAArSIST Base backend (learned scoring, attention) + FF head",
+            SPAARSIST_BASE,
+            "SpAArSIST Base backend (learned scoring, attention) + FF head",
             ("spaarsist",),
         ),
         "spaarsist_mag": Variant(
-            SPAARSIST_MAG, "SpAArSIST backend with magnitude node scoring + FF head",
+            SPAARSIST_MAG,
+            "SpAArSIST backend with magnitude node scoring + FF head",
             ("spaarsist",),
         ),
         "spaarsist_rank1": Variant(
-            SPAARSIST_RANK1, "SpAArSIST rank-1: magnitude + mean aggregation, k 0.3/0.1, FF head",
+            SPAARSIST_RANK1,
+            "SpAArSIST rank-1: magnitude + mean aggregation, k 0.3/0.1, FF head",
             ("spaarsist",),
         ),
         "debug_spaarsist_base": Variant(

@@ -144,7 +144,9 @@ def _load_variant(
     keep = _keys(name, config)
     model = build_from_config(name, config)
     model.load_state_dict({k: state[k] for k in keep}, strict=True)
-    report = VariantLoad(name, config, _changed(base, config), tuple(sorted(expected - keep)), notes)
+    report = VariantLoad(
+        name, config, _changed(base, config), tuple(sorted(expected - keep)), notes
+    )
     return model.eval(), report
 
 
@@ -179,13 +181,15 @@ def derive_variant(
     return _load_variant(base.state_dict(), base.config, switches)
 
 
-def _public_config(backend: Mapping[str, torch.Tensor], head: Mapping[str, torch.Tensor],
-                   k_train: float, k_infer: float | None) -> GraphBackendConfig:
+def _public_config(
+    backend: Mapping[str, torch.Tensor],
+    head: Mapping[str, torch.Tensor],
+    k_train: float,
+    k_infer: float | None,
+) -> GraphBackendConfig:
     """The architecture a public SpAArSIST state dict was built with, read from its shapes."""
     ll = backend["LL.weight"]
-    filts = tuple(
-        tuple(backend[f"encoder.{i}.0.conv1.weight"].shape[1::-1]) for i in range(4)
-    )
+    filts = tuple(tuple(backend[f"encoder.{i}.0.conv1.weight"].shape[1::-1]) for i in range(4))
     g0 = backend["GAT_layer_S.proj_without_att.weight"].shape[0]
     g1 = backend["HtrgGAT_layer_ST11.proj_without_att.weight"].shape[0]
     linears = sorted(
@@ -197,7 +201,9 @@ def _public_config(backend: Mapping[str, torch.Tensor], head: Mapping[str, torch
         filts=filts,  # type: ignore[arg-type]
         gat_dims=(g0, g1),
         node_scoring="learned" if "pool_S.proj.weight" in backend else "magnitude",
-        stack_aggregation="attention" if "HtrgGAT_layer_ST11.att_proj.weight" in backend else "mean",
+        stack_aggregation="attention"
+        if "HtrgGAT_layer_ST11.att_proj.weight" in backend
+        else "mean",
         k_train=k_train,
         k_infer=k_infer,
         out_dim=backend["out_layer.weight"].shape[0],
@@ -232,8 +238,11 @@ def import_spaarsist_checkpoint(
     else:
         state = load_torch_checkpoint(source)
     state = {k.removeprefix("module."): v for k, v in state.items()}
-    backend = {k.removeprefix("feature_processor."): v for k, v in state.items()
-               if k.startswith("feature_processor.")}
+    backend = {
+        k.removeprefix("feature_processor."): v
+        for k, v in state.items()
+        if k.startswith("feature_processor.")
+    }
     head = {k: v for k, v in state.items() if k.startswith("classifier.")}
     other = sorted(set(state) - {f"feature_processor.{k}" for k in backend} - set(head))
     unknown = [k for k in other if not k.startswith("extractor.")]

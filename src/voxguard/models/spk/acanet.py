@@ -22,6 +22,19 @@ total                                                    4,553,601
 Every attention layer is pre-norm on the keys/values: ``q + MHA(q, LN(x), LN(x))`` then
 ``+ MLP(LN(.))``. Positions are sinusoidal, computed for the actual length (no ``max_len``),
 and the batch axis is never squeezed, so batch size 1 and any length work.
+
+Deviations from the public code (Yip-Jia-Qi/ACA-Net), on purpose:
+
+- **Positional encoding indexed by time.** The reference adds its sinusoidal table indexed by
+  the *batch* position (the table is sliced along the first axis of a batch-first tensor), so
+  every frame of an utterance gets the same offset and the offset depends on where the
+  utterance sits in the batch. voxguard indexes it by frame, as the paper describes, so scores
+  do not depend on batch composition. Weights trained with the reference are therefore not
+  interchangeable without retraining.
+- **Dropout default 0.0** (``ACANetConfig.dropout``, applied after each attention MLP). The
+  paper does not give the value it trained with; 0.0 keeps eval and train forward passes
+  equal for the tests; set it (e.g. 0.1) for training runs.
+- **No squeeze of the batch axis** (the reference fails at batch size 1).
 """
 
 from __future__ import annotations
@@ -49,7 +62,7 @@ class ACANetConfig:
     blocks: int = 2
     mlp_dim: int = 256
     latent_heads: int = 8
-    dropout: float = 0.0
+    dropout: float = 0.0  # after each attention MLP; the paper gives no value (see module doc)
     sample_rate: int = 16000
 
 
@@ -166,8 +179,14 @@ register_variants(
         ),
         "debug_acanet": Variant(
             ACANetConfig(
-                latent_dim=16, embed_dim=16, width=32, cross_reps=1, latent_layers=1, blocks=1,
-                mlp_dim=32, latent_heads=2,
+                latent_dim=16,
+                embed_dim=16,
+                width=32,
+                cross_reps=1,
+                latent_layers=1,
+                blocks=1,
+                mlp_dim=32,
+                latent_heads=2,
             ),
             "tiny ACA-Net for tests",
             ("debug",),

@@ -18,6 +18,14 @@ Time is strided once (by the stem) for every size, so the temporal attention map
 ``(B, heads, T', T')`` with ``T' = ceil(frames / 2)`` for Tiny, Small and Base alike: maps of Tiny and Base can be matched
 directly for attention-map distillation (:mod:`voxguard.losses.kd`).
 
+What the attention lacks compared with CMT (Guo et al., CVPR 2022): CMT's lightweight
+multi-head self-attention reduces the keys and values with a strided depthwise conv (ratio k)
+and adds a learned relative position bias to the attention logits; BC-CMT as implemented here
+has neither: full-length keys/values over time (the sequence is already frequency-pooled and
+time-strided once) and no position bias (position enters through the convolutions). The
+paper does not say whether BC-CMT keeps them; both are left out so that attention maps of any
+two sizes have the same shape for distillation.
+
 Widths and depths (ours; Tiny lands at the paper's ~271K parameters, see ``docs/speaker.md``):
 Tiny stem 16, stages (16, 32, 48, 64), 2+2 BC-ResNet blocks, 3+2 BC-CMT blocks, 4 heads,
 E = 192 (268,752 parameters).
@@ -76,13 +84,28 @@ class TemporalSelfAttention(nn.Module):
         self, z: torch.Tensor, key_mask: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         b, c, t = z.shape
-        q, k, v = self.qkv(self.norm(z)).reshape(b, 3, self.heads, c // self.heads, t).unbind(1)
+        q, k, v = (
+            self.qkv(self._norm(z, key_mask))
+            .reshape(b, 3, self.heads, c // self.heads, t)
+            .unbind(1)
+        )
         logits = torch.einsum("bhdq,bhdk->bhqk", q, k) * (c // self.heads) ** -0.5
         if key_mask is not None:
             logits = logits.masked_fill(~key_mask[:, None, None, :], -1e4)
         attn = torch.softmax(logits, dim=-1)
         out = torch.einsum("bhqk,bhdk->bhdq", attn, v).reshape(b, c, t)
         return self.out(out), attn
+
+    def _norm(self, z: torch.Tensor, key_mask: torch.Tensor | None) -> torch.Tensor:
+        """GroupNorm(1, C) whose statistics skip padded frames (plain GroupNorm without a mask)."""
+        if key_mask is None:
+            return self.norm(z)
+        m = key_mask[:, None].to(z.dtype)  # (B, 1, T)
+        count = m.sum(dim=(1, 2), keepdim=True) * z.shape[1]
+        mean = (z * m).sum(dim=(1, 2), keepdim=True) / count
+        var = ((z - mean) ** 2 * m).sum(dim=(1, 2), keepdim=True) / count
+        z = (z - mean) / torch.sqrt(var + self.norm.eps)
+        return z * self.norm.weight[None, :, None] + self.norm.bias[None, :, None]
 
 
 class BCCMTBlock(nn.Module):
@@ -100,7 +123,7 @@ class BCCMTBlock(nn.Module):
         x = x + self.local(x)
         sa, attn = self.attention(x.mean(dim=2), key_mask)
         x = x + sa[:, :, None]
-        return self.ffn(x), attn
+        return self.ffn(x, key_mask), attn
 
 
 class BCCMTNet(nn.Module):
@@ -141,7 +164,8 @@ class BCCMTNet(nn.Module):
     ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Embeddings ``(B, E)`` and the per-block attention maps ``[(B, heads, T', T'), ...]``."""
         key_mask = keep = None
-        if lengths is not None:  # zero padded frames between stages so they barely leak
+        if lengths is not None:  # padded frames: zeroed after every block, masked in every
+            # temporal conv (see voxguard.layers.brl) and attention, so they do not leak
             valid = (
                 torch.arange(feats.shape[1], device=feats.device)[None]
                 < lengths.to(feats.device)[:, None]
@@ -152,10 +176,12 @@ class BCCMTNet(nn.Module):
         if lengths is not None:
             key_mask = torch.arange(x.shape[-1], device=x.device)[None] < lengths[:, None]
             keep = key_mask[:, None, None].to(x.dtype)
-        x = self._masked(self.stage2(self._masked(self.stage1(x), keep)), keep)
+        for stage in (self.stage1, self.stage2):
+            for block in stage:
+                x = self._masked(block(x, key_mask), keep)
         maps = []
         for trans, stage in ((self.trans3, self.stage3), (self.trans4, self.stage4)):
-            x = self._masked(trans(x), keep)
+            x = self._masked(trans(x, key_mask), keep)
             for block in stage:
                 x, attn = block(x, key_mask)
                 x = self._masked(x, keep)
