@@ -110,6 +110,7 @@ def _train(cfg: TrainConfig, ctx: ddp.DistContext, progress: bool) -> TrainResul
             scaler.load_state_dict(state["scaler"])
         history = [json.loads(h) for h in state["history"]]
         start = int(state["epoch"]) + 1
+        print(f"resuming from epoch {start - 1} ({run_dir / ckpt.RESUME_FILE})", flush=True)
     dev_loader = _eval_loader(cfg, splits.get("dev"))
     for epoch in range(start, cfg.epochs + 1):
         t0 = time.perf_counter()
