@@ -1,8 +1,8 @@
-"""voxguard-mini: generators, the benchmark builder and `voxguard data synth`."""
+"""The spoof data engine: catalogue, every generator, channels, partial spoofs, builder, CLI."""
 
 from __future__ import annotations
 
-import time
+import json
 
 import numpy as np
 import pytest
@@ -11,27 +11,43 @@ from voxguard.cli.main import main
 from voxguard.data.manifest import read_manifest
 from voxguard.data.protocols import asvspoof2019
 from voxguard.data.synth import tts
-from voxguard.data.synth.attacks import ATTACKS, attacks_for
-from voxguard.data.synth.build import BuildConfig, build, plan
+from voxguard.data.synth.attacks import ATTACKS, LEGACY_IDS, attacks_for, get_attack
+from voxguard.data.synth.build import BuildConfig, SourceSpec, _splice, build, plan
+from voxguard.data.synth.channels import CHANNELS, apply_channel, normalise, speech_bounds
 from voxguard.data.synth.tts import SynthToolMissing
 
 
 def _require(ids):
     for a in ids:
         try:
-            ATTACKS[a].check()
+            get_attack(a).check()
         except SynthToolMissing as exc:
             pytest.skip(str(exc))
 
 
-def test_attack_table_holds_out_eval_attacks():
-    train, dev, ev = attacks_for("train"), attacks_for("dev"), attacks_for("eval")
-    assert train == dev and len(train) == 6 and len(ev) == 6
-    assert not set(train) & set(ev)
+def test_catalogue_has_families_and_reserves_whole_families_for_eval():
+    rows = list(ATTACKS.values())
+    assert len(rows) >= 30 and len({a.family for a in rows}) >= 8
+    neural = [a for a in rows if a.engine == "neural"]
+    assert {a.family for a in neural} == {"hifigan-vocoder", "melgan-vocoder", "vocos-vocoder"}
+    assert any(a.kind == "partial" for a in rows)
+    train, ev = set(attacks_for("train")), set(attacks_for("eval"))
+    assert train == set(attacks_for("dev")) and not train & ev
+    # a reserved family or engine never reaches training
+    assert not {a for a in train if ATTACKS[a].family == "melgan-vocoder" or ATTACKS[a].engine == "festival"}
+    assert {ATTACKS[a].family for a in ev} >= {"melgan-vocoder", "diphone-tts", "hts-tts"}
+    assert get_attack("A06").id == LEGACY_IDS["A06"] == "voc-griffin-lim"
 
 
-@pytest.mark.parametrize("attack_id", sorted(ATTACKS))
-def test_each_attack_generates_16khz_speech(attack_id):
+def test_cli_attacks_json(capsys):
+    assert main(["data", "attacks", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == len(ATTACKS)
+    assert {"id", "family", "kind", "engine", "voice", "eval_only"} <= set(rows[0])
+
+
+@pytest.mark.parametrize("attack_id", sorted(a for a in ATTACKS if ATTACKS[a].kind != "partial"))
+def test_each_generator_makes_16khz_audio(attack_id):
     _require([attack_id])
     from voxguard.testing.audio import synthetic_speech
 
@@ -39,6 +55,8 @@ def test_each_attack_generates_16khz_speech(attack_id):
     y = ATTACKS[attack_id].generate("hello world", wav, seed=1)
     assert y.dtype == np.float32 and y.ndim == 1 and 0.3 * 16000 < len(y) < 4 * 16000
     assert np.isfinite(y).all() and np.sqrt(np.mean(y**2)) > 1e-3
+    if ATTACKS[attack_id].kind == "vocoder":  # a copy keeps the length of its original
+        assert abs(len(y) - len(wav)) <= 1
 
 
 def test_piper_phoneme_ids():
@@ -51,16 +69,57 @@ def test_missing_program_names_the_package(monkeypatch):
     with pytest.raises(SynthToolMissing, match="apt-get install -y espeak-ng"):
         tts.espeak_ng("hello")
     with pytest.raises(SynthToolMissing, match="festvox-kdlpc16k"):
-        ATTACKS["A07"].check()
+        get_attack("festival-ked").check()
+
+
+@pytest.mark.parametrize("name", sorted(CHANNELS))
+def test_each_channel_changes_the_signal_and_stays_finite(name):
+    from voxguard.testing.audio import synthetic_speech
+
+    x = synthetic_speech(1.5, 16000, seed=3) * 0.3
+    babble = [synthetic_speech(2.0, 16000, seed=s) for s in range(4)]
+    y = apply_channel(x, name, np.random.default_rng(0), babble)
+    assert y.dtype == np.float32 and np.isfinite(y).all()
+    if name == "-":
+        assert np.array_equal(y, x)
+    else:
+        assert 0.85 * len(x) <= len(y) <= 1.15 * len(x)
+        n = min(len(x), len(y))
+        assert not np.allclose(y[:n], x[:n], atol=1e-4)
+
+
+def test_normalise_trims_pads_and_levels_with_the_same_distribution():
+    rng = np.random.default_rng(0)
+    speech = 0.3 * np.sin(2 * np.pi * 200 * np.arange(16000) / 16000).astype(np.float32)
+    x = np.r_[np.zeros(8000, np.float32), speech, np.zeros(24000, np.float32)]
+    y, shift = normalise(x, rng)
+    a, b = speech_bounds(y)
+    assert 0.04 * 16000 <= a <= 0.52 * 16000  # the new lead is the drawn pad, not the old 0.5 s
+    assert shift == a - 8000 or abs(shift - (a - 8000)) <= 320
+    rms = 20 * np.log10(np.sqrt(np.mean(y[a:b] ** 2)))
+    assert -33 <= rms <= -19
+
+
+def test_partial_spoof_boundaries_cover_exactly_the_replaced_samples():
+    from voxguard.data.synth.build import Job
+
+    _require(["voc-griffin-lim"])
+    rng = np.random.default_rng(0)
+    wav = (0.1 * np.random.default_rng(1).standard_normal(6 * 16000)).astype(np.float32)
+    job = Job("u", "train", "s", "c", "spoof", "partial-seen", "voc-griffin-lim", "-", "src", "src", "a b c", 7)
+    out, (s, e) = _splice(job, wav, rng)
+    assert 16000 <= e - s <= 2.5 * 16000 and 0 <= s < e <= len(wav)
+    assert np.array_equal(out[:s], wav[:s]) and np.array_equal(out[e:], wav[e:])
+    assert not np.allclose(out[s:e], wav[s:e])
 
 
 def _tiny(shared_dir, out, **kw):
     cfg = dict(
         data=str(shared_dir / "data"),
         out=str(out),
-        speakers=(1, 0, 1),
-        utterances=2,
-        attacks={"train": ["A06"], "eval": ["A06"]},
+        sources=[SourceSpec("librispeech-mini", (1, 0, 1), 2)],
+        attacks={"train": ["voc-griffin-lim", "partial-seen"], "eval": ["voc-griffin-lim"]},
+        p_partial=0.5,
         workers=1,
     )
     cfg.update(kw)
@@ -68,8 +127,9 @@ def _tiny(shared_dir, out, **kw):
 
 
 def test_build_is_resumable_and_deterministic(shared_dir, tmp_path):
+    _require(["voc-griffin-lim"])
     recs = build(_tiny(shared_dir, tmp_path / "a"), progress=False)
-    assert len(recs) == 8
+    assert len(recs) == 12
     first = {r.utt: (tmp_path / "a" / r.path).stat().st_mtime_ns for r in recs}
     build(_tiny(shared_dir, tmp_path / "a"), progress=False)
     assert {r.utt: (tmp_path / "a" / r.path).stat().st_mtime_ns for r in recs} == first
@@ -77,49 +137,48 @@ def test_build_is_resumable_and_deterministic(shared_dir, tmp_path):
     for r in recs:
         assert (tmp_path / "a" / r.path).read_bytes() == (tmp_path / "b" / r.path).read_bytes()
     assert plan(_tiny(shared_dir, "x", seed=1)) != plan(_tiny(shared_dir, "x"))
+    for r in recs:
+        if r.attack == "partial-seen":
+            s, e = r.extra["segment"]
+            assert 0 <= s < e <= r.duration and 0.8 <= e - s <= 2.8
 
 
-def test_cli_synth_two_speakers_three_utterances(shared_dir, tmp_path):
-    """The acceptance test: 2 speakers × 3 utterances with the full attack table, < 60 s."""
-    _require(sorted(ATTACKS))
-    out = tmp_path / "mini"
-    start = time.perf_counter()
-    rc = main(
-        [
-            "data",
-            "synth",
-            "--data",
-            str(shared_dir / "data"),
-            "--out",
-            str(out),
-            "--speakers",
-            "1",
-            "0",
-            "1",
-            "--utterances",
-            "3",
-            "--workers",
-            "2",
-            "--no-progress",
-        ]
-    )
-    elapsed = time.perf_counter() - start
-    assert rc == 0 and elapsed < 60, elapsed
+def test_channels_are_balanced_over_both_classes(shared_dir):
+    cfg = BuildConfig(data=str(shared_dir / "data"), out="x", sources=[SourceSpec("librispeech-mini", (4, 1, 4), 6)])
+    jobs = plan(cfg)
+    for split in ("train", "eval"):
+        part = [j for j in jobs if j.split == split]
+        for label in ("bonafide", "spoof"):
+            cls = [j for j in part if j.label == label]
+            with_channel = sum(j.channel != "-" for j in cls) / len(cls)
+            assert with_channel == pytest.approx(cfg.p_channel, abs=0.05)
+            assert len({j.channel for j in cls}) >= 5
+    assert {j.speaker for j in jobs if j.split == "train"}.isdisjoint({j.speaker for j in jobs if j.split == "eval"})
+
+
+def test_validation_corpora_cannot_be_sources(shared_dir):
+    from voxguard.data.synth.attacks import BuildError
+
+    cfg = BuildConfig(data=str(shared_dir / "data"), out="x", sources=[SourceSpec("vctk-vc", (1, 0, 0), 1)])
+    with pytest.raises(BuildError, match="never train"):
+        plan(cfg)
+
+
+def test_cli_synth_and_shortcut_report(shared_dir, tmp_path, capsys):
+    _require(["espeak-en-us", "voc-world", "voc-griffin-lim", "festival-ked"])
+    out = tmp_path / "eng"
+    rc = main(["data", "synth", "--data", str(shared_dir / "data"), "--out", str(out), "--speakers", "1", "0", "1",
+               "--utterances", "3", "--cohort", "0", "--fsdd", "0", "--workers", "1", "--no-progress",
+               "--attacks", "train=espeak-en-us,voc-world,voc-griffin-lim", "eval=festival-ked,voc-griffin-lim"])
+    assert rc == 0
     recs = read_manifest(out / "manifest.jsonl")
-    assert len(recs) == 12
+    assert len(recs) == 18
     train = asvspoof2019.load_split(out, "train")
     ev = asvspoof2019.load_split(out, "eval")
     assert {r.speaker for r in train}.isdisjoint({r.speaker for r in ev})
-    assert {r.attack for r in train} - {"-"} <= set(attacks_for("train"))
-    assert {r.attack for r in ev} - {"-"} <= set(attacks_for("eval"))
-    assert sum(r.label == "bonafide" for r in ev) == 3 and sum(r.label == "spoof" for r in ev) == 3
-    assert {r.codec for r in train} == {"-"} and len({r.codec for r in ev}) >= 2
     by_utt = {r.utt: r for r in recs}
     assert [by_utt[r.utt].codec for r in ev] == [r.codec for r in ev]  # protocol and manifest agree
-    from voxguard.audio.io import load_audio
-
-    for r in train:  # no codec: the level is exactly the target (-26 dBFS) unless peak-limited
-        wav, rate = load_audio(r.resolve(None))
-        rms_db = 20 * np.log10(np.sqrt(np.mean(wav**2)))
-        assert rate == 16000 and 3.5 <= len(wav) / rate <= 6.0
-        assert rms_db == pytest.approx(-26.0, abs=0.5) or np.max(np.abs(wav)) > 0.98
+    capsys.readouterr()
+    assert main(["data", "shortcuts", str(out), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert set(report) == {"train", "eval"} and all(0 <= v["logistic_eer"] <= 1 for v in report.values())

@@ -1,9 +1,9 @@
-"""``voxguard data``: build the voxguard-mini benchmark and manifests of real corpora.
+"""``voxguard data``: build spoofing benchmarks with the spoof data engine and manifests of real corpora.
 
-voxguard data synth --out data/voxguard-mini [--data ../shared/data] [--speakers 6 6 6]
+voxguard data synth --out data/voxguard-engine [--data ../shared/data] [--speakers 18 4 6]
 voxguard data manifest asvspoof2019 LA_ROOT --split train --out train.jsonl
 voxguard data info MANIFEST.jsonl
-voxguard data attacks
+voxguard data attacks [--json]
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     dsub = p.add_subparsers(dest="data_command", metavar="ACTION", required=True)
 
     s = dsub.add_parser(
-        "synth", help="generate the voxguard-mini benchmark (ASVspoof 2019 LA layout)"
+        "synth", help="generate a spoofing benchmark with the spoof data engine (ASVspoof 2019 LA layout)"
     )
     s.add_argument("--out", required=True, help="output folder (created; existing files are kept)")
     s.add_argument(
@@ -40,33 +40,45 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="bona fide manifest or folder holding manifest.jsonl "
         "(default: ../shared/data beside the repository)",
     )
-    s.add_argument("--corpus", default="librispeech-mini", help="corpus of the manifest to use")
     s.add_argument(
         "--speakers",
         type=int,
         nargs=3,
-        default=(6, 6, 6),
+        default=(18, 4, 6),
         metavar=("TRAIN", "DEV", "EVAL"),
-        help="speakers per split (disjoint; 0 skips a split)",
+        help="librispeech-mini speakers per split (disjoint)",
     )
-    s.add_argument("--utterances", type=int, default=15, help="bona fide utterances per speaker")
+    s.add_argument("--utterances", type=int, default=16, help="librispeech-mini utterances per speaker")
+    s.add_argument("--cohort", type=int, default=251, help="librispeech-cohort speakers in train (0: none)")
     s.add_argument(
-        "--spoofs-per-utt", type=int, default=1, help="spoofed files made from each bona fide one"
+        "--fsdd", type=int, default=25, help="fsdd utterances per speaker (4/1/1 speakers; 0: none)"
     )
+    s.add_argument(
+        "--spoofs-per-utt", type=int, default=2, help="spoofed files made from each bona fide one"
+    )
+    s.add_argument("--p-vocoder", type=float, default=0.5, help="share of spoofs that are vocoded copies")
+    s.add_argument("--p-partial", type=float, default=0.1, help="share of spoofs that are partial spoofs")
     s.add_argument(
         "--attacks",
         nargs="*",
         default=[],
-        metavar="SPLIT=A01,A02",
+        metavar="SPLIT=ID,ID",
         help="override a split's attack ids (see `voxguard data attacks`)",
     )
     s.add_argument(
-        "--codecs", default="-,mp3,opus,ulaw8k", help="channel codecs of the codec splits"
+        "--channels",
+        default="mp3,opus,ulaw8k,telephone,noise,babble,reverb,gain-clip,speed",
+        help="channels applied (to both classes) in every split",
     )
-    s.add_argument("--codec-splits", default="eval", help="comma-separated splits given a codec")
+    s.add_argument("--p-channel", type=float, default=0.5, help="share of files given a channel")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--workers", type=int, default=2, help="generator processes")
     s.add_argument("--no-progress", action="store_true")
+    s.add_argument(
+        "--allow-missing",
+        action="store_true",
+        help="leave out (and list in failed.jsonl) files whose engine is missing; a re-run makes them",
+    )
     s.set_defaults(func=run_synth)
 
     m = dsub.add_parser("manifest", help="write a JSONL manifest from a corpus' protocol file")
@@ -83,43 +95,66 @@ def register(sub: argparse._SubParsersAction) -> None:
     i.add_argument("manifest")
     i.set_defaults(func=run_info)
 
-    a = dsub.add_parser("attacks", help="the voxguard-mini attack table")
+    sc = dsub.add_parser(
+        "shortcuts",
+        help="EER of a trivial classifier (duration, silence, level, roll-off) per split of a benchmark",
+    )
+    sc.add_argument("folder", help="a benchmark built by `voxguard data synth` (holds manifest.jsonl)")
+    sc.add_argument("--json", action="store_true")
+    sc.set_defaults(func=run_shortcuts)
+
+    v = dsub.add_parser(
+        "vocode",
+        help="copy-synthesise audio with a neural vocoder trained here (matched vocoded spoofs)",
+    )
+    v.add_argument("inputs", nargs="+", help="audio files (any rate; mono mixdown)")
+    v.add_argument("--out", required=True, help="output folder: <stem>.<vocoder>.flac at 16 kHz")
+    v.add_argument("--vocoder", default="hifigan_s", help="shipped vocoder name or a saved folder")
+    v.add_argument("--no-progress", action="store_true")
+    v.set_defaults(func=run_vocode)
+
+    a = dsub.add_parser("attacks", help="the spoof data engine's attack catalogue")
+    a.add_argument("--json", action="store_true", help="JSON rows instead of a Markdown table")
     a.set_defaults(func=run_attacks)
 
 
 def run_synth(args: argparse.Namespace) -> int:
+    import time
+
     from voxguard.data.manifest import summarize
-    from voxguard.data.synth.build import SPLITS, BuildConfig, build, default_data_dir
+    from voxguard.data.synth.build import SPLITS, BuildConfig, SourceSpec, build, default_data_dir
+    from voxguard.data.synth.channels import CHANNELS
+    from voxguard.errors import VoxguardError
 
     data = args.data or default_data_dir()
     if data is None:
-        from voxguard.errors import VoxguardError
-
-        raise VoxguardError(
-            "no bona fide data found: pass --data DIR (a folder with manifest.jsonl)"
-        )
+        raise VoxguardError("no bona fide data found: pass --data DIR (a folder with manifest.jsonl)")
+    sources = [SourceSpec("librispeech-mini", tuple(args.speakers), args.utterances)]
+    if args.cohort:
+        sources.append(SourceSpec("librispeech-cohort", (args.cohort, 0, 0), 1))
+    if args.fsdd:
+        sources.append(SourceSpec("fsdd", (4, 1, 1), args.fsdd))
+    channels = tuple(c for c in args.channels.split(",") if c)
+    bad = [c for c in channels if c not in CHANNELS]
+    if bad:
+        raise VoxguardError(f"unknown channel(s) {', '.join(bad)}; known: {', '.join(CHANNELS)}")
     cfg = BuildConfig(
-        data=str(data),
-        out=args.out,
-        corpus=args.corpus,
-        speakers=tuple(args.speakers),
-        utterances=args.utterances,
-        spoofs_per_utt=args.spoofs_per_utt,
-        codecs=tuple(args.codecs.split(",")),
-        codec_splits=tuple(args.codec_splits.split(",")),
-        seed=args.seed,
-        workers=args.workers,
+        data=str(data), out=args.out, sources=sources, spoofs_per_utt=args.spoofs_per_utt,
+        p_vocoder=args.p_vocoder, p_partial=args.p_partial, channels=channels or ("-",),
+        p_channel=args.p_channel if channels else 0.0, seed=args.seed, workers=args.workers,
     )
     for item in args.attacks:
         split, _, ids = item.partition("=")
         if split not in SPLITS or not ids:
-            raise SystemExit(
-                f"voxguard data synth: --attacks wants SPLIT=A01,A02 with SPLIT in {SPLITS}"
-            )
+            raise VoxguardError(f"--attacks wants SPLIT=ID,ID with SPLIT in {', '.join(SPLITS)}, got {item!r}")
         cfg.attacks[split] = ids.split(",")
-    records = build(cfg, progress=not args.no_progress)
+    t0, c0 = time.time(), time.process_time()
+    records = build(cfg, progress=not args.no_progress, allow_missing=args.allow_missing)
     print(json.dumps(summarize(records)))
-    print(f"wrote {len(records)} files, protocols and manifest.jsonl under {Path(args.out)}")
+    print(
+        f"wrote {len(records)} files, protocols and manifest.jsonl under {Path(args.out)} "
+        f"({time.time() - t0:.0f} s wall, {time.process_time() - c0:.0f} s CPU in this process)"
+    )
     return 0
 
 
@@ -157,8 +192,53 @@ def run_info(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_attacks(args: argparse.Namespace) -> int:
-    from voxguard.data.synth.attacks import attack_table_markdown
+def run_shortcuts(args: argparse.Namespace) -> int:
+    from voxguard.data.manifest import read_manifest
+    from voxguard.data.synth.shortcuts import FEATURES, shortcut_report
+    from voxguard.errors import VoxguardError
 
-    print(attack_table_markdown())
+    folder = Path(args.folder)
+    if not (folder / "manifest.jsonl").is_file():
+        raise VoxguardError(f"{folder}: no manifest.jsonl; give a folder built by `voxguard data synth`")
+    report = shortcut_report(read_manifest(folder / "manifest.jsonl"), folder)
+    if args.json:
+        print(json.dumps(report, indent=1))
+        return 0
+    print("| split | files | trivial-classifier EER | " + " | ".join(f"{f} EER" for f in FEATURES) + " |")
+    print("|---" * (3 + len(FEATURES)) + "|")
+    for split, row in report.items():
+        cells = " | ".join(f"{100 * row[f + '_eer']:.1f} %" for f in FEATURES)
+        print(f"| {split} | {row['n']} | {100 * row['logistic_eer']:.1f} % | {cells} |")
+    return 0
+
+
+def run_vocode(args: argparse.Namespace) -> int:
+    import sys
+
+    from tqdm import tqdm
+
+    from voxguard.audio.io import load_audio, save_audio
+    from voxguard.data.synth.neural_vocoders import load_vocoder, vocode
+    from voxguard.errors import VoxguardError
+
+    load_vocoder(args.vocoder)  # fail early on an unknown or tampered vocoder
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    name = Path(args.vocoder).name
+    failed = 0
+    for path in tqdm(args.inputs, desc=f"vocode ({name})", unit="file", disable=args.no_progress):
+        try:
+            wav, _ = load_audio(path, 16000)
+            save_audio(out / f"{Path(path).stem}.{name}.flac", vocode(wav, args.vocoder), 16000)
+        except VoxguardError as exc:
+            failed += 1
+            print(f"voxguard data vocode: {exc}", file=sys.stderr)
+    print(f"wrote {len(args.inputs) - failed} file(s) to {out}")
+    return 1 if failed else 0
+
+
+def run_attacks(args: argparse.Namespace) -> int:
+    from voxguard.data.synth.attacks import attack_table_markdown, catalogue_rows
+
+    print(json.dumps(catalogue_rows(), indent=1) if args.json else attack_table_markdown())
     return 0

@@ -69,6 +69,9 @@ class WhisperFrontendConfig:
     num_layers: int | None = None
     freeze: str = "none"  # "none" | "cnn" (the two conv layers) | "all"
     gradient_checkpointing: bool = False
+    # Also return the convolutional stem's output (after the positions) as hidden state 0, so a
+    # layer merge can weigh it (AttM's finding: early layers carry the spoofing cues).
+    include_stem: bool = False
 
 
 def require_transformers() -> Any:
@@ -135,7 +138,7 @@ class WhisperFrontend(nn.Module):
                     f"{cfg.upstream_path}: weights do not fit the encoder: {exc}"
                 ) from None
         self.hidden_size: int = config.d_model
-        self.num_layers: int = config.encoder_layers
+        self.num_layers: int = config.encoder_layers + int(cfg.include_stem)
         self.encoder.gradient_checkpointing = cfg.gradient_checkpointing
         self.set_freeze(cfg.freeze)
 
@@ -187,6 +190,8 @@ class WhisperFrontend(nn.Module):
             bias = bias.masked_fill(~keep, torch.finfo(x.dtype).min)[:, None, None, :]
         states = enc.run_layers(x, bias)
         states[-1] = enc.layer_norm(states[-1])  # nn.Identity when truncated
+        if self.cfg.include_stem:
+            states.insert(0, x)
         return torch.stack(states, dim=1)
 
     def forward(

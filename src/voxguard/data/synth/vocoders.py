@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 import torch
 
+from voxguard.data.synth._pkg_resources import ensure_pkg_resources
 from voxguard.data.synth.tts import SynthToolMissing
 
 SAMPLE_RATE = 16000
@@ -19,12 +20,13 @@ SAMPLE_RATE = 16000
 def world(wav: np.ndarray, sample_rate: int = SAMPLE_RATE, frame_period: float = 5.0) -> np.ndarray:
     """WORLD analysis (DIO + StoneMask F0, CheapTrick envelope, D4C aperiodicity) and synthesis."""
     try:
-        with warnings.catch_warnings():  # pyworld imports the deprecated pkg_resources
+        ensure_pkg_resources()  # pyworld imports pkg_resources (gone in setuptools >= 81)
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             import pyworld
     except ImportError:
         raise SynthToolMissing(
-            "the WORLD vocoder needs `pip install pyworld 'setuptools<81'` (pyworld imports pkg_resources)"
+            "the WORLD vocoder needs `pip install pyworld`"
         ) from None
     x = wav.astype(np.float64)
     f0, t = pyworld.dio(x, sample_rate, frame_period=frame_period)
@@ -71,13 +73,14 @@ def mlsa(
 ) -> np.ndarray:
     """Mel-cepstral analysis and MLSA-filter synthesis (SWIPE' F0, pulse / noise excitation)."""
     try:
-        with warnings.catch_warnings():  # pysptk imports the deprecated pkg_resources
+        ensure_pkg_resources()  # pysptk imports pkg_resources (gone in setuptools >= 81)
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             import pysptk
             from pysptk.synthesis import MLSADF, Synthesizer
     except ImportError:
         raise SynthToolMissing(
-            "the MLSA vocoder needs `pip install pysptk 'setuptools<81'` (pysptk imports pkg_resources)"
+            "the MLSA vocoder needs `pip install pysptk`"
         ) from None
     x = wav.astype(np.float64)
     f0 = pysptk.swipe(x, fs=sample_rate, hopsize=hop, min=60, max=400, otype="f0")
@@ -101,4 +104,15 @@ def mlsa(
     y = y[: len(wav)]
     if len(y) < len(wav):
         y = np.pad(y, (0, len(wav) - len(y)))
+    if not np.all(np.isfinite(y)) or np.max(np.abs(y)) > 1e3:
+        # The MLSA filter's Padé approximation goes unstable on some very loud, short inputs;
+        # a lower order with a damped envelope is stable on them.
+        if order > 16:
+            # band-limited input (8 kHz speech upsampled) leaves empty bands whose mel-cepstra
+            # explode; a -60 dBFS noise floor keeps the envelope finite
+            floor = 1e-3 * np.random.default_rng(seed).standard_normal(len(wav)).astype(np.float32)
+            return mlsa(wav + floor, sample_rate, 16, alpha, frame, hop, seed)
+        from voxguard.data.synth.tts import SynthFailed
+
+        raise SynthFailed("the MLSA filter is unstable on this input (non-finite output)")
     return y.astype(np.float32)
