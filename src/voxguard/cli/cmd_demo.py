@@ -1,14 +1,15 @@
 """``voxguard demo``: spoof-aware speaker verification end to end, offline, in seconds.
 
-Enrolls a speaker from two utterances, then runs a genuine trial (same speaker), an impostor
-trial (another speaker) and spoofed trials (the genuine utterance re-synthesised by a
-Griffin-Lim vocoder; an espeak-ng TTS utterance when espeak-ng is installed) through the
-countermeasure, the speaker model and their cascade fusion, and prints a results table.
+Enrolls a speaker from two utterances, then runs a genuine trial (same speaker), two impostor
+trials (a man and a woman) and spoofed trials (vocoder copies of the genuine utterance:
+Griffin-Lim, a neural HiFi-GAN-style vocoder, that copy over an Opus codec; espeak-ng and
+piper TTS) through the countermeasure, the speaker model and their cascade fusion, and prints
+a results table with one line of explanation per trial.
 
 Models: the default bundled weights when voxguard ships them; otherwise tiny **untrained**
 debug models, clearly labelled: their scores show the plumbing, not real accuracy. Pass
 ``--cm-model/--cm-weights`` and ``--asv-model/--asv-weights`` to use real models. The audio is
-real speech shipped with voxguard (four LibriSpeech test-other clips) plus spoofs generated
+real speech shipped with voxguard (five LibriSpeech test-other clips) plus spoofs generated
 here; ``--save-audio DIR`` writes it for listening.
 """
 
@@ -30,10 +31,13 @@ def demo_audio(seed: int = 0) -> tuple[list[np.ndarray], list[tuple[str, str, np
     """Enrollment utterances and ``(name, kind, audio)`` trials.
 
     Real speech shipped with voxguard (LibriSpeech test-other, see ``assets/demo/README.md``):
-    speaker A enrolls with two utterances; the trials are a third utterance of A (genuine),
-    an utterance of speaker B (impostor), A's genuine utterance re-synthesised by a
-    Griffin-Lim vocoder (spoof of A's own voice), and an espeak-ng TTS utterance when
-    espeak-ng is installed.
+    speaker A (male) enrolls with two utterances; the trials are a third utterance of A
+    (genuine), utterances of speakers B (male) and C (female) (impostors), and spoofs of A:
+    his genuine utterance re-synthesised by Griffin-Lim and by the HiFi-GAN-style neural
+    vocoder voxguard ships (copy-synthesis: his own voice and words), that neural copy sent
+    through an Opus codec (a deepfake replayed over a VoIP channel), an espeak-ng formant TTS
+    utterance and a piper (VITS) neural TTS utterance. A spoof whose generator is not
+    installed is left out.
     """
     from voxguard.audio import load_audio
     from voxguard.data.synth.vocoders import griffin_lim
@@ -45,17 +49,41 @@ def demo_audio(seed: int = 0) -> tuple[list[np.ndarray], list[tuple[str, str, np
     genuine = clip("speaker_a_test")
     trials = [
         ("genuine", "target", genuine),
-        ("impostor", "nontarget", clip("speaker_b_test")),
+        ("impostor-male", "nontarget", clip("speaker_b_test")),
+        ("impostor-female", "nontarget", clip("speaker_c_test")),
         ("spoof-griffinlim", "spoof", griffin_lim(genuine, seed=seed)),
     ]
-    try:
-        from voxguard.data.synth.tts import espeak_ng
-
-        tts = espeak_ng("Please verify my voice, I am the account holder.")
-        trials.append(("spoof-espeak", "spoof", np.asarray(tts, dtype=np.float32)))
-    except Exception:  # espeak-ng absent or failing: the vocoded spoof is enough
-        pass
+    text = "Please verify my voice, I am the account holder."
+    makers = [
+        ("spoof-hifigan-copy", lambda: _neural_copy(genuine)),
+        ("spoof-hifigan-opus", lambda: _opus(_neural_copy(genuine))),
+        ("spoof-espeak-tts", lambda: _tts("espeak_ng", text)),
+        ("spoof-piper-tts", lambda: _tts("piper", text)),
+    ]
+    for name, make in makers:
+        try:
+            trials.append((name, "spoof", np.asarray(make(), dtype=np.float32)))
+        except Exception:  # noqa: BLE001 - generator absent: the other spoofs still run
+            pass
     return enroll, trials
+
+
+def _neural_copy(x: np.ndarray) -> np.ndarray:
+    from voxguard.data.synth.neural_vocoders import vocode
+
+    return vocode(x, "hifigan_s")
+
+
+def _opus(x: np.ndarray) -> np.ndarray:
+    from voxguard.audio.augment import apply_codec
+
+    return apply_codec(x, "opus", RATE)
+
+
+def _tts(engine: str, text: str) -> np.ndarray:
+    from voxguard.data.synth import tts
+
+    return getattr(tts, engine)(text)
 
 
 def _models(args: argparse.Namespace) -> tuple[Any, Any, list[str]]:
@@ -119,6 +147,26 @@ def _rule(scorer: Any, positive: str) -> str:
     return f"{positive} if {'LLR' if kind == 'llr' else kind} >= {scorer.decision_threshold:g}"
 
 
+def _explain(res: Any, cm: Any, asv: Any) -> str:
+    """One line: which score crossed which threshold, and so why the decision."""
+    cm_t, asv_t = cm.decision_threshold, asv.decision_threshold
+    cm_kind = "CM LLR" if cm.score_kind == "llr" else "CM score"
+    asv_kind = "ASV LLR" if asv.score_kind == "llr" else "ASV cosine"
+    if res.cm_decision != "bonafide":
+        why = (
+            f"{cm_kind} {res.cm_value:+.2f} < {cm_t:+.2f}: not bona fide ({res.cm_decision}), "
+            "rejected whatever the speaker score"
+        )
+    else:
+        rel = ">=" if res.asv_decision == "accept" else "<"
+        why = (
+            f"{cm_kind} {res.cm_value:+.2f} >= {cm_t:+.2f}: bona fide; "
+            f"{asv_kind} {res.asv_value:+.2f} {rel} {asv_t:+.2f}: "
+            f"{'the enrolled speaker' if res.asv_decision == 'accept' else 'not the enrolled speaker'}"
+        )
+    return f"-> {res.decision}: {why}"
+
+
 def run(args: argparse.Namespace) -> int:
     from voxguard.api import SASVSystem
 
@@ -161,10 +209,12 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             emit({"trial": name, "kind": kind, **res.to_dict(), "expected": expected[kind]})
         else:
+            ok = res.decision == expected[kind]
             print(
                 f"{name:18s} {kind:10s} {res.cm_value:+9.3f} {res.cm_decision:9s} {res.asv_value:+8.3f} "
-                f"{res.asv_decision:9s} {res.decision:9s} {expected[kind]:9s}"
+                f"{res.asv_decision:9s} {res.decision:9s} {expected[kind]:9s} {'ok' if ok else 'WRONG'}"
             )
+            print(f"    {_explain(res, cm, asv)}")
     if not args.json:
         print(
             f"\n{correct} of {len(trials)} trials decided as expected"
