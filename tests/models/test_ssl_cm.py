@@ -169,3 +169,24 @@ def test_bundled_default_cm_is_calibrated_and_small():
     clip = bundle.parent.parent / "assets" / "demo" / "speaker_a_test.flac"
     det = detector.score_file(clip)
     assert det.decision in {"bonafide", "spoof"} and np.isfinite(det.calibrated)
+
+
+def test_final_layer_norm_switch_gives_the_raw_last_layer():
+    # Pre-LN upstream at full depth: True -> last_hidden_state (after the final LayerNorm),
+    # False -> the raw last-layer output (the SpAArSIST paper's input); other layers unchanged.
+    from voxguard.frontends.ssl import SSLFrontend, SSLFrontendConfig
+
+    torch.manual_seed(0)
+    after = SSLFrontend(SSLFrontendConfig("debug_wavlm")).eval()
+    torch.manual_seed(0)
+    raw = SSLFrontend(SSLFrontendConfig("debug_wavlm", final_layer_norm=False)).eval()
+    assert isinstance(raw.upstream.encoder.layer_norm, torch.nn.Identity)
+    assert not isinstance(after.upstream.encoder.layer_norm, torch.nn.Identity)
+    wav = torch.randn(1, 8000, generator=torch.Generator().manual_seed(1)) * 0.1
+    with torch.no_grad():
+        h_after, _ = after(wav)
+        h_raw, _ = raw(wav)
+        normed = after.upstream.encoder.layer_norm(h_raw[:, -1])
+    torch.testing.assert_close(h_after[:, :-1], h_raw[:, :-1])
+    torch.testing.assert_close(h_after[:, -1], normed)
+    assert not torch.allclose(h_after[:, -1], h_raw[:, -1])

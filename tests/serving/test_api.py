@@ -82,11 +82,11 @@ def test_enroll_is_mean_embedding_and_verify_self_is_cosine_one(client, make_wav
     assert r.json()["embedding_sha256"] == hashlib.sha256(ea.astype("<f4").tobytes()).hexdigest()
     v = client.post("/verify", data={"speaker_id": "alice-solo"}, files={"file": ("a.wav", a)})
     assert v.status_code == 200, v.text
-    assert abs(v.json()["asv_score"] - 1.0) < 1e-6 and v.json()["asv_decision"] == "target"
+    assert abs(v.json()["asv_score"] - 1.0) < 1e-6 and v.json()["asv_decision"] == "accept"
     v2 = client.post("/verify", data={"speaker_id": "alice"}, files={"file": ("b.wav", b)}).json()
     cos = float(eb @ mean / (np.linalg.norm(eb) * np.linalg.norm(mean)))
     assert abs(v2["asv_score"] - cos) < 1e-5
-    assert v2["accepted"] == (v2["cm_decision"] == "bonafide" and v2["asv_decision"] == "target")
+    assert v2["accepted"] == (v2["cm_decision"] == "bonafide" and v2["asv_decision"] == "accept")
 
 
 def test_append_mode_updates_running_mean(client, make_wav, api_key):

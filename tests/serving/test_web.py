@@ -70,12 +70,14 @@ def test_upload_enroll_verify_shows_scores_and_plot(page, server, tmp_path, make
     page.wait_for_selector("#status.ok:has-text('verified')")
     cm_text = page.text_content("#cm-score")
     asv_text = page.text_content("#asv-score")
-    # debug models have no calibration: the raw CM score and the cosine are shown
-    assert re.fullmatch(r"score -?\d+\.\d{3} \((bonafide|spoof)\)", cm_text), cm_text
-    assert asv_text.startswith("cosine 1.000")  # the enrolled file itself: cosine 1
+    # debug models have no calibration: the raw CM logit difference and the cosine are shown
+    assert re.fullmatch(
+        r"logit -?\d+\.\d{3} \(threshold -?\d+\.\d{3}: (bonafide|spoof)\)", cm_text
+    ), cm_text
+    assert asv_text.startswith("cosine 1.000 (threshold 0.500: accept)")  # the enrolled file
     assert float(page.get_attribute("#cm-bar", "width")) > 0
     assert float(page.get_attribute("#asv-bar", "width")) == pytest.approx(340.0)
-    assert page.text_content("#decision") in ("ACCEPT as web-alice", "REJECT")
+    assert page.text_content("#decision") in ("accept as web-alice", "reject")
     assert hosts == {f"127.0.0.1:{server.port}"}  # nothing fetched from anywhere else
 
 
@@ -86,6 +88,7 @@ def test_page_reports_errors(page, tmp_path):
     page.set_input_files("#file-input", str(bad))
     page.click("#detect-btn")
     page.wait_for_selector("#status.error:has-text('bad audio')")
+    assert "notes.wav" in page.text_content("#status")  # the message names the file
     page.fill("#speaker-id", "nobody-here")
     page.click("#enroll-btn")  # no API key typed
     page.wait_for_selector("#status.error:has-text('missing API key')")
@@ -130,5 +133,63 @@ def test_bundled_models_show_calibrated_llrs(browser, thread_server, tmp_path, a
         cm_text = page.text_content("#cm-score")
         asv_text = page.text_content("#asv-score")
         ctx.close()
-    assert re.fullmatch(r"LLR -?\d+\.\d{3} \((bonafide|spoof|no_speech)\)", cm_text), cm_text
-    assert re.fullmatch(r"LLR -?\d+\.\d{3} \((target|nontarget)\)", asv_text), asv_text
+    llr = r"LLR -?\d+\.\d{3} \(threshold -?\d+\.\d{3}: %s\)( — .* more likely .*)?"
+    assert re.fullmatch(llr % "(bonafide|spoof|no_speech)", cm_text), cm_text
+    assert re.fullmatch(llr % "(accept|reject)", asv_text), asv_text
+
+
+def test_page_shows_the_fields_of_every_surface(browser, thread_server, tmp_path, api_key):
+    """The same trial as tests/serving/test_score_surfaces.py: the page shows the score kind,
+    threshold and decision word of the Python API (calibrated CM: LLR; speaker: cosine), and a
+    failed request clears the previous result."""
+    from voxguard.api import SASVSystem, SpeakerVerifier, SpoofDetector
+    from voxguard.scoring.calibration import AffineCalibrator
+    from voxguard.serving import ServiceSettings, create_app
+    from voxguard.testing.audio import write_wav
+    from voxguard.testing.files import save_debug_weights
+
+    models = save_debug_weights(tmp_path, cm_calibration=AffineCalibrator(scale=2.0, offset=-1.0))
+    enroll = write_wav(tmp_path / "enroll.wav", 2.0, seed=5)
+    test = write_wav(tmp_path / "test.wav", 2.0, seed=6)
+    cm = SpoofDetector.from_pretrained(str(models["debug_cm"]))
+    asv = SpeakerVerifier.from_pretrained(str(models["debug_spk"]))
+    res = SASVSystem(cm, asv).verify(asv.enroll([enroll]), test)
+    settings = ServiceSettings(
+        db=str(tmp_path / "s.sqlite"),
+        api_key=api_key,
+        cm_model=str(models["debug_cm"]),
+        spk_model=str(models["debug_spk"]),
+        score_rate=0,
+    )
+    bad = tmp_path / "broken.wav"
+    bad.write_bytes(b"RIFF....not audio")
+    with thread_server(create_app(settings)) as srv:
+        ctx = browser.new_context(base_url=srv.url)
+        page = ctx.new_page()
+        page.goto("/")
+        page.wait_for_selector("#server-info:has-text('on llr')")
+        page.set_input_files("#file-input", str(enroll))
+        page.fill("#speaker-id", "web-s")
+        page.fill("#api-key", api_key)
+        page.click("#enroll-btn")
+        page.wait_for_selector("#status.ok:has-text('enrolled web-s')")
+        page.set_input_files("#file-input", str(test))
+        page.click("#verify-btn")
+        page.wait_for_selector("#status.ok:has-text('verified')")
+        cm_text, asv_text = page.text_content("#cm-score"), page.text_content("#asv-score")
+        decision = page.text_content("#decision")
+        page.set_input_files("#file-input", str(bad))
+        page.click("#verify-btn")
+        page.wait_for_selector("#status.error:has-text('broken.wav')")
+        cleared = [page.text_content(f"#{i}") for i in ("cm-score", "asv-score", "decision")]
+        ctx.close()
+    assert cm_text.startswith(
+        f"LLR {res.cm_decision_score:.3f} (threshold {res.cm_threshold:.3f}: {res.cm_decision})"
+    ), cm_text
+    assert "more likely" in cm_text  # the LLR said in words
+    assert asv_text == (
+        f"cosine {res.asv_decision_score:.3f} "
+        f"(threshold {res.asv_threshold:.3f}: {res.asv_decision})"
+    ), asv_text
+    assert decision == ("accept as web-s" if res.decision == "accept" else "reject")
+    assert cleared == ["–", "–", "–"]

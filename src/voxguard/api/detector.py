@@ -53,6 +53,7 @@ from voxguard.inference.aggregate import (
     eligible_windows,
 )
 from voxguard.inference.runner import Activity, Backend, FileOutput, Runner, WindowPolicy
+from voxguard.scoring.operating_point import OperatingPoint
 
 
 @dataclass
@@ -96,6 +97,11 @@ class Detection:
         segments: the scored windows (:class:`Segment`).
         warning: set when the score is unreliable (less than 0.5 s of speech).
         error: the error message when the input could not be scored.
+        decision_score: the score the decision thresholded: ``calibrated`` when set, else
+            ``score``.
+        score_kind: what ``decision_score`` is: ``llr``, ``logit difference`` or ``cosine``.
+        threshold: the threshold ``decision_score`` was compared with (``>=``: bona fide).
+        operating_point: one line saying where the threshold comes from.
     """
 
     file: str
@@ -110,6 +116,10 @@ class Detection:
     aggregate: str | None = None
     warning: str | None = None
     segments: list[Segment] | None = None
+    decision_score: float | None = None
+    score_kind: str | None = None
+    threshold: float | None = None
+    operating_point: str | None = None
 
     def to_dict(self, segments: bool = True) -> dict[str, Any]:
         """A JSON-ready dict without the fields that are not set (``segments=False``: no windows)."""
@@ -162,6 +172,7 @@ class _Scorer:
             calibration = loaded.card.get("calibration_file")
         self.calibration = load_calibration(calibration)
         self.threshold = 0.0 if threshold is None and self.calibration is not None else threshold
+        self._given_threshold = threshold
 
     @property
     def score_kind(self) -> str:
@@ -178,6 +189,17 @@ class _Scorer:
         if self.threshold is not None:
             return float(self.threshold)
         return 0.0 if self.calibration is not None else float(self.uncalibrated_threshold)
+
+    @property
+    def operating_point(self) -> OperatingPoint:
+        """The threshold in force, what it applies to and where it comes from."""
+        thr = self.decision_threshold
+        if self.threshold is not None and self.threshold == self._given_threshold:
+            return OperatingPoint(thr, "threshold", self.score_kind)
+        if self.calibration is not None and thr == 0.0:
+            return OperatingPoint(thr, "equal-priors", self.score_kind)
+        kind = "threshold" if self.calibration is not None else "uncalibrated"
+        return OperatingPoint(thr, kind, self.score_kind)
 
     def calibrate(self, scores: np.ndarray) -> np.ndarray | None:
         """Calibrated LLRs of raw scores, or ``None`` without a calibration."""
@@ -299,6 +321,10 @@ class SpoofDetector(_Scorer):
         value = raw
         if llrs is not None:
             det.calibrated = value = float(llrs[-1])
+        det.decision_score, det.score_kind = float(value), self.score_kind
+        if self.threshold is not None:
+            det.threshold = float(self.threshold)
+            det.operating_point = self.operating_point.describe()
         if fraction < self.min_speech:
             det.decision = NO_SPEECH
         elif self.threshold is not None:

@@ -42,6 +42,16 @@ class SASVResult:
     fusion: str = "cascade"
     cm_calibrated: float | None = None
     asv_calibrated: float | None = None
+    # What each component decided on, the same fields on every surface (CLI, REST, web page):
+    # the thresholded score (the LLR when calibrated), its kind, the threshold and where it is from.
+    cm_decision_score: float | None = None
+    cm_score_kind: str | None = None
+    cm_threshold: float | None = None
+    cm_operating_point: str | None = None
+    asv_decision_score: float | None = None
+    asv_score_kind: str | None = None
+    asv_threshold: float | None = None
+    asv_operating_point: str | None = None
 
     @property
     def cm_value(self) -> float:
@@ -137,6 +147,14 @@ class SASVSystem:
             self.fusion,
             det.calibrated,
             ver.calibrated,
+            float(cm_value),
+            self.cm.score_kind,
+            float(self.cm_threshold),
+            self.cm.operating_point.describe(),
+            float(asv_value),
+            self.asv.score_kind,
+            float(self.asv_threshold),
+            self.asv.operating_point.describe(),
         )
 
     def _to_model_rate(self, samples: np.ndarray, sample_rate: int) -> np.ndarray:

@@ -57,6 +57,9 @@ class Verification:
     decision: str | None = None
     threshold: float | None = None
     operating_point: str | None = None
+    #: the score the decision thresholded (``calibrated`` when set, else ``score``) and its kind
+    decision_score: float | None = None
+    score_kind: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict without the fields that are not set."""
@@ -239,6 +242,7 @@ class SpeakerVerifier(_Scorer):
         cal = self.calibrate(np.array([raw]))
         if cal is not None:
             result.calibrated = value = float(cal[0])
+        result.decision_score, result.score_kind = float(value), self.score_kind
         if self.threshold is not None:
             result.decision = "accept" if value >= self.threshold else "reject"
             result.threshold = float(self.threshold)

@@ -94,6 +94,21 @@ def load_verifier(args: argparse.Namespace, prefix: str = "") -> Any:
     )
 
 
+def add_progress_arg(p: argparse.ArgumentParser) -> None:
+    """``--no-progress``: no progress bar (there is none anyway when stderr is not a terminal)."""
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+
+
+def progress_bar(args: argparse.Namespace, total: int, unit: str = "file") -> Any:
+    """A tqdm bar on stderr over ``total`` items; disabled with ``--no-progress``, when stderr is
+    not a terminal (pipes, logs, CI) or for a single item. Use as a context manager; call
+    ``bar.update(n)``."""
+    from tqdm import tqdm
+
+    quiet = getattr(args, "no_progress", False) or total < 2 or not sys.stderr.isatty()
+    return tqdm(total=total, unit=unit, disable=quiet, file=sys.stderr, leave=False)
+
+
 def report_error(command: str, message: str) -> None:
     """One line on stderr for a file that failed."""
     print(f"voxguard {command}: error: {message}", file=sys.stderr)

@@ -13,10 +13,12 @@ import numpy as np
 
 from voxguard.cli._common import (
     add_model_args,
+    add_progress_arg,
     add_runtime_args,
     emit,
     expand_inputs,
     load_verifier,
+    progress_bar,
     report_error,
 )
 
@@ -33,6 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_runtime_args(p)
     p.add_argument("--output", "-o", default=None, help="write all embeddings to this .npz file")
     p.add_argument("--json", action="store_true", help="one JSON record per file")
+    add_progress_arg(p)
     p.set_defaults(func=run)
 
 
@@ -43,7 +46,10 @@ def run(args: argparse.Namespace) -> int:
         output_file(args.output, "embeddings file")
     verifier = load_verifier(args)
     failed, arrays = 0, {}
-    for res in verifier.embed_files(expand_inputs(args.files)):
+    paths = expand_inputs(args.files)
+    with progress_bar(args, len(paths)) as bar:
+        results = verifier.embed_files(paths, bar.update)
+    for res in results:
         if res.error is not None:
             report_error("embed", res.error)
             failed += 1

@@ -12,9 +12,11 @@ import sys
 
 from voxguard.cli._common import (
     add_model_args,
+    add_progress_arg,
     add_runtime_args,
     expand_inputs,
     load_verifier,
+    progress_bar,
     report_error,
 )
 
@@ -30,6 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--output", "-o", required=True, help="enrollment file to write (.npy or .json)")
     add_model_args(p, "spk")
     add_runtime_args(p)
+    add_progress_arg(p)
     p.set_defaults(func=run)
 
 
@@ -40,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
 
     verifier = load_verifier(args)
     files = expand_inputs(args.files)
-    results = verifier.embed_files(files)
+    with progress_bar(args, len(files)) as bar:
+        results = verifier.embed_files(files, bar.update)
     bad = [r for r in results if r.error is not None]
     for r in bad:
         report_error("enroll", r.error or "")

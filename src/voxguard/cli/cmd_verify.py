@@ -17,10 +17,12 @@ import argparse
 from voxguard.cli._common import (
     _scorer_kwargs,
     add_model_args,
+    add_progress_arg,
     add_runtime_args,
     emit,
     expand_inputs,
     load_detector,
+    progress_bar,
     report_error,
 )
 from voxguard.errors import VoxguardError
@@ -64,6 +66,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--fused-threshold", type=float, default=None, help="threshold of sum/product fusion"
     )
     p.add_argument("--json", action="store_true", help="one JSON record per test file")
+    add_progress_arg(p)
     p.set_defaults(func=run)
 
 
@@ -85,20 +88,27 @@ def run(args: argparse.Namespace) -> int:
         print(f"# speaker operating point ({asv.name}): {op}")
     enrollment = load_embedding(args.enrollment) if args.enrollment else system.enroll(args.enroll)
     failed = 0
-    for path in expand_inputs(args.files):
+    paths = expand_inputs(args.files)
+    bar = progress_bar(args, len(paths))
+    for path in paths:
         try:
             res = system.verify(enrollment, path)
         except VoxguardError as exc:
             report_error("verify", str(exc))
             failed += 1
             continue
+        finally:
+            bar.update(1)
         if args.json:
             emit(
                 {**res.to_dict(), "asv_threshold": system.asv_threshold, "asv_operating_point": op}
             )
         else:
             print(
-                f"{res.decision:6s}  cm {res.cm_score:+8.3f} ({res.cm_decision})  "
-                f"asv {res.asv_score:+6.3f} ({res.asv_decision})  {res.file}"
+                f"{res.decision:6s}  cm {res.cm_score_kind} {res.cm_decision_score:+8.3f} "
+                f"threshold {res.cm_threshold:+.3f} ({res.cm_decision})  "
+                f"asv {res.asv_score_kind} {res.asv_decision_score:+7.3f} "
+                f"threshold {res.asv_threshold:+.3f} ({res.asv_decision})  {res.file}"
             )
+    bar.close()
     return 1 if failed else 0

@@ -112,6 +112,9 @@ class ModelEngine:
             "score": det.score,
             "llr": det.calibrated,
             "decision": det.decision,
+            "decision_score": det.decision_score,
+            "score_kind": det.score_kind,
+            "operating_point": det.operating_point,
             "segments": det.to_dict().get("segments", []),
         }
 
@@ -134,8 +137,14 @@ class ModelEngine:
             "cm_decision": r.cm_decision,
             "asv_score": r.asv_score,
             "asv_llr": r.asv_calibrated,
-            "asv_decision": "target" if r.asv_decision == "accept" else "nontarget",
+            "asv_decision": r.asv_decision,  # accept / reject, the words of the CLI and API
+            "decision": r.decision,
             "accepted": r.decision == "accept",
+            "cm_decision_score": r.cm_decision_score,
+            "cm_score_kind": r.cm_score_kind,
+            "cm_operating_point": r.cm_operating_point,
+            "asv_decision_score": r.asv_decision_score,
+            "asv_score_kind": r.asv_score_kind,
         }
 
     def info(self) -> dict[str, Any]:
@@ -149,6 +158,7 @@ class ModelEngine:
             "embedding_dim": self.embedding_dim,
             "cm_threshold": self.cm_threshold,
             "cm_threshold_on": self.cm.score_kind,
+            "cm_operating_point": self.cm.operating_point.describe(),
             "asv_threshold": self.asv_threshold,
             "asv_threshold_on": self.spk.score_kind,
             "asv_operating_point": self.spk.operating_point.describe(),

@@ -37,7 +37,19 @@ class DetectResponse(BaseModel):
         description="cm_llr (or cm_score when uncalibrated) >= cm_threshold; no_speech when "
         "under 5 % of the audio is speech"
     )
+    cm_decision: Literal["bonafide", "spoof", "no_speech"] | None = Field(
+        default=None, description="the same as decision, named as in POST /verify"
+    )
+    cm_decision_score: float | None = Field(
+        default=None, description="the score compared with cm_threshold: cm_llr, else cm_score"
+    )
+    cm_score_kind: Literal["llr", "logit difference", "cosine"] | None = Field(
+        default=None, description="what cm_decision_score is"
+    )
     cm_threshold: float
+    cm_operating_point: str | None = Field(
+        default=None, description="where cm_threshold comes from, in words"
+    )
     duration_s: float
     segments: list[DetectSegment] = Field(
         default_factory=list,
@@ -76,9 +88,25 @@ class VerifyResponse(BaseModel):
     asv_llr: float | None = Field(
         default=None, description="calibrated same-speaker LLR, if calibrated"
     )
-    asv_decision: Literal["target", "nontarget"]
-    accepted: bool = Field(description="bona fide AND target (both thresholds passed)")
+    asv_decision: Literal["accept", "reject"] = Field(
+        description="asv_decision_score >= asv_threshold (the words of the CLI and Python API; "
+        "earlier versions of the service said target / nontarget)"
+    )
+    decision: Literal["accept", "reject"] | None = Field(
+        default=None, description="the fused decision: accept = accepted"
+    )
+    accepted: bool = Field(description="bona fide AND same speaker (both thresholds passed)")
+    cm_decision_score: float | None = Field(
+        default=None, description="the CM score compared with cm_threshold: cm_llr, else cm_score"
+    )
+    cm_score_kind: Literal["llr", "logit difference", "cosine"] | None = None
     cm_threshold: float
+    cm_operating_point: str | None = None
+    asv_decision_score: float | None = Field(
+        default=None,
+        description="the ASV score compared with asv_threshold: asv_llr, else asv_score",
+    )
+    asv_score_kind: Literal["llr", "logit difference", "cosine"] | None = None
     asv_threshold: float
     asv_operating_point: str | None = Field(
         default=None, description="the speaker operating point in force, e.g. the target FAR"
@@ -122,6 +150,9 @@ class InfoResponse(BaseModel):
     embedding_dim: int | None
     cm_threshold: float
     cm_threshold_on: str = Field(description="'llr' or the raw score the threshold applies to")
+    cm_operating_point: str | None = Field(
+        default=None, description="where cm_threshold comes from, in words"
+    )
     asv_threshold: float
     asv_threshold_on: str = Field(description="'llr' or 'cosine'")
     asv_operating_point: str | None = Field(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import soundfile as sf
@@ -10,8 +11,12 @@ import soundfile as sf
 from voxguard.testing.audio import write_wav
 
 
-def save_debug_weights(root: Path) -> dict[str, Path]:
-    """Weights directories of ``debug_cm`` and ``debug_spk`` with seeded random weights."""
+def save_debug_weights(root: Path, cm_calibration: Any = None) -> dict[str, Path]:
+    """Weights directories of ``debug_cm`` and ``debug_spk`` with seeded random weights.
+
+    ``cm_calibration`` (an ``AffineCalibrator`` or its JSON path) is bundled with the CM as its
+    ``calibration.json``, so that the CM decides on LLRs.
+    """
     import torch
 
     import voxguard
@@ -19,7 +24,10 @@ def save_debug_weights(root: Path) -> dict[str, Path]:
     out = {}
     for name in ("debug_cm", "debug_spk"):
         torch.manual_seed(0)
-        out[name] = voxguard.save_pretrained(voxguard.create_model(name), root / name)
+        cal = cm_calibration if name == "debug_cm" else None
+        out[name] = voxguard.save_pretrained(
+            voxguard.create_model(name), root / name, calibration=cal
+        )
     return out
 
 

@@ -65,27 +65,63 @@ function drawBar(id, thrId, unit, thrUnit, pass) {
   $(thrId).setAttribute("x2", x);
 }
 
+// One meaning for every score: the page shows what the server thresholded (cm_decision_score /
+// asv_decision_score), its kind (LLR, logit difference or cosine), the threshold and the decision,
+// in the words of the CLI and the Python API (bonafide / spoof / no_speech, accept / reject).
+const KIND_LABEL = { llr: "LLR", "logit difference": "logit", cosine: "cosine" };
+
+// An LLR in words: how many times more likely the audio is under one hypothesis than the other.
+function llrInWords(llr, yes, no) {
+  const times = Math.exp(Math.abs(llr));
+  const n = times >= 100 ? times.toExponential(1) : times.toFixed(times < 10 ? 1 : 0);
+  return llr >= 0 ? `${n}× more likely ${yes} than ${no}` : `${n}× more likely ${no} than ${yes}`;
+}
+
+function scoreText(kind, value, threshold, decision, yes, no) {
+  const label = KIND_LABEL[kind] || kind || "score";
+  let text = `${label} ${value.toFixed(3)} (threshold ${threshold.toFixed(3)}: ${decision})`;
+  if (kind === "llr") text += ` — ${llrInWords(value, yes, no)}`;
+  return text;
+}
+
+function clearResult() {
+  for (const id of ["cm-score", "asv-score", "decision"]) $(id).textContent = "–";
+  $("decision").className = "";
+  for (const id of ["cm-bar", "asv-bar"]) $(id).setAttribute("width", "0");
+}
+
 function showResult(r) {
   const info = state.info || { cm_threshold: 0, asv_threshold: 0.5, asv_threshold_on: "cosine" };
-  const cm = pick(r.cm_llr, r.cm_score);
-  const cmKind = r.cm_llr === null || r.cm_llr === undefined ? "score" : "LLR";
-  $("cm-score").textContent = `${cmKind} ${cm.toFixed(3)} (${r.cm_decision || r.decision})`;
-  const cmPass = (r.cm_decision || r.decision) === "bonafide";
-  drawBar("cm-bar", "cm-thr", cmUnit(cm), cmUnit(info.cm_threshold), cmPass);
+  const cmDecision = r.cm_decision || r.decision;
+  const cm = r.cm_decision_score ?? pick(r.cm_llr, r.cm_score);
+  const cmKind = r.cm_score_kind || (r.cm_llr === null || r.cm_llr === undefined
+    ? "logit difference" : "llr");
+  const cmThr = r.cm_threshold ?? info.cm_threshold;
+  $("cm-score").textContent = scoreText(cmKind, cm, cmThr, cmDecision, "bona fide", "spoof");
+  const cmPass = cmDecision === "bonafide";
+  drawBar("cm-bar", "cm-thr", cmUnit(cm), cmUnit(cmThr), cmPass);
   if (r.asv_score !== undefined) {
-    const asv = pick(r.asv_llr, r.asv_score);
-    const asvKind = r.asv_llr === null || r.asv_llr === undefined ? "cosine" : "LLR";
-    $("asv-score").textContent = `${asvKind} ${asv.toFixed(3)} (${r.asv_decision})`;
-    drawBar("asv-bar", "asv-thr", asvUnit(asv), asvUnit(info.asv_threshold),
-      r.asv_decision === "target");
-    $("decision").textContent = r.accepted ? `ACCEPT as ${r.speaker_id}` : "REJECT";
+    const asv = r.asv_decision_score ?? pick(r.asv_llr, r.asv_score);
+    const asvKind = r.asv_score_kind || (r.asv_llr === null || r.asv_llr === undefined
+      ? "cosine" : "llr");
+    const asvThr = r.asv_threshold ?? info.asv_threshold;
+    $("asv-score").textContent = scoreText(
+      asvKind, asv, asvThr, r.asv_decision, "the same speaker", "another speaker");
+    drawBar("asv-bar", "asv-thr", asvUnit(asv), asvUnit(asvThr), r.asv_decision === "accept");
+    $("decision").textContent = r.accepted ? `accept as ${r.speaker_id}` : "reject";
     $("decision").className = r.accepted ? "accept" : "reject";
   } else {
     $("asv-score").textContent = "–";
     $("asv-bar").setAttribute("width", "0");
-    $("decision").textContent = r.decision === "no_speech" ? "no speech" : cmPass ? "bona fide" : "spoof";
+    $("decision").textContent = cmDecision;
     $("decision").className = cmPass ? "accept" : "reject";
   }
+}
+
+// A failed request must not leave the previous file's result on screen, and its message names
+// the file (a decoder's message may not).
+function namedError(e, name) {
+  return e.message.includes(name) ? e : new Error(`${name}: ${e.message}`);
 }
 
 async function run(label, fn) {
@@ -95,6 +131,7 @@ async function run(label, fn) {
   try {
     await fn();
   } catch (e) {
+    clearResult();
     setStatus(e.message, "error");
   } finally {
     buttons.forEach((b) => { b.disabled = false; });
@@ -106,7 +143,8 @@ function detect() {
     needClips();
     const form = new FormData();
     form.append("file", state.clips[0].blob, state.clips[0].name);
-    const r = await api("POST", "/detect", form, false);
+    const r = await api("POST", "/detect", form, false)
+      .catch((e) => { throw namedError(e, state.clips[0].name); });
     showResult(r);
     setStatus(`detected: ${r.file}`, "ok");
   });
@@ -133,7 +171,8 @@ function verify() {
     const form = new FormData();
     form.append("speaker_id", id);
     form.append("file", state.clips[0].blob, state.clips[0].name);
-    const r = await api("POST", "/verify", form, false);
+    const r = await api("POST", "/verify", form, false)
+      .catch((e) => { throw namedError(e, state.clips[0].name); });
     showResult(r);
     setStatus(`verified ${r.file} against ${r.speaker_id}`, "ok");
   });
