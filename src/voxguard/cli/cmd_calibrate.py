@@ -3,13 +3,19 @@
 Fit:   voxguard calibrate DEV_SCORES DEV_KEYS --out calib.json [--prior 0.5]
 Apply: voxguard calibrate --apply calib.json SCORES [KEYS] --out calibrated.tsv
 
-With KEYS, actDCF and Cllr before / after calibration are reported.
+With KEYS, actDCF and Cllr before / after calibration are reported. When the dev scores are
+perfectly separable (every bona fide score above every spoof score) the fitted scale is set by
+the regulariser alone and the LLRs come out overconfident, which can make Cllr on other data
+worse than the raw scores: a warning says so; fit on a larger or harder dev set, or raise
+``--l2`` (a ridge on the standardised scale) to temper the fit.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
+from typing import Any
 
 from voxguard.cli._files import probability
 
@@ -45,8 +51,30 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=["auto", "asvspoof5", "asvspoof2019", "asvspoof2021"],
     )
     p.add_argument("--key-format", default="auto")
+    p.add_argument(
+        "--l2",
+        type=float,
+        default=1e-6,
+        help="ridge on the (standardised) scale of the fit (default 1e-6); raise it, e.g. to "
+        "0.01, to temper a fit on separable dev scores",
+    )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=run)
+
+
+def separable_warning(scores: Any, labels: Any, scale: float) -> str | None:
+    """A warning when the dev scores separate the classes perfectly (an overconfident fit)."""
+    import numpy as np
+
+    s, y = np.asarray(scores, dtype=np.float64), np.asarray(labels)
+    if not (y == 1).any() or not (y == 0).any() or s[y == 1].min() <= s[y == 0].max():
+        return None
+    return (
+        f"the dev scores are perfectly separable (every bona fide score above every spoof "
+        f"score), so nothing in them bounds the fitted scale ({scale:.4g}); the LLRs will be "
+        "overconfident and Cllr on other data can get worse than uncalibrated; fit on a larger "
+        "or harder dev set, or raise --l2 (e.g. 0.01)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -72,9 +100,13 @@ def run(args: argparse.Namespace) -> int:
     if fitting:
         keys = read_cm_keys(args.files[1], args.key_format)
         joined = join_cm(scores, keys)
-        cal = AffineCalibrator().fit(joined.scores, joined.labels, prior=args.prior)
+        cal = AffineCalibrator().fit(joined.scores, joined.labels, prior=args.prior, l2=args.l2)
         cal.save(args.out)
         report["calibration"] = cal.to_dict()
+        warning = separable_warning(joined.scores, joined.labels, cal.scale)
+        if warning:
+            report["warning"] = warning
+            print(f"voxguard calibrate: warning: {warning}", file=sys.stderr)
     else:
         cal = AffineCalibrator.load(input_file(args.apply, "calibration"))
         fmt = "asvspoof5" if args.score_format == "auto" else args.score_format

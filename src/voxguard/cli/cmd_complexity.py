@@ -2,7 +2,9 @@
 
 MACs are torch ``FlopCounterMode`` FLOPs / 2, completed with the CPU attention kernel and
 analytic LSTM/GRU counts (see docs/complexity.md). MODEL is a registered name (random weights:
-complexity does not depend on them) or a weights directory.
+complexity does not depend on them), a bundled weights name (``voxguard models``) or a weights
+directory. A waveform model is measured on its own crop (the card's ``crop_samples`` or the
+config's ``nb_samp``) unless ``--seconds`` is given.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,7 +22,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("model", help="registered model name or weights directory")
+    p.add_argument(
+        "model", help="registered model name, bundled weights name or weights directory"
+    )
     length = p.add_mutually_exclusive_group()
     length.add_argument(
         "--seconds",
@@ -38,15 +43,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import voxguard
+    from voxguard.api._load import bundled_dirs
     from voxguard.profiling import complexity, format_complexity
 
-    if Path(args.model).is_dir():
+    if Path(args.model).is_dir() or args.model in bundled_dirs():
         model = voxguard.load_pretrained(args.model)
     else:
         model = voxguard.create_model(args.model)
+    seconds = args.seconds
+    if seconds is None and args.frames is None:
+        seconds = _crop_seconds(model)
     report = complexity(
         model,
-        seconds=args.seconds,
+        seconds=seconds,
         frames=args.frames,
         latency=args.latency,
         threads=args.threads,
@@ -55,3 +64,15 @@ def run(args: argparse.Namespace) -> int:
     )
     print(json.dumps(report, indent=2) if args.json else format_complexity(report))
     return 0
+
+
+def _crop_seconds(model: Any) -> float | None:
+    """The model's own crop in seconds (waveform models with a card or config crop), else None."""
+    from voxguard.profiling.inputs import input_spec
+
+    spec = input_spec(model)
+    if spec.kind != "waveform":
+        return None
+    card = getattr(model, "card", None) or {}
+    crop = card.get("crop_samples") or getattr(getattr(model, "config", None), "nb_samp", None)
+    return int(crop) / spec.sample_rate if isinstance(crop, int) and crop > 0 else None

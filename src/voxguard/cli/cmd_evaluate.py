@@ -128,6 +128,7 @@ def run_cm(args: argparse.Namespace) -> int:
             {"bona fide": bona, "spoof": spf},
             Path(args.plot) / "hist.png",
             threshold=metrics["eer_threshold"],
+            threshold_label="EER threshold",
         )
     _print(metrics, args.json)
     if not args.json:
@@ -158,6 +159,7 @@ def run_sasv(args: argparse.Namespace) -> int:
             {"target": tar, "nontarget": non, "spoof": spf},
             Path(args.plot) / "hist.png",
             threshold=metrics["min_a_dcf_threshold"],
+            threshold_label="min a-DCF threshold",
         )
     _print(metrics, args.json)
     return 0

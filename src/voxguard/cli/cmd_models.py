@@ -25,6 +25,7 @@ def run(args: argparse.Namespace) -> int:
     for dirname, path in bundled.items():
         meta = json.loads((path / "config.json").read_text())
         pretrained_of.setdefault(meta["model"], []).append(dirname)
+    rows = []
     for name in names:
         entry = get_entry(name)
         weights = pretrained_of.get(name, [])
@@ -33,5 +34,9 @@ def run(args: argparse.Namespace) -> int:
                               "description": entry.description}))
         else:
             mark = f"pretrained: {', '.join(weights)}" if weights else "random init"
-            print(f"{name:34s} {entry.task:5s} {mark:28s} {entry.description}")
+            rows.append((name, entry.task, mark, entry.description))
+    if rows:  # columns as wide as their longest entry, so long names never run together
+        wide = [max(len(r[i]) for r in rows) for i in range(3)]
+        for r in rows:
+            print("  ".join(f"{v:{w}s}" for v, w in zip(r[:3], wide, strict=True)), r[3])
     return 0

@@ -3,7 +3,9 @@
 SOURCE is a directory (its audio files, recursively) or a list file (one path per line, relative
 to the list file). The output is a standard score file (default: ASVspoof 5 TSV with the header
 ``filename  cm-score``; filename = the file's stem, or its path with ``--keep-path`` or when
-stems repeat). With ``--calibration`` the score column holds calibrated LLRs. Files that could
+stems repeat). When the model has a calibration (``--calibration``, or the ``calibration.json``
+of a bundled model) the score column holds calibrated LLRs; ``--raw`` writes the raw
+``logit[1] - logit[0]`` instead (e.g. to fit a calibration of your own). Files that could
 not be scored are listed last with score ``nan`` and an ``error=<message>`` column (the exit
 status is then 1). Files are scored in batches, with a progress bar, in this process, in
 ``--workers N`` local processes with one thread each, or as Ray tasks (``--executor ray``); the
@@ -59,6 +61,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="score-file layout (default: ASVspoof 5 TSV with header)",
     )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--raw",
+        action="store_true",
+        help="write raw scores (logit[1] - logit[0]) even when the model has a calibration",
+    )
     p.set_defaults(func=run)
 
 
@@ -96,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
     with tqdm(total=len(paths), unit="file", disable=args.quiet, file=sys.stderr) as bar:
         results = score_files(detector_spec(args), paths, args.executor, bar.update, **options)
     ids = _ids(results, args.keep_path)
-    use_llr = any(r.calibrated is not None for r in results)
+    use_llr = not getattr(args, "raw", False) and any(r.calibrated is not None for r in results)
     ok = [(i, r) for i, r in zip(ids, results, strict=True) if r.error is None]
     errors = {i: r.error for i, r in zip(ids, results, strict=True) if r.error is not None}
     for r in results:
@@ -111,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
     )
     print(
         f"scored {len(ok)} of {len(results)} files -> {args.output}"
-        + (" (calibrated LLRs)" if use_llr else "")
+        + (" (calibrated LLRs; --raw for raw scores)" if use_llr else " (raw scores)")
         + (f"; {len(errors)} failed, see their error= column" if errors else "")
     )
     return 1 if errors else 0

@@ -94,6 +94,7 @@ def plot_histogram(
     title: str = "Score distribution",
     threshold: float | None = None,
     bins: int = 80,
+    threshold_label: str = "threshold",
 ) -> Path:
     """Overlaid density histograms of score groups (e.g. bona fide vs spoof), written to PNG.
 
@@ -102,6 +103,8 @@ def plot_histogram(
         path: PNG file to write.
         threshold: optional vertical line (e.g. the EER or Bayes threshold).
         bins: number of shared bins.
+        threshold_label: which threshold the line is (the legend says it and its value,
+            e.g. ``EER threshold = 0.412``).
     """
     arrays = {k: np.asarray(v, dtype=np.float64).ravel() for k, v in groups.items()}
     values = np.concatenate([a for a in arrays.values() if a.size])
@@ -114,7 +117,13 @@ def plot_histogram(
         if arr.size:
             ax.hist(arr, bins=edges, density=True, alpha=0.5, label=f"{name} (n={arr.size})")
     if threshold is not None:
-        ax.axvline(threshold, color="black", linestyle="--", linewidth=1, label="threshold")
+        ax.axvline(
+            threshold,
+            color="black",
+            linestyle="--",
+            linewidth=1,
+            label=f"{threshold_label} = {threshold:.4g}",
+        )
     ax.set_xlabel("score (higher = bona fide / target)")
     ax.set_ylabel("density")
     ax.set_title(title)
