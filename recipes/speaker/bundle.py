@@ -3,7 +3,7 @@ measured results to its card and record the sha256 of every file (weights, calib
 
 Usage:
     python bundle.py EXP_DIR BUNDLE_DIR    # EXP_DIR/folded (fold.py) or EXP_DIR/best + card
-    python bundle.py EXP_DIR BUNDLE_DIR --finalize EVAL_JSON OP_JSON
+    python bundle.py EXP_DIR BUNDLE_DIR --finalize EVAL_JSON OP_JSON [CONDITIONS_JSON]
 """
 
 from __future__ import annotations
@@ -87,10 +87,13 @@ def seal(bundle: Path) -> None:
     seal_bundle(bundle)
 
 
-def finalize(bundle: Path, eval_json: Path, op_json: Path) -> None:
+def finalize(bundle: Path, eval_json: Path, op_json: Path, cond_json: Path | None = None) -> None:
     meta = json.loads((bundle / CONFIG_FILE).read_text())
     ev, op = json.loads(eval_json.read_text()), json.loads(op_json.read_text())
     student = next(v for k, v in ev["systems"].items() if "bccmt" in k)
+    if cond_json is not None:  # the degraded conditions, from a second evaluate.py run
+        cond = json.loads(cond_json.read_text())
+        student = {**next(v for k, v in cond["systems"].items() if "bccmt" in k), **student}
     teacher = next((v for k, v in ev["systems"].items() if "ge2e" in k), None)
     card = meta["card"]
     card["evaluation"] = {
@@ -126,11 +129,14 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("exp_dir")
     ap.add_argument("bundle_dir")
-    ap.add_argument("--finalize", nargs=2, metavar=("EVAL_JSON", "OP_JSON"))
+    ap.add_argument(
+        "--finalize", nargs="+", metavar="JSON", help="EVAL_JSON OP_JSON [CONDITIONS_JSON]"
+    )
     a = ap.parse_args()
     exp, bundle = Path(a.exp_dir), Path(a.bundle_dir)
     if a.finalize:
-        finalize(bundle, Path(a.finalize[0]), Path(a.finalize[1]))
+        paths = [Path(p) for p in a.finalize]
+        finalize(bundle, paths[0], paths[1], paths[2] if len(paths) > 2 else None)
         return
     weights = exp / "folded" if (exp / "folded").is_dir() else exp / "best"  # see fold.py
     model = voxguard.load_pretrained(weights)

@@ -237,6 +237,8 @@ def train_distill(
                 save_pretrained(
                     model, out / "best", {**card, "train_step": done, "dev_eer_pct": round(eer, 3)}
                 )
+                # the projection P of this checkpoint (fold.py can score in the teacher-like space)
+                torch.save({"step": done, "proj": kd.state_dict()}, out / "best_projection.pt")
                 model.train()
             else:
                 state["bad_evals"] += 1
