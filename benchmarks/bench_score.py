@@ -1,160 +1,127 @@
-"""Files/second of ``voxguard score`` on 200 four-second files: torch vs ONNX Runtime, 1 and 2 threads.
+"""``voxguard score DIR``: files per second with ``--workers 1`` and ``2``, torch and ONNX.
 
-The default CM is the bundled default when voxguard ships one, otherwise AASIST with the
-official ``AASIST.pth`` from ``../shared/anchors/aasist`` (next to the repository). Each
-configuration runs the whole ``voxguard score`` command once (model load included; the ONNX
-export is made once beforehand and reused from the cache, as a user's second run would).
-Prints a table, writes ``benchmarks/results/score.json``.
+Writes ``--files`` generated speech-like 4-s files, then runs the whole ``voxguard score``
+command (a fresh process: start-up included) under ``/usr/bin/time`` for each configuration, in
+interleaved rounds: the default CM with the torch and ONNX backends at ``--workers 1`` and
+``--workers 2`` (one thread per worker), and the official AASIST (torch, ``--workers 1``, on the
+first ``--aasist-files`` files: it is ~7x the CPU) as the reference. The ONNX export is made
+once beforehand into a temporary cache. Reports per configuration the CPU time (user + sys, all
+processes) and wall time per file, files/s, the speed-up of 2 workers over 1, the CPU ratio to
+AASIST, whether the scores equal those of ``--workers 1``, the load average at start and end,
+and the machine. Writes ``benchmarks/results/score.json``.
 
-    python benchmarks/bench_score.py [--files 200] [--seconds 4] [--model NAME --weights PATH]
+    python benchmarks/bench_score.py [--files 200] [--aasist-files 20] [--rounds 1]
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
-import os
-import platform
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+from _common import AASIST_PTH, REPO, load, machine, median_of, python, timed_process
 
-REPO = Path(__file__).resolve().parent.parent
-SHARED_AASIST = REPO.parent / "shared" / "anchors" / "aasist" / "AASIST.pth"
-
-
-def default_cm() -> tuple[str, str | None]:
-    """(model, weights) of the default CM."""
-    from voxguard.api._load import default_model
-
-    name = default_model("cm")
-    if name is not None:
-        return name, None
-    if SHARED_AASIST.is_file():
-        return "aasist", str(SHARED_AASIST)
-    raise SystemExit(
-        "no bundled CM and no ../shared/anchors/aasist/AASIST.pth: pass --model/--weights"
-    )
+OUT = REPO / "benchmarks" / "results" / "score.json"
 
 
-def make_files(folder: Path, n: int, seconds: float) -> list[Path]:
-    """``n`` generated speech-like wav files of ``seconds`` each."""
+def make_files(folder: Path, n: int, seconds: float) -> None:
     from voxguard.testing.audio import write_wav
 
-    return [write_wav(folder / f"utt{i:04d}.wav", seconds, seed=i) for i in range(n)]
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        write_wav(folder / f"utt{i:04d}.wav", seconds, seed=i)
 
 
-def run_score(
-    folder: Path, out: Path, model: str, weights: str | None, backend: str, threads: int
-) -> float:
-    """Wall seconds of one ``voxguard score`` run (its stdout is swallowed)."""
-    import torch
-
-    from voxguard.cli.main import main
-
-    torch.set_num_threads(threads)
-    argv = [
-        "score",
-        str(folder),
-        "-o",
-        str(out),
-        "--model",
-        model,
-        "--backend",
-        backend,
-        "--threads",
-        str(threads),
-        "-q",
-    ] + (["--weights", weights] if weights else [])
-    start = time.perf_counter()
-    with contextlib.redirect_stdout(io.StringIO()):
-        rc = main(argv)
-    elapsed = time.perf_counter() - start
-    if rc != 0:
-        raise SystemExit(f"voxguard score failed with status {rc}")
-    return elapsed
+def read_scores(path: Path) -> np.ndarray:
+    return np.array([float(line.split("\t")[1]) for line in path.read_text().splitlines()[1:]])
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--files", type=int, default=200)
+    ap.add_argument("--aasist-files", type=int, default=20)
+    ap.add_argument("--seconds", type=float, default=4.0)
+    ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--model", default=None, help="CM to time (default: the bundled default)")
+    ap.add_argument(
+        "--cache", default=None, help="ONNX cache to reuse (default: a new temporary one)"
     )
-    parser.add_argument("--files", type=int, default=200)
-    parser.add_argument("--seconds", type=float, default=4.0)
-    parser.add_argument("--model", default=None)
-    parser.add_argument("--weights", default=None)
-    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "score.json"))
-    args = parser.parse_args()
-    model, weights = (args.model, args.weights) if args.model else default_cm()
-
-    import onnxruntime
-    import torch
-
-    from voxguard.api import SpoofDetector
-
-    rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp_path = Path(tmp)
-        os.environ.setdefault("VOXGUARD_CACHE", str(tmp_path / "cache"))
-        folder = tmp_path / "audio"
-        make_files(folder, args.files, args.seconds)
-        SpoofDetector.from_pretrained(model, weights=weights, backend="onnx")  # export once
-        reference = None
-        for threads in args.threads:  # torch and onnx back to back, so load drift hits both
-            for backend in ("torch", "onnx"):
-                out = tmp_path / f"{backend}-{threads}.tsv"
-                load_before = os.getloadavg()[0]
-                wall = run_score(folder, out, model, weights, backend, threads)
-                scores = np.array(
-                    [float(line.split("\t")[1]) for line in out.read_text().splitlines()[1:]]
-                )
-                reference = scores if reference is None else reference
-                rows.append(
-                    {
-                        "backend": backend,
-                        "threads": threads,
-                        "files": args.files,
-                        "wall_s": wall,
-                        "files_per_s": args.files / wall,
-                        "max_abs_score_diff_vs_torch": float(np.max(np.abs(scores - reference))),
-                        "load_avg_1min_before_after": [load_before, os.getloadavg()[0]],
-                    }
-                )
-    print(f"voxguard score: {args.files} files of {args.seconds:g} s, model {model}")
-    header = f"{'backend':8s} {'threads':>7s} {'wall s':>8s} {'files/s':>8s} {'max |Δscore|':>13s}"
-    print(header + f" {'load 1min':>11s}")
-    for r in rows:
-        load = "{:.1f}->{:.1f}".format(*r["load_avg_1min_before_after"])
-        print(
-            f"{r['backend']:8s} {r['threads']:7d} {r['wall_s']:8.2f} {r['files_per_s']:8.2f} "
-            f"{r['max_abs_score_diff_vs_torch']:13.2e} {load:>11s}"
-        )
+    ap.add_argument("--out", type=Path, default=OUT)
+    args = ap.parse_args()
+    load_start = load()
+    model = ["--model", args.model] if args.model else []
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        env = {"VOXGUARD_CACHE": args.cache or str(tmp / "cache")}
+        make_files(tmp / "audio", args.files, args.seconds)
+        make_files(tmp / "aasist", args.aasist_files, args.seconds)  # the first files again
+        configs: dict[str, tuple[list[str], int]] = {}
+        for backend in ("torch", "onnx"):
+            for workers in (1, 2):
+                out = tmp / f"{backend}-w{workers}.tsv"
+                argv = [*python(), "score", str(tmp / "audio"), "-o", str(out), *model]
+                argv += ["--backend", backend, "--workers", str(workers), "-q"]
+                configs[f"default CM, {backend}, --workers {workers}"] = (argv, args.files)
+        if AASIST_PTH.is_file() and args.aasist_files:
+            out = tmp / "aasist.tsv"
+            argv = [*python(), "score", str(tmp / "aasist"), "-o", str(out), "-q"]
+            argv += ["--model", "aasist", "--weights", str(AASIST_PTH)]
+            configs["official AASIST, torch, --workers 1"] = (argv, args.aasist_files)
+        export = [*python(), "detect", str(next((tmp / "audio").iterdir())), *model]
+        timed_process([*export, "--backend", "onnx"], env)  # export once into the cache
+        runs: dict[str, list[dict[str, float]]] = {k: [] for k in configs}
+        for _ in range(args.rounds):
+            for name, (argv, _) in configs.items():
+                runs[name].append(timed_process(argv, env))
+        scores = {p.stem: read_scores(p) for p in tmp.glob("*.tsv")}
+    rows = {}
+    for name, (_, n) in configs.items():
+        r = median_of(runs[name])
+        rows[name] = {
+            "files": n,
+            "cpu_s_per_file": r["cpu_s"] / n,
+            "wall_s_per_file": r["wall_s"] / n,
+            "files_per_s": n / r["wall_s"],
+            "max_rss_mb": r["max_rss_kb"] / 1024,
+        }
+    ref = rows.get("official AASIST, torch, --workers 1")
+    for name, row in rows.items():
+        row["cpu_ratio_to_aasist"] = row["cpu_s_per_file"] / ref["cpu_s_per_file"] if ref else None
+        if "--workers 2" in name:
+            one = rows[name.replace("--workers 2", "--workers 1")]
+            row["speedup_over_workers_1"] = row["files_per_s"] / one["files_per_s"]
+            backend = name.split(", ")[1]
+            diff = np.abs(scores[f"{backend}-w2"] - scores[f"{backend}-w1"]).max()
+            row["max_abs_score_diff_vs_workers_1"] = float(diff)
     result = {
-        "benchmark": "voxguard score files/second",
-        "model": model,
-        "weights": Path(weights).name if weights else None,
+        "benchmark": "voxguard score: files/s and CPU per file, workers 1 vs 2",
         "files": args.files,
         "seconds_per_file": args.seconds,
-        "runs_per_config": 1,
+        "rounds": args.rounds,
         "rows": rows,
-        "machine": {
-            "platform": platform.platform(),
-            "cpu_count": os.cpu_count(),
-            "torch": torch.__version__,
-            "onnxruntime": onnxruntime.__version__,
-            "load_average_1_5_15min_at_end": list(os.getloadavg()),
-        },
-        "note": "one run per configuration, model load included; the machine may be shared "
-        "(see load_average): compare rows of one run, not absolute numbers across machines",
+        "load_average_start": load_start,
+        "load_average_end": load(),
+        "machine": machine(),
+        "note": "whole command (process start included); CPU = user + sys of all processes; "
+        "the speed-up of 2 workers needs 2 idle cores: read it with the load average",
     }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    print(
+        f"voxguard score, {args.files} files of {args.seconds:g} s; load {load_start} -> {load()}"
+    )
+    head = f"{'configuration':38s} {'CPU s/file':>10s} {'wall s/file':>11s} {'files/s':>8s}"
+    print(head + f" {'x workers 1':>11s} {'CPU vs AASIST':>13s}")
+    for name, r in rows.items():
+        speed = f"{r['speedup_over_workers_1']:.2f}" if "speedup_over_workers_1" in r else "-"
+        ratio = f"{r['cpu_ratio_to_aasist']:.3f}" if r["cpu_ratio_to_aasist"] else "-"
+        print(
+            f"{name:38s} {r['cpu_s_per_file']:10.3f} {r['wall_s_per_file']:11.3f} "
+            f"{r['files_per_s']:8.2f} {speed:>11s} {ratio:>13s}"
+        )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {args.out.relative_to(REPO)}")
 
 
 if __name__ == "__main__":

@@ -31,6 +31,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--model", default=None, help="CM to time (default: the bundled default)")
+    ap.add_argument(
+        "--cache", default=None, help="ONNX cache to reuse (default: a new temporary one)"
+    )
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args()
     load_start = load()
@@ -42,8 +45,8 @@ def main() -> None:
     if AASIST_PTH.is_file():
         aasist = ["--model", "aasist", "--weights", str(AASIST_PTH)]
         configs["official AASIST, torch"] = [*python(), "detect", str(CLIP), *aasist]
-    with tempfile.TemporaryDirectory() as cache:
-        env = {"VOXGUARD_CACHE": cache}
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {"VOXGUARD_CACHE": args.cache or tmp}
         timed_process(configs["default CM, onnx"], env)  # export once into the cache
         runs: dict[str, list[dict[str, float]]] = {k: [] for k in configs}
         for _ in range(args.rounds):

@@ -50,18 +50,36 @@ def sinusoids(length: int, channels: int, max_timescale: float = 10000.0) -> tor
     return torch.cat([scaled.sin(), scaled.cos()], dim=1)
 
 
+class _NoInit:
+    """Skips the random initialisation: the weights are loaded right after (no time spent
+    drawing ~8 M random numbers that would be overwritten at once)."""
+
+    def reset_parameters(self) -> None:
+        pass
+
+
+class _LinearNoInit(_NoInit, nn.Linear):
+    pass
+
+
+class _Conv1dNoInit(_NoInit, nn.Conv1d):
+    pass
+
+
 class WhisperAttention(nn.Module):
     """Multi-head self-attention; ``bias`` is an additive mask ``(B, 1, 1, T)`` or ``None``."""
 
-    def __init__(self, dim: int, heads: int, dropout: float = 0.0) -> None:
+    def __init__(
+        self, dim: int, heads: int, dropout: float = 0.0, linear: type[nn.Linear] = nn.Linear
+    ) -> None:
         super().__init__()
         if dim % heads:
             raise ValueError(f"d_model={dim} is not divisible by {heads} heads")
         self.heads, self.head_dim, self.dropout = heads, dim // heads, dropout
-        self.k_proj = nn.Linear(dim, dim, bias=False)
-        self.v_proj = nn.Linear(dim, dim)
-        self.q_proj = nn.Linear(dim, dim)
-        self.out_proj = nn.Linear(dim, dim)
+        self.k_proj = linear(dim, dim, bias=False)
+        self.v_proj = linear(dim, dim)
+        self.q_proj = linear(dim, dim)
+        self.out_proj = linear(dim, dim)
 
     def forward(self, x: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
         b, t, d = x.shape
@@ -83,13 +101,15 @@ class WhisperAttention(nn.Module):
 class WhisperEncoderLayer(nn.Module):
     """Pre-LayerNorm transformer layer: attention then a GELU feed-forward, both residual."""
 
-    def __init__(self, cfg: WhisperEncoderConfig) -> None:
+    def __init__(self, cfg: WhisperEncoderConfig, linear: type[nn.Linear] = nn.Linear) -> None:
         super().__init__()
         dim = cfg.d_model
-        self.self_attn = WhisperAttention(dim, cfg.encoder_attention_heads, cfg.attention_dropout)
+        self.self_attn = WhisperAttention(
+            dim, cfg.encoder_attention_heads, cfg.attention_dropout, linear
+        )
         self.self_attn_layer_norm = nn.LayerNorm(dim, eps=cfg.layer_norm_eps)
-        self.fc1 = nn.Linear(dim, cfg.encoder_ffn_dim)
-        self.fc2 = nn.Linear(cfg.encoder_ffn_dim, dim)
+        self.fc1 = linear(dim, cfg.encoder_ffn_dim)
+        self.fc2 = linear(cfg.encoder_ffn_dim, dim)
         self.final_layer_norm = nn.LayerNorm(dim, eps=cfg.layer_norm_eps)
         self.dropout, self.activation_dropout = cfg.dropout, cfg.activation_dropout
 
@@ -115,13 +135,17 @@ class WhisperEncoder(nn.Module):
         self.config = cfg
         dim = cfg.d_model
         self.dropout = cfg.dropout
-        self.conv1 = nn.Conv1d(cfg.num_mel_bins, dim, kernel_size=3, padding=1)
-        self.conv2 = nn.Conv1d(dim, dim, kernel_size=3, stride=2, padding=1)
+        conv = nn.Conv1d if init_weights else _Conv1dNoInit
+        linear = nn.Linear if init_weights else _LinearNoInit
+        self.conv1 = conv(cfg.num_mel_bins, dim, kernel_size=3, padding=1)
+        self.conv2 = conv(dim, dim, kernel_size=3, stride=2, padding=1)
         self.embed_positions = nn.Embedding(cfg.max_source_positions, dim)
         with torch.no_grad():
             self.embed_positions.weight.copy_(sinusoids(cfg.max_source_positions, dim))
         self.embed_positions.requires_grad_(False)
-        self.layers = nn.ModuleList(WhisperEncoderLayer(cfg) for _ in range(cfg.encoder_layers))
+        self.layers = nn.ModuleList(
+            WhisperEncoderLayer(cfg, linear) for _ in range(cfg.encoder_layers)
+        )
         self.layer_norm: nn.Module = nn.LayerNorm(dim, eps=cfg.layer_norm_eps)
         self.gradient_checkpointing = False
         if init_weights:  # False when a state dict is loaded right after
