@@ -194,7 +194,7 @@ class _Scorer:
     def operating_point(self) -> OperatingPoint:
         """The threshold in force, what it applies to and where it comes from."""
         thr = self.decision_threshold
-        if self.threshold is not None and self.threshold == self._given_threshold:
+        if self.threshold is not None and self.threshold == getattr(self, "_given_threshold", None):
             return OperatingPoint(thr, "threshold", self.score_kind)
         if self.calibration is not None and thr == 0.0:
             return OperatingPoint(thr, "equal-priors", self.score_kind)
