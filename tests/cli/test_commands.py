@@ -189,8 +189,10 @@ def test_demo_runs_offline_and_labels_untrained_models(tmp_path, capsys):
     rc = main(["demo", "--save-audio", str(tmp_path)])
     out = capsys.readouterr().out
     assert rc == 0
-    for trial in ("genuine", "impostor", "spoof-griffinlim"):
+    for trial in ("genuine", "impostor-male", "impostor-female", "spoof-griffinlim", "spoof-hifigan-copy",
+                  "spoof-hifigan-opus"):
         assert trial in out
+    assert out.count("    -> ") >= 6  # one line of explanation per trial: which score crossed what
     if "debug_cm" in out:
         assert "UNTRAINED" in out
     from voxguard.api._load import default_model
