@@ -90,11 +90,12 @@ def seal(bundle: Path) -> None:
 def finalize(bundle: Path, eval_json: Path, op_json: Path, cond_json: Path | None = None) -> None:
     meta = json.loads((bundle / CONFIG_FILE).read_text())
     ev, op = json.loads(eval_json.read_text()), json.loads(op_json.read_text())
-    student = next(v for k, v in ev["systems"].items() if "bccmt" in k)
-    if cond_json is not None:  # the degraded conditions, from a second evaluate.py run
-        cond = json.loads(cond_json.read_text())
-        student = {**next(v for k, v in cond["systems"].items() if "bccmt" in k), **student}
-    teacher = next((v for k, v in ev["systems"].items() if "ge2e" in k), None)
+    systems = dict(ev["systems"])
+    if cond_json is not None:  # another evaluate.py run (conditions, or the teacher)
+        for k, v in json.loads(cond_json.read_text())["systems"].items():
+            systems[k] = {**v, **systems.get(k, {})}
+    student = next(v for k, v in systems.items() if "bccmt" in k)
+    teacher = next((v for k, v in systems.items() if k.startswith("resemblyzer")), None)
     card = meta["card"]
     card["evaluation"] = {
         "data": "LibriSpeech test-other, 10 unseen speakers x 10 utterances, all 4,950 pairs "
@@ -107,6 +108,9 @@ def finalize(bundle: Path, eval_json: Path, op_json: Path, cond_json: Path | Non
             k: v for k, v in student.items() if isinstance(v, dict) and "eer_pct_cos" in v
         },
         "teacher_eer_pct_cosine": teacher["full"]["eer_pct_cos"] if teacher else None,
+        "teacher_conditions": {
+            k: v for k, v in (teacher or {}).items() if isinstance(v, dict) and "eer_pct_cos" in v
+        },
         "recipe": "recipes/speaker/evaluate.py",
     }
     ops = op["operating_points"]
