@@ -12,8 +12,8 @@ python $R/plot_curves.py $R/results/learning_curves.png "$W/exp/bccmt_tiny_ge2e_
 python $R/fold.py "$DATA" "$W/exp/bccmt_tiny_ge2e_kd" "$W/exp/bccmt_tiny_ge2e_kd/folded"
 python $R/bundle.py "$W/exp/bccmt_tiny_ge2e_kd" $B
 python $R/operating_point.py "$DATA" $B $R/results/operating_point.json
-python $R/evaluate.py "$DATA" $R/results/eval_test_other.json ge2e $B --conditions full
-python $R/evaluate.py "$DATA" $R/results/eval_conditions_student.json $B --conditions short2,short1,tel8k,white10,white5,babble10
+python $R/evaluate.py "$DATA" $R/results/eval_test_other.json $B
 python $R/evaluate.py "$DATA" $R/results/eval_conditions_teacher.json ge2e
+python $R/timing.py "$DATA" $B $R/results/timing.json
 python $R/families.py $R/results/families.json
-python $R/bundle.py "$W/exp/bccmt_tiny_ge2e_kd" $B --finalize $R/results/eval_test_other.json $R/results/operating_point.json $R/results/eval_conditions_student.json
+python $R/bundle.py "$W/exp/bccmt_tiny_ge2e_kd" $B --finalize $R/results/eval_test_other.json $R/results/operating_point.json $R/results/eval_conditions_teacher.json
