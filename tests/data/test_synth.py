@@ -182,3 +182,16 @@ def test_cli_synth_and_shortcut_report(shared_dir, tmp_path, capsys):
     assert main(["data", "shortcuts", str(out), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert set(report) == {"train", "eval"} and all(0 <= v["logistic_eer"] <= 1 for v in report.values())
+
+
+def test_stream_yields_the_planned_examples_in_memory(shared_dir):
+    from voxguard.data.synth.build import stream
+
+    _require(["voc-griffin-lim"])
+    cfg = _tiny(shared_dir, "unused", attacks={"train": ["voc-griffin-lim"], "eval": ["voc-griffin-lim"]})
+    it = stream(cfg, "train", seed=0)
+    seen = [next(it) for _ in range(4)]
+    planned = {j.utt for j in plan(cfg) if j.split == "train"}
+    assert {rec.utt for _, rec in seen} <= planned and len({rec.utt for _, rec in seen}) == 4
+    for audio, rec in seen:
+        assert audio.dtype == np.float32 and audio.size > 16000 and rec.label in ("bonafide", "spoof")
