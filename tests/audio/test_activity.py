@@ -58,7 +58,7 @@ def test_librispeech_one_second_crops_are_speech(shared_dir, permissive_cm):
     crops = []
     for path in files:
         x, _ = load_audio(path, 16000)
-        crops += [x[k * 16000 : (k + 1) * 16000] for k in range(1, 4)]  # not the leading pause
+        crops += [x[k * 16000 : (k + 1) * 16000] for k in range(1, min(4, x.size // 16000))]
     dets = permissive_cm.score_arrays(crops, 16000)
     gated = sum(d.decision == "no_speech" for d in dets)
     assert gated <= max(1, 0.02 * len(dets)), f"{gated} of {len(dets)} real-speech crops gated"
