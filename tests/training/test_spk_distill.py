@@ -1,0 +1,64 @@
+"""Teacher-embedding distillation: a tiny run trains, logs the dev EER, keeps the best and resumes."""
+
+from __future__ import annotations
+
+import json
+
+import torch
+from safetensors.torch import save_file
+
+from voxguard.training.spk import FeatureCache
+from voxguard.training.spk_distill import CropBank, DistillConfig, train_distill
+
+
+def _bank(path) -> CropBank:
+    g = torch.Generator().manual_seed(0)
+    lengths = [70, 90, 50, 120, 80, 60]
+    feats = torch.randn(sum(lengths), 80, generator=g).half()
+    offsets = torch.tensor([0, *torch.tensor(lengths).cumsum(0).tolist()])
+    t = torch.nn.functional.normalize(torch.randn(6, 256, generator=g), dim=1)
+    save_file(
+        {
+            "feats": feats,
+            "offsets": offsets,
+            "t_clean": t,
+            "t_aug": t.clone(),
+            "t_utt": t.clone(),
+            "labels": torch.tensor([0, 0, 1, 1, 2, 2]),
+        },
+        str(path / "shard_000.safetensors"),
+    )
+    (path / "shard_000.safetensors.json").write_text(
+        json.dumps([{"utt": str(i)} for i in range(6)])
+    )
+    return CropBank(path)
+
+
+def _dev() -> FeatureCache:
+    feats = torch.randn(4 * 60, 80).half()
+    return FeatureCache(feats, torch.arange(0, 241, 60), list("abcd"), ["s1", "s1", "s2", "s2"])
+
+
+def test_distill_trains_logs_and_resumes(tmp_path):
+    bank = _bank(tmp_path)
+    assert len(bank) == 6 and bank.window(
+        2, 64, __import__("numpy").random.default_rng(0)
+    ).shape == (64, 80)
+    cfg = dict(
+        model="bccmt_tiny",
+        steps=4,
+        batch_size=4,
+        min_frames=40,
+        max_frames=60,
+        warmup_steps=1,
+        eval_every=2,
+    )
+    out = tmp_path / "run"
+    best = train_distill(DistillConfig(**cfg), bank, _dev(), out, {"recipe": "test"})
+    assert (best / "model.safetensors").is_file() and (out / "last.pt").is_file()
+    rows = [json.loads(x) for x in (out / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows if "dev_eer_pct" in r] == [2, 4]
+    assert rows[-1]["stopped"] == "steps"
+    train_distill(DistillConfig(**{**cfg, "steps": 6}), bank, _dev(), out, {"recipe": "test"})
+    rows = [json.loads(x) for x in (out / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows if "dev_eer_pct" in r] == [2, 4, 6]  # resumed, not restarted
