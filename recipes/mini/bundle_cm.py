@@ -90,7 +90,7 @@ def main() -> None:
     calibrator.save(out / "calibration.json")
 
     # The bundle must reproduce the recipe's eval scores (features there were cached in fp16).
-    detector = SpoofDetector.from_pretrained(str(out))
+    detector = SpoofDetector.from_pretrained(str(out), mode="crop", aggregate="mean")  # as the recipe scored
     flac = data / "ASVspoof2019_LA_eval" / "flac"
     idx = np.linspace(0, len(eval_ids) - 1, args.check).astype(int)
     dets = detector.score_files([flac / f"{eval_ids[i]}.flac" for i in idx])

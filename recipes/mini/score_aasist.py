@@ -39,7 +39,8 @@ def main() -> None:
     ids = [line.split()[1] for line in (root / PROTOCOL).read_text().splitlines() if line.strip()]
     paths = [root / "ASVspoof2019_LA_eval" / "flac" / f"{u}.flac" for u in ids]
     det = SpoofDetector.from_pretrained(
-        "aasist", weights=args.weights, num_threads=args.threads, batch_size=8
+        "aasist", weights=args.weights, num_threads=args.threads, batch_size=8,
+        mode="crop", aggregate="mean",  # the official first-crop convention of the published figures
     )
     start = time.perf_counter()
     results = det.score_files(paths)
