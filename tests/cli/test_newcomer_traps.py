@@ -42,9 +42,9 @@ def test_complexity_uses_the_models_crop(tmp_path, capsys):
 
 
 def test_complexity_accepts_a_bundled_name(capsys):
-    if "bccmt_tiny_librispeech" not in bundled_dirs():
+    if "bccmt_tiny_ge2e_kd" not in bundled_dirs():
         pytest.skip("the bundled speaker model is absent")
-    assert main(["complexity", "bccmt_tiny_librispeech", "--json"]) == 0
+    assert main(["complexity", "bccmt_tiny_ge2e_kd", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["params"] > 0
 
 
