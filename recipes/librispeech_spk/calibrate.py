@@ -196,6 +196,9 @@ def main(data_dir: str, bundle: str | None = None, out_json: str | None = None) 
         },
     }
     shipped.save(bundle_dir / "calibration.json")
+    from voxguard.models._hub import seal_bundle
+
+    seal_bundle(bundle_dir)  # the card hashes every file a model reads, calibration included
     record_in_card(bundle_dir, result)
     text = json.dumps(result, indent=2) + "\n"
     if out_json:

@@ -86,8 +86,7 @@ def main() -> None:
                      "unseen attacks A07-A12 with mp3/opus/mu-law channels"},
         "warning": "a demonstration model trained on very little data; not for security use",
     }
-    out = voxguard.save_pretrained(model, args.out, card=card)
-    calibrator.save(out / "calibration.json")
+    out = voxguard.save_pretrained(model, args.out, card=card, calibration=calibrator)  # hashed in the card
 
     # The bundle must reproduce the recipe's eval scores (features there were cached in fp16).
     detector = SpoofDetector.from_pretrained(str(out), mode="crop", aggregate="mean")  # as the recipe scored
