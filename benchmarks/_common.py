@@ -134,3 +134,19 @@ def python() -> list[str]:
 def median_of(rows: list[dict[str, float]]) -> dict[str, float]:
     """Field-wise median of several measurements."""
     return {k: statistics.median(r[k] for r in rows) for k in rows[0]}
+
+
+def add_cm_args(ap: Any, out: Path) -> None:
+    """The options every default-CM benchmark takes: ``--model``, ``--cache``, ``--out``."""
+    ap.add_argument("--model", default=None, help="CM to time (default: the bundled default)")
+    ap.add_argument("--cache", default=None, help="ONNX cache to reuse (default: a new temporary one)")
+    ap.add_argument("--out", type=Path, default=out)
+
+
+def write_result(path: Path, result: dict[str, Any]) -> None:
+    """Write a benchmark's JSON result and say where."""
+    import json
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {os.path.relpath(path)}")

@@ -16,12 +16,21 @@ and the machine. Writes ``benchmarks/results/score.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 from pathlib import Path
 
 import numpy as np
-from _common import AASIST_PTH, REPO, load, machine, median_of, python, timed_process
+from _common import (
+    AASIST_PTH,
+    REPO,
+    add_cm_args,
+    load,
+    machine,
+    median_of,
+    python,
+    timed_process,
+    write_result,
+)
 
 OUT = REPO / "benchmarks" / "results" / "score.json"
 
@@ -44,11 +53,7 @@ def main() -> None:
     ap.add_argument("--aasist-files", type=int, default=20)
     ap.add_argument("--seconds", type=float, default=4.0)
     ap.add_argument("--rounds", type=int, default=1)
-    ap.add_argument("--model", default=None, help="CM to time (default: the bundled default)")
-    ap.add_argument(
-        "--cache", default=None, help="ONNX cache to reuse (default: a new temporary one)"
-    )
-    ap.add_argument("--out", type=Path, default=OUT)
+    add_cm_args(ap, OUT)
     args = ap.parse_args()
     load_start = load()
     model = ["--model", args.model] if args.model else []
@@ -119,9 +124,7 @@ def main() -> None:
             f"{name:38s} {r['cpu_s_per_file']:10.3f} {r['wall_s_per_file']:11.3f} "
             f"{r['files_per_s']:8.2f} {speed:>11s} {ratio:>13s}"
         )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {args.out.relative_to(REPO)}")
+    write_result(args.out, result)
 
 
 if __name__ == "__main__":

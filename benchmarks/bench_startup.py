@@ -16,12 +16,19 @@ Writes ``benchmarks/results/startup.json``.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import tempfile
-from pathlib import Path
 
-from _common import AASIST_PTH, REPO, load, machine, median_of, python, timed_process
+from _common import (
+    AASIST_PTH,
+    REPO,
+    add_cm_args,
+    load,
+    machine,
+    median_of,
+    python,
+    timed_process,
+    write_result,
+)
 
 OUT = REPO / "benchmarks" / "results" / "startup.json"
 CLIP = REPO / "src" / "voxguard" / "assets" / "demo" / "speaker_a_test.flac"
@@ -30,11 +37,7 @@ CLIP = REPO / "src" / "voxguard" / "assets" / "demo" / "speaker_a_test.flac"
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--model", default=None, help="CM to time (default: the bundled default)")
-    ap.add_argument(
-        "--cache", default=None, help="ONNX cache to reuse (default: a new temporary one)"
-    )
-    ap.add_argument("--out", type=Path, default=OUT)
+    add_cm_args(ap, OUT)
     args = ap.parse_args()
     load_start = load()
     model = ["--model", args.model] if args.model else []
@@ -78,9 +81,7 @@ def main() -> None:
             f"{name:26s} {r['cpu_s']:7.2f} {r['wall_s']:7.2f} {r['max_rss_kb'] / 1024:8.0f} "
             f"{ratio:>14s}"
         )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {os.path.relpath(args.out)}")
+    write_result(args.out, result)
 
 
 if __name__ == "__main__":

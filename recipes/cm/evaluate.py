@@ -1,7 +1,7 @@
 """Evaluate a CM bundle through the real inference path (whole-utterance windows, speech gate).
 
 python recipes/cm/evaluate.py BUNDLE --engine data/voxguard-engine --shared ../shared/data \
-    --out recipes/cm/results/NAME.json [--aasist ../shared/anchors/aasist/AASIST.pth] [--quick]
+    --out recipes/cm/results/NAME.json
 
 Every figure of the issue, at the bundle's shipped threshold (its calibration + operating point):
 - engine eval (unseen attack families): EER, minDCF, actDCF, Cllr, per attack;
@@ -12,7 +12,7 @@ Every figure of the issue, at the bundle's shipped threshold (its calibration + 
 - partial spoofs: 20 s of genuine test-other speech with one 1-2.5 s spoofed segment
   (piper, espeak-ng, kokoro or a neural-vocoder copy) anywhere: share caught;
 - non-speech: white / pink noise, tones, silence, music-like chords and clicks: share bona fide.
-With ``--aasist`` the official AASIST weights are scored on the same engine eval files.
+The official AASIST reference on the same engine eval files: ``aasist_reference.py``.
 """
 
 from __future__ import annotations
@@ -119,7 +119,6 @@ def main() -> None:
     ap.add_argument("--engine", default="data/voxguard-engine")
     ap.add_argument("--shared", default="../shared/data")
     ap.add_argument("--out", required=True)
-    ap.add_argument("--aasist", default=None)
     ap.add_argument("--partial", type=int, default=30)
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
@@ -185,11 +184,6 @@ def main() -> None:
         res["partial_caught_per_kind"] = {k: float(np.mean([c for c, p in zip(caught, ps, strict=True) if p[1] == k]))
                                           for k in sorted({p[1] for p in ps})}
     res["wall_s"], res["cpu_s"] = time.time() - t0, time.process_time() - c0
-    if args.aasist:
-        aas = SpoofDetector.from_pretrained("aasist", weights=args.aasist, mode="crop", aggregate="mean", num_threads=args.threads)
-        sa, _ = scores(aas, [r["file"] for r in eng])
-        res["aasist_engine_eval"] = cm_metrics(sa, bona)
-        res["aasist_speecht5_vs_vctk_bonafide_eer"] = None
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(res, indent=1) + "\n")
     print(json.dumps(res, indent=1))

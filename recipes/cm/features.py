@@ -61,7 +61,7 @@ def engine_rows(engine: Path) -> list[dict]:
     return rows
 
 
-def validation_rows(shared: Path, engine: Path) -> list[dict]:
+def validation_rows(shared: Path, engine_rows: list[dict]) -> list[dict]:
     rows = []
     for name in ("speecht5-hifigan", "vctk-vc", "ami-excerpts"):
         for line in (shared / name / "manifest.jsonl").open(encoding="utf-8"):
@@ -69,8 +69,7 @@ def validation_rows(shared: Path, engine: Path) -> list[dict]:
             label = r.get("label", "bonafide")
             rows.append({"utt": r["utt"], "path": str(shared / r["path"]), "label": label,
                          "attack": r.get("attack", "-"), "split": "validation", "set": name})
-    held_out = {r["speaker"] for r in engine_rows(engine)
-                if r["source_corpus"] == "fsdd" and r["split"] != "train"}
+    held_out = {r["speaker"] for r in engine_rows if r["source_corpus"] == "fsdd" and r["split"] != "train"}
     fsdd_i = 0
     for line in (shared / "manifest.jsonl").open(encoding="utf-8"):
         r = json.loads(line)
@@ -113,12 +112,10 @@ def main() -> None:
     torch.set_num_threads(1)
     engine, out = Path(args.engine), Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    items = []
-    for r in engine_rows(engine):
-        for k in range(args.views):
-            items.append({**r, "view": k})
+    rows = engine_rows(engine)
+    items = [{**r, "view": k} for r in rows for k in range(args.views)]
     if not args.no_validation:
-        items += [{**r, "view": 0} for r in validation_rows(Path(args.shared), engine)]
+        items += [{**r, "view": 0} for r in validation_rows(Path(args.shared), rows)]
     done = set()
     for prev in filter(None, args.after.split(",")):
         for line in (Path(prev) / "index.jsonl").open(encoding="utf-8"):

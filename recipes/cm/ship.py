@@ -29,7 +29,7 @@ PRETRAINED = Path(__file__).resolve().parents[2] / "src" / "voxguard" / "pretrai
 
 
 def build_model(run: Path) -> torch.nn.Module:
-    best = torch.load(run / "best.pt", weights_only=False)  # our own training output
+    best = torch.load(run / "best.pt", weights_only=True)
     levels = best["levels"]
     if levels[0] != 0 or levels != list(range(len(levels))):
         raise SystemExit(f"levels {levels}: a shippable model reads the stem and the first N layers")

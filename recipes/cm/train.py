@@ -191,7 +191,7 @@ def main() -> None:
     step, wall0, cpu0, history = 0, 0.0, 0.0, []
     rng = np.random.default_rng(args.seed)
     if (out / "ckpt.pt").is_file():
-        st = torch.load(out / "ckpt.pt", weights_only=False)  # our own checkpoint
+        st = torch.load(out / "ckpt.pt", weights_only=True)
         model.load_state_dict(st["model"])
         opt.load_state_dict(st["opt"])
         step, wall0, cpu0, history = st["step"], st["wall"], st["cpu"], st["history"]

@@ -195,7 +195,7 @@ def train(cfg: VocoderTrainConfig) -> Path:
     wall0, cpu0 = 0.0, 0.0
     ckpt = out / "ckpt.pt"
     if ckpt.is_file():
-        state = torch.load(ckpt, weights_only=False)  # our own file, written below
+        state = torch.load(ckpt, weights_only=True)
         gen.load_state_dict(state["gen"])
         opt_g.load_state_dict(state["opt_g"])
         if disc and state.get("disc"):

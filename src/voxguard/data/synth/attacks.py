@@ -155,13 +155,12 @@ def _catalogue() -> list[Attack]:
     for v in ("awb", "rms", "slt"):
         a.append(Attack(f"flite-{v}", "clustergen-tts", "tts", "flite", v, False,
                         f"flite clustergen statistical parametric TTS ({v})"))
-    for v, fam, desc in (
-        ("kal_diphone", "diphone-tts", "festival diphone TTS (kal, festvox-kallpc16k)"),
-        ("ked_diphone", "diphone-tts", "festival diphone TTS (ked, festvox-kdlpc16k)"),
-        ("cmu_us_slt_arctic_hts", "hts-tts", "festival HTS statistical parametric TTS (slt)"),
+    for aid, v, fam, desc in (
+        ("festival-kal", "kal_diphone", "diphone-tts", "festival diphone TTS (kal, festvox-kallpc16k)"),
+        ("festival-ked", "ked_diphone", "diphone-tts", "festival diphone TTS (ked, festvox-kdlpc16k)"),
+        ("festival-slt-hts", "cmu_us_slt_arctic_hts", "hts-tts", "festival HTS statistical parametric TTS (slt)"),
     ):
-        a.append(Attack(f"festival-{v.split('_')[0] if 'diphone' in v else 'slt-hts'}", fam, "tts",
-                        "festival", v, True, desc + " — unseen TTS engine"))
+        a.append(Attack(aid, fam, "tts", "festival", v, True, desc + " — unseen TTS engine"))
     a.append(Attack("piper-joe", "vits-tts", "tts", "piper", "joe", False,
                     "piper VITS neural TTS (en_US joe; HiFi-GAN decoder)"))
     for v in tts.KOKORO_VOICES:

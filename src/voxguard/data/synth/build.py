@@ -32,7 +32,14 @@ import numpy as np
 import soundfile as sf
 
 from voxguard.audio.io import load_audio, save_audio
-from voxguard.data.manifest import BONAFIDE, NO_ATTACK, SPOOF, Utterance, read_manifest, write_manifest
+from voxguard.data.manifest import (
+    BONAFIDE,
+    NO_ATTACK,
+    SPOOF,
+    Utterance,
+    read_manifest,
+    write_manifest,
+)
 from voxguard.data.protocols import asvspoof2019
 from voxguard.data.synth.attacks import ATTACKS, BuildError, attacks_for, get_attack
 from voxguard.data.synth.channels import CHANNELS, apply_channel, normalise
@@ -136,9 +143,10 @@ def _sources(cfg: BuildConfig, rng: np.random.Generator) -> dict[str, list]:
         if sum(want) > len(speakers):
             raise BuildError(f"{manifest}: {len(speakers)} speakers in {spec.corpus!r}, {sum(want)} requested")
         order = [speakers[i] for i in rng.permutation(len(speakers))]
+        rest = len(order) - sum(want)  # what a -1 split takes
         start = 0
         for split, n in zip(SPLITS, spec.speakers, strict=True):
-            n = len(order) - start - sum(m for m in spec.speakers[SPLITS.index(split) + 1 :] if m > 0) if n < 0 else n
+            n = rest if n < 0 else n
             for spk in order[start : start + n]:
                 utts = sorted(by_spk[spk], key=lambda r: r.utt)
                 pick = rng.choice(len(utts), size=min(spec.utterances, len(utts)), replace=False)
@@ -358,8 +366,7 @@ def stream(cfg: BuildConfig, split: str = "train", seed: int = 0) -> Iterator[tu
     """Yield ``(audio, record)`` of ``split`` on the fly, in a seeded random order, forever.
 
     The same plan as :func:`build`, rendered in memory: a trainer can draw fresh examples
-    without writing the benchmark to disk. Failing generators are skipped (with their error
-    in ``record.extra['error']`` never yielded).
+    without writing the benchmark to disk. An example whose generator fails is skipped.
     """
     jobs = [j for j in plan(cfg) if j.split == split]
     if not jobs:
