@@ -89,6 +89,7 @@ def detector_spec(args: argparse.Namespace) -> dict:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from voxguard.api import SpoofDetector
     from voxguard.cli._files import output_file
     from voxguard.data.scorefiles import write_cm_scores
     from voxguard.inference.executors import score_files
@@ -101,7 +102,14 @@ def run(args: argparse.Namespace) -> int:
     elif args.workers > 1:
         options = {"workers": args.workers, "chunk_size": args.chunk_size or 16}
     with tqdm(total=len(paths), unit="file", disable=args.quiet, file=sys.stderr) as bar:
-        results = score_files(detector_spec(args), paths, args.executor, bar.update, **options)
+        results = score_files(
+            SpoofDetector.from_pretrained,
+            detector_spec(args),
+            paths,
+            args.executor,
+            bar.update,
+            **options,
+        )
     ids = _ids(results, args.keep_path)
     use_llr = not getattr(args, "raw", False) and any(r.calibrated is not None for r in results)
     ok = [(i, r) for i, r in zip(ids, results, strict=True) if r.error is None]
@@ -148,8 +156,10 @@ def _inputs(source: str) -> list[str]:
             "list file with one path per line"
         ) from None
     if not paths:
-        what = "no audio files (" + ", ".join(AUDIO_EXTENSIONS) + ") under" if root.is_dir() else (
-            "no paths listed in"
+        what = (
+            "no audio files (" + ", ".join(AUDIO_EXTENSIONS) + ") under"
+            if root.is_dir()
+            else ("no paths listed in")
         )
         raise VoxguardError(f"{source}: {what} it; nothing to score")
     return paths

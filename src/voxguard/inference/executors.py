@@ -1,9 +1,12 @@
 """Score file lists in this process, in several local processes, or on a Ray cluster.
 
-All executors take a *detector spec*, the keyword arguments of
-:meth:`voxguard.api.SpoofDetector.from_pretrained`, so that each worker process builds its own
-detector once (models are not pickled between processes), and return one
-:class:`~voxguard.api.Detection` per input path, in order, with per-file errors captured.
+All executors take a *builder* and a *spec*: ``build(**spec)`` makes a detector (any object
+with ``score_files(paths, progress)``; the CLI passes
+:meth:`voxguard.api.SpoofDetector.from_pretrained` and its keyword arguments). Each worker
+process builds its own detector once (models are not pickled between processes, ``build`` is
+pickled by reference), and every executor returns one :class:`~voxguard.inference.results.Detection`
+per input path, in order, with per-file errors captured. This module never imports
+:mod:`voxguard.api`: the API sits above inference, and the caller names the builder.
 
 Parallelism is over processes with one intra-op thread each (``workers``): on a shared CPU two
 threads in one process were slower than one, while processes scale. Memory stays bounded: a
@@ -20,6 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from voxguard.errors import ParseError, VoxguardError
+from voxguard.inference.results import Detection
+
+#: ``build(**spec)`` returns a detector: an object with ``score_files(paths, progress)``.
+Builder = Callable[..., Any]
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".opus", ".mp3")
 _WORKER_CACHE: dict[str, Any] = {}
@@ -61,26 +68,28 @@ def resolve_inputs(source: str | os.PathLike) -> list[str]:
     return list_audio(source) if Path(source).is_dir() else read_list(source)
 
 
-def _detector(spec: dict[str, Any]) -> Any:
-    """Build (once per process) the detector of ``spec``."""
-    from voxguard.api import SpoofDetector
-
-    key = json.dumps(spec, sort_keys=True, default=str)
+def _detector(build: Builder, spec: dict[str, Any]) -> Any:
+    """Build (once per process) the detector ``build(**spec)``."""
+    name = f"{getattr(build, '__module__', '')}.{getattr(build, '__qualname__', repr(build))}"
+    key = name + json.dumps(spec, sort_keys=True, default=str)
     if key not in _WORKER_CACHE:
-        _WORKER_CACHE[key] = SpoofDetector.from_pretrained(**spec)
+        _WORKER_CACHE[key] = build(**spec)
     return _WORKER_CACHE[key]
 
 
-def score_chunk(spec: dict[str, Any], paths: Sequence[str]) -> list[Any]:
-    """Score ``paths`` with the detector of ``spec`` in this process."""
-    return _detector(spec).score_files(list(paths))
+def score_chunk(build: Builder, spec: dict[str, Any], paths: Sequence[str]) -> list[Detection]:
+    """Score ``paths`` with the detector ``build(**spec)`` in this process."""
+    return _detector(build, spec).score_files(list(paths))
 
 
 def score_local(
-    spec: dict[str, Any], paths: Sequence[str], progress: Callable[[int], None] | None = None
-) -> list[Any]:
+    build: Builder,
+    spec: dict[str, Any],
+    paths: Sequence[str],
+    progress: Callable[[int], None] | None = None,
+) -> list[Detection]:
     """Score files in this process (batched by the detector)."""
-    return _detector(spec).score_files(list(paths), progress)
+    return _detector(build, spec).score_files(list(paths), progress)
 
 
 def _single_threaded() -> None:
@@ -90,17 +99,19 @@ def _single_threaded() -> None:
 
 
 def score_processes(
+    build: Builder,
     spec: dict[str, Any],
     paths: Sequence[str],
     workers: int,
     progress: Callable[[int], None] | None = None,
     chunk_size: int = 16,
-) -> list[Any]:
+) -> list[Detection]:
     """Score files in ``workers`` local processes with one thread each, results in input order.
 
     Args:
-        spec: ``SpoofDetector.from_pretrained`` keyword arguments; ``num_threads`` defaults
-            to 1 in the workers.
+        build: makes the detector from ``spec`` (a module-level callable or a classmethod such
+            as ``SpoofDetector.from_pretrained``: it is pickled by reference).
+        spec: ``build`` keyword arguments; ``num_threads`` defaults to 1 in the workers.
         paths: audio files.
         workers: number of processes (1 scores in this process).
         progress: called with the number of files in each finished chunk.
@@ -110,18 +121,18 @@ def score_processes(
         raise ValueError("workers must be >= 1")
     spec = {**spec, "num_threads": spec.get("num_threads") or 1}
     if workers == 1 or len(paths) <= chunk_size:
-        return score_local(spec, paths, progress)
+        return score_local(build, spec, paths, progress)
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     chunks = [list(paths[i : i + chunk_size]) for i in range(0, len(paths), chunk_size)]
-    results: list[Any] = []
+    results: list[Detection] = []
     context = multiprocessing.get_context("spawn")  # no forked torch / onnxruntime thread pools
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_single_threaded) as pool:
         pending: deque = deque()
         queue = iter(chunks)
         for chunk in queue:
-            pending.append((len(chunk), pool.submit(score_chunk, spec, chunk)))
+            pending.append((len(chunk), pool.submit(score_chunk, build, spec, chunk)))
             if len(pending) >= 2 * workers:
                 break
         while pending:
@@ -131,23 +142,24 @@ def score_processes(
                 progress(size)
             chunk = next(queue, None)
             if chunk is not None:
-                pending.append((len(chunk), pool.submit(score_chunk, spec, chunk)))
+                pending.append((len(chunk), pool.submit(score_chunk, build, spec, chunk)))
     return results
 
 
 def score_ray(
+    build: Builder,
     spec: dict[str, Any],
     paths: Sequence[str],
     progress: Callable[[int], None] | None = None,
     chunk_size: int = 64,
     num_cpus: int | None = None,
     address: str | None = None,
-) -> list[Any]:
+) -> list[Detection]:
     """Score files as Ray tasks of ``chunk_size`` files; starts a local Ray if none is running.
 
     Args:
-        spec: ``SpoofDetector.from_pretrained`` keyword arguments (paths must be visible to the
-            workers).
+        build: makes the detector from ``spec`` (sent to the workers).
+        spec: ``build`` keyword arguments (paths must be visible to the workers).
         paths: audio files (visible to the workers).
         progress: called with the number of files in each finished chunk.
         chunk_size: files per task.
@@ -163,8 +175,8 @@ def score_ray(
     task = ray.remote(num_cpus=1)(score_chunk)
     spec = {**spec, "num_threads": spec.get("num_threads") or 1}  # one CPU per task
     chunks = [list(paths[i : i + chunk_size]) for i in range(0, len(paths), chunk_size)]
-    refs = {task.remote(spec, chunk): i for i, chunk in enumerate(chunks)}
-    done: dict[int, list[Any]] = {}
+    refs = {task.remote(build, spec, chunk): i for i, chunk in enumerate(chunks)}
+    done: dict[int, list[Detection]] = {}
     pending = list(refs)
     while pending:
         ready, pending = ray.wait(pending, num_returns=1)
@@ -176,18 +188,25 @@ def score_ray(
 
 
 def score_files(
+    build: Builder,
     spec: dict[str, Any],
     paths: Sequence[str],
     executor: str = "local",
     progress: Callable[[int], None] | None = None,
     workers: int = 1,
     **options: Any,
-) -> list[Any]:
-    """Score ``paths`` with the ``local`` executor (``workers`` processes) or ``ray``."""
+) -> list[Detection]:
+    """Score ``paths`` with detectors ``build(**spec)``, locally (``workers`` processes) or on Ray.
+
+    Example:
+        >>> from voxguard.api import SpoofDetector
+        >>> spec = {"name_or_dir": "debug_cm", "random_init": True}
+        >>> score_files(SpoofDetector.from_pretrained, spec, paths, workers=2)  # doctest: +SKIP
+    """
     if executor == "local":
         if workers > 1:
-            return score_processes(spec, paths, workers, progress, **options)
-        return score_local(spec, paths, progress)
+            return score_processes(build, spec, paths, workers, progress, **options)
+        return score_local(build, spec, paths, progress)
     if executor == "ray":
-        return score_ray(spec, paths, progress, **options)
+        return score_ray(build, spec, paths, progress, **options)
     raise ValueError(f"executor must be 'local' or 'ray', got {executor!r}")
