@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from safetensors.torch import load_file
 
@@ -124,3 +125,38 @@ def test_init_from_previous_run(tiny_config, tmp_path):
     b = load_file(str(tmp_path / "f" / "checkpoints" / "epoch_001.safetensors"))
     for key in a:  # a vanishing learning rate keeps the initial weights
         torch.testing.assert_close(a[key], b[key], atol=1e-6, rtol=0)
+
+
+def test_model_frozen_parameters_stay_frozen_after_the_freeze_schedule(tiny_config, tmp_path):
+    """AttM's ``freeze: cnn`` keeps the SSL conv encoder frozen in every epoch (as the reference
+    fine-tunes): the ``freeze`` prefixes of the first epochs must not re-enable it afterwards."""
+    pytest.importorskip("transformers")
+    from voxguard.models import create_model
+
+    run = tmp_path / "g"
+    cfg = load_config(
+        tiny_config,
+        [
+            f"out_dir={run}",
+            "model=debug_ssl_cm",
+            "model_overrides={freeze: cnn}",
+            "freeze=[frontend.]",
+            "freeze_epochs=1",
+            "epochs=2",
+            "average_best=1",
+        ],
+    )
+    torch.manual_seed(cfg.seed)
+    init = create_model("debug_ssl_cm", freeze="cnn").state_dict()
+    train(cfg, progress=False)
+    after = load_file(str(run / "checkpoints" / "epoch_002.safetensors"))
+    cnn = [k for k in init if k.startswith("frontend.upstream.feature_extractor.")]
+    assert len(cnn) == 9
+    for key in cnn:
+        torch.testing.assert_close(after[key], init[key], atol=0, rtol=0)
+    # epoch 2 fine-tunes the rest of the front-end (the transformer layers)
+    key = "frontend.upstream.encoder.layers.0.attention.q_proj.weight"
+    assert not torch.equal(after[key], init[key])
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    n_frontend = sum(1 for k in init if k.startswith("frontend."))
+    assert [r["frozen_params"] for r in rows] == [n_frontend, len(cnn)]

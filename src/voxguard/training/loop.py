@@ -1,7 +1,8 @@
 """The CM training loop: any registered CM model, one config, resumable, DDP-ready.
 
 Per epoch: train (class-weighted cross-entropy or a class-balanced sampler, RawBoost / codec
-augmentation, AMP on CUDA, optional frozen parameter prefixes for the first epochs), evaluate
+augmentation, AMP on CUDA, optional frozen parameter prefixes for the first epochs; parameters
+the model freezes itself, such as an SSL conv encoder with ``freeze: cnn``, stay frozen), evaluate
 the dev set (loss, EER), save the weights with their metrics and the resume state, append a line
 to ``metrics.jsonl``. At the end: average the ``average_best`` best checkpoints into
 ``RUN/model/`` (a voxguard weights folder, loadable with ``load_pretrained``) and score the eval
@@ -50,6 +51,39 @@ def train(cfg: TrainConfig, progress: bool = True) -> TrainResult:
         ddp.cleanup(ctx)
 
 
+@dataclass
+class _Session:
+    """What every epoch of one run shares: the model, its data and its optimisation state.
+
+    ``model`` is ``bare`` wrapped in DDP when distributed (the same module otherwise).
+    ``fixed`` names the parameters the model itself freezes (``requires_grad`` False when it
+    is built, e.g. the conv feature encoder of an SSL front-end with ``freeze: cnn``): they
+    stay frozen in every epoch, whatever the ``freeze`` / ``freeze_epochs`` schedule says.
+    """
+
+    cfg: TrainConfig
+    ctx: ddp.DistContext
+    bare: nn.Module
+    model: nn.Module
+    train_ds: CMDataset
+    sampler: Any
+    loader: DataLoader
+    steps: int
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None
+    scaler: torch.amp.GradScaler
+    use_amp: bool
+    criterion: nn.Module
+    fixed: frozenset[str]
+    history: list[dict[str, Any]] = field(default_factory=list)
+    start: int = 1  # first epoch to run (after a resume: the one after the last saved)
+
+    def frozen(self, epoch: int) -> set[str]:
+        """Parameters not trained in ``epoch``: the model's own plus the scheduled prefixes."""
+        scheduled = epoch <= self.cfg.freeze_epochs
+        return set(self.fixed) | (_frozen_names(self.bare, self.cfg.freeze) if scheduled else set())
+
+
 def _train(cfg: TrainConfig, ctx: ddp.DistContext, progress: bool) -> TrainResult:
     run_dir = Path(cfg.out_dir)
     splits = {"train": load_split(cfg.data, "train")}
@@ -58,14 +92,51 @@ def _train(cfg: TrainConfig, ctx: ddp.DistContext, progress: bool) -> TrainResul
             splits[name] = load_split(cfg.data, name)
     if ctx.is_main:
         ckpt.write_run_info(run_dir, cfg, {k: v[0] for k, v in splits.items()})
+    s = _setup(cfg, ctx, splits["train"])
+    if cfg.resume:
+        _resume(s, run_dir)
+    dev_loader = _eval_loader(cfg, splits.get("dev"))
+    for epoch in range(s.start, cfg.epochs + 1):
+        t0 = time.perf_counter()
+        _seed_epoch(cfg, ctx, epoch, s.train_ds, s.sampler)
+        frozen = s.frozen(epoch)
+        if not ctx.distributed:
+            for name, p in s.bare.named_parameters():
+                p.requires_grad_(name not in frozen)
+        loss = _train_epoch(s, epoch, frozen, progress)
+        row: dict[str, Any] = {
+            "epoch": epoch,
+            "train_loss": ddp.mean_across(loss, ctx),
+            "lr": s.optimizer.param_groups[0]["lr"],
+            "frozen_params": len(frozen),
+        }
+        if ctx.is_main:
+            if dev_loader is not None:
+                _, scores, targets, dev_loss = score(s.bare, dev_loader, ctx.device, s.criterion)
+                row.update(dev_loss=dev_loss, dev_eer=_eer(scores, targets))
+            row["time_s"] = round(time.perf_counter() - t0, 2)
+            _save_epoch(s, run_dir, epoch, row)
+        ddp.barrier(ctx)
+    result = TrainResult(run_dir, s.history)
+    if ctx.is_main:
+        _finish(cfg, s.bare, splits, ctx, s.criterion, result)
+    ddp.barrier(ctx)
+    return result
+
+
+def _setup(
+    cfg: TrainConfig, ctx: ddp.DistContext, train_split: tuple[list[Utterance], Path | None]
+) -> _Session:
+    """Build the model, the training data and the optimisation state of a fresh run."""
     torch.manual_seed(cfg.seed)  # identical initial weights on every rank
     bare = create_model(cfg.model, **cfg.model_overrides)
+    fixed = frozenset(n for n, p in bare.named_parameters() if not p.requires_grad)
     if cfg.init_from:
         bare.load_state_dict(_init_state(cfg.init_from))
     bare = bare.to(ctx.device)
     model = ddp.wrap(bare, ctx)
     train_ds = CMDataset(
-        *splits["train"],
+        *train_split,
         crop=cfg.data.crop,
         train=True,
         augment=cfg.augment,
@@ -95,79 +166,59 @@ def _train(cfg: TrainConfig, ctx: ddp.DistContext, progress: bool) -> TrainResul
         else None
     )
     use_amp = cfg.amp and ctx.device.type == "cuda"
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     weight = class_weight_tensor(cfg.class_weights)
-    criterion = nn.CrossEntropyLoss(weight=None if weight is None else weight.to(ctx.device))
-    history: list[dict[str, Any]] = []
-    start = 1
-    state = ckpt.load_resume(run_dir) if cfg.resume else None
-    if state is not None:
-        bare.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        if scheduler is not None and state.get("scheduler"):
-            scheduler.load_state_dict(state["scheduler"])
-        if state.get("scaler"):
-            scaler.load_state_dict(state["scaler"])
-        history = [json.loads(h) for h in state["history"]]
-        start = int(state["epoch"]) + 1
-        print(f"resuming from epoch {start - 1} ({run_dir / ckpt.RESUME_FILE})", flush=True)
-    dev_loader = _eval_loader(cfg, splits.get("dev"))
-    for epoch in range(start, cfg.epochs + 1):
-        t0 = time.perf_counter()
-        _seed_epoch(cfg, ctx, epoch, train_ds, sampler)
-        frozen = _frozen_names(bare, cfg.freeze) if epoch <= cfg.freeze_epochs else set()
-        if not ctx.distributed:
-            for name, p in bare.named_parameters():
-                p.requires_grad_(name not in frozen)
-        loss = _train_epoch(
-            model,
-            bare,
-            loader,
-            steps,
-            criterion,
-            optimizer,
-            scheduler,
-            scaler,
-            use_amp,
-            cfg,
-            ctx,
-            frozen,
-            epoch,
-            progress,
-        )
-        row: dict[str, Any] = {
+    return _Session(
+        cfg=cfg,
+        ctx=ctx,
+        bare=bare,
+        model=model,
+        train_ds=train_ds,
+        sampler=sampler,
+        loader=loader,
+        steps=steps,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        scaler=torch.amp.GradScaler("cuda", enabled=use_amp),
+        use_amp=use_amp,
+        criterion=nn.CrossEntropyLoss(weight=None if weight is None else weight.to(ctx.device)),
+        fixed=fixed,
+    )
+
+
+def _resume(s: _Session, run_dir: Path) -> None:
+    """Restore the state saved after the last finished epoch, if there is one."""
+    state = ckpt.load_resume(run_dir)
+    if state is None:
+        return
+    s.bare.load_state_dict(state["model"])
+    s.optimizer.load_state_dict(state["optimizer"])
+    if s.scheduler is not None and state.get("scheduler"):
+        s.scheduler.load_state_dict(state["scheduler"])
+    if state.get("scaler"):
+        s.scaler.load_state_dict(state["scaler"])
+    s.history = [json.loads(h) for h in state["history"]]
+    s.start = int(state["epoch"]) + 1
+    print(f"resuming from epoch {s.start - 1} ({run_dir / ckpt.RESUME_FILE})", flush=True)
+
+
+def _save_epoch(s: _Session, run_dir: Path, epoch: int, row: dict[str, Any]) -> None:
+    """Log ``row``, save the epoch's weights (pruned to the best kept) and the resume state."""
+    s.history.append(row)
+    ckpt.save_epoch(run_dir, epoch, s.bare, row)
+    ckpt.prune_checkpoints(run_dir, max(s.cfg.keep_checkpoints, s.cfg.average_best))
+    with (run_dir / "metrics.jsonl").open("a") as fh:
+        fh.write(json.dumps(row) + "\n")
+    ckpt.save_resume(
+        run_dir,
+        {
             "epoch": epoch,
-            "train_loss": ddp.mean_across(loss, ctx),
-            "lr": optimizer.param_groups[0]["lr"],
-            "frozen_params": len(frozen),
-        }
-        if ctx.is_main:
-            if dev_loader is not None:
-                ids, scores, targets, dev_loss = score(bare, dev_loader, ctx.device, criterion)
-                row.update(dev_loss=dev_loss, dev_eer=_eer(scores, targets))
-            row["time_s"] = round(time.perf_counter() - t0, 2)
-            history.append(row)
-            ckpt.save_epoch(run_dir, epoch, bare, row)
-            ckpt.prune_checkpoints(run_dir, max(cfg.keep_checkpoints, cfg.average_best))
-            with (run_dir / "metrics.jsonl").open("a") as fh:
-                fh.write(json.dumps(row) + "\n")
-            ckpt.save_resume(
-                run_dir,
-                {
-                    "epoch": epoch,
-                    "model": bare.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict() if scheduler is not None else {},
-                    "scaler": scaler.state_dict(),
-                    "history": [json.dumps(h) for h in history],
-                },
-            )
-        ddp.barrier(ctx)
-    result = TrainResult(run_dir, history)
-    if ctx.is_main:
-        _finish(cfg, bare, splits, ctx, criterion, result)
-    ddp.barrier(ctx)
-    return result
+            "model": s.bare.state_dict(),
+            "optimizer": s.optimizer.state_dict(),
+            "scheduler": s.scheduler.state_dict() if s.scheduler is not None else {},
+            "scaler": s.scaler.state_dict(),
+            "history": [json.dumps(h) for h in s.history],
+        },
+    )
 
 
 def _init_state(source: str) -> dict[str, torch.Tensor]:
@@ -217,54 +268,38 @@ def _frozen_names(model: nn.Module, prefixes: list[str]) -> set[str]:
     return {n for n, _ in model.named_parameters() if any(n.startswith(p) for p in prefixes)}
 
 
-def _train_epoch(
-    model,
-    bare,
-    loader,
-    steps,
-    criterion,
-    optimizer,
-    scheduler,
-    scaler,
-    use_amp,
-    cfg,
-    ctx,
-    frozen,
-    epoch,
-    progress,
-) -> float:
+def _train_epoch(s: _Session, epoch: int, frozen: set[str], progress: bool) -> float:
+    """One pass over at most ``s.steps`` batches; the mean training loss."""
     from tqdm import tqdm
 
-    model.train()
+    s.model.train()
     total, count = 0.0, 0
     bar = tqdm(
-        total=steps,
-        desc=f"epoch {epoch}/{cfg.epochs}",
-        disable=not (progress and ctx.is_main),
+        total=s.steps,
+        desc=f"epoch {epoch}/{s.cfg.epochs}",
+        disable=not (progress and s.ctx.is_main),
         leave=False,
     )
-    params = dict(bare.named_parameters())
-    for step, (wav, target) in enumerate(loader):
-        if step >= steps:
+    params = dict(s.bare.named_parameters())
+    device = s.ctx.device
+    for step, (wav, target) in enumerate(s.loader):
+        if step >= s.steps:
             break
-        wav, target = (
-            wav.to(ctx.device, non_blocking=True),
-            target.to(ctx.device, non_blocking=True),
-        )
-        with torch.autocast(device_type=ctx.device.type, dtype=torch.float16, enabled=use_amp):
-            logits = model(wav)
-        loss = criterion(logits.float(), target)
-        optimizer.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
+        wav, target = wav.to(device, non_blocking=True), target.to(device, non_blocking=True)
+        with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=s.use_amp):
+            logits = s.model(wav)
+        loss = s.criterion(logits.float(), target)
+        s.optimizer.zero_grad(set_to_none=True)
+        s.scaler.scale(loss).backward()
         for name in frozen:  # DDP keeps every parameter trainable; frozen ones get no update
             params[name].grad = None
-        if cfg.optim.grad_clip:
-            scaler.unscale_(optimizer)
-            nn.utils.clip_grad_norm_(bare.parameters(), cfg.optim.grad_clip)
-        scaler.step(optimizer)
-        scaler.update()
-        if scheduler is not None:
-            scheduler.step()
+        if s.cfg.optim.grad_clip:
+            s.scaler.unscale_(s.optimizer)
+            nn.utils.clip_grad_norm_(s.bare.parameters(), s.cfg.optim.grad_clip)
+        s.scaler.step(s.optimizer)
+        s.scaler.update()
+        if s.scheduler is not None:
+            s.scheduler.step()
         if not math.isfinite(loss.item()):
             raise FloatingPointError(
                 f"epoch {epoch} step {step}: loss is {loss.item()}; lower optim.lr"
