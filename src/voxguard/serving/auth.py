@@ -2,13 +2,12 @@
 
 The key travels in the ``X-API-Key`` header (or ``Authorization: Bearer KEY``) and is compared
 in constant time. :class:`ApiKeyGate` refuses unauthenticated writes before their body is read;
-:func:`api_key_dependency` enforces the same rule per route and documents it in OpenAPI.
+:func:`require_api_key` enforces the same rule per route and documents it in OpenAPI.
 """
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
 
 from fastapi import Request, Security
 from fastapi.security import APIKeyHeader
@@ -65,13 +64,9 @@ def check_key(expected: str | None, provided: str | None) -> None:
         )
 
 
-def api_key_dependency(expected: str | None) -> Callable[..., None]:
-    """A FastAPI dependency enforcing ``expected`` (shown as a security scheme in /docs)."""
-
-    def require_api_key(request: Request, _: str | None = Security(_header_scheme)) -> None:
-        check_key(expected, provided_key(request.headers))
-
-    return require_api_key
+def require_api_key(request: Request, _: str | None = Security(_header_scheme)) -> None:
+    """FastAPI dependency: the app's key (``settings.api_key``), shown as a security scheme in /docs."""
+    check_key(request.app.state.settings.api_key, provided_key(request.headers))
 
 
 class ApiKeyGate:
