@@ -1,3 +1,4 @@
+import dataclasses
 import json
 
 import pytest
@@ -30,3 +31,12 @@ def test_save_load_roundtrip_and_tamper(tmp_path):
     (tmp_path / "w" / "model.safetensors").write_bytes(bytes(blob))
     with pytest.raises(WeightsError, match="sha256"):
         vg.load_pretrained(tmp_path / "w")
+
+
+def test_one_config_attribute_per_module():
+    """A model and its sub-modules name their frozen config ``.config``, never ``.cfg``."""
+    for name in vg.list_models("debug_*"):
+        model = vg.create_model(name)
+        assert dataclasses.is_dataclass(model.config), name
+        for path, module in model.named_modules():
+            assert not hasattr(module, "cfg"), f"{name}: {path or 'model'} has .cfg"

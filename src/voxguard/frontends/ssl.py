@@ -263,7 +263,7 @@ class SSLFrontend(nn.Module):
         super().__init__()
         if cfg.freeze not in FREEZE_MODES:
             raise ValueError(f"freeze={cfg.freeze!r}; use one of {FREEZE_MODES}")
-        self.cfg = cfg
+        self.config = cfg
         self.upstream = build_upstream(cfg.preset, cfg.upstream_path, cfg.num_layers, overrides)
         self.upstream.train()  # from_pretrained returns eval mode; follow the parent's mode
         ucfg = self.upstream.config
@@ -294,7 +294,7 @@ class SSLFrontend(nn.Module):
 
     def _run(self, wav: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         out = self.upstream(wav, attention_mask=mask, output_hidden_states=True)
-        states = list(out.hidden_states if self.cfg.include_embedding else out.hidden_states[1:])
+        states = list(out.hidden_states if self.config.include_embedding else out.hidden_states[1:])
         # the encoder output: equal to the raw last layer except for untruncated pre-LN models
         states[-1] = out.last_hidden_state
         return torch.stack(states, dim=1)

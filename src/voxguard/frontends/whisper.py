@@ -105,7 +105,7 @@ class WhisperFrontend(nn.Module):
 
     def __init__(self, cfg: WhisperFrontendConfig = WhisperFrontendConfig()) -> None:
         super().__init__()
-        self.cfg = cfg
+        self.config = cfg
         values, state = dict(WHISPER_TINY_EN), None
         if cfg.upstream_path is not None:
             loaded, state = _load_weights(cfg.upstream_path)
@@ -190,7 +190,7 @@ class WhisperFrontend(nn.Module):
             bias = bias.masked_fill(~keep, torch.finfo(x.dtype).min)[:, None, None, :]
         states = enc.run_layers(x, bias)
         states[-1] = enc.layer_norm(states[-1])  # nn.Identity when truncated
-        if self.cfg.include_stem:
+        if self.config.include_stem:
             states.insert(0, x)
         return torch.stack(states, dim=1)
 
