@@ -3,10 +3,33 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+
+@contextlib.contextmanager
+def start_up() -> Iterator[None]:
+    """Load models with the garbage collector paused, then freeze what was loaded.
+
+    Importing torch and building a model create about a million long-lived objects; with the
+    collector on, Python walks them again and again while they are created (0.3-0.6 s of CPU
+    per start measured with the default CM). A command owns its process, so what exists after
+    start-up (modules, the model) is frozen (:func:`gc.freeze`): later collections skip it.
+    Not for library code: freezing is a whole-process decision.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
 
 
 def add_model_args(p: argparse.ArgumentParser, task: str, prefix: str = "") -> None:
@@ -73,25 +96,27 @@ def _scorer_kwargs(args: argparse.Namespace, prefix: str) -> dict[str, Any]:
 
 
 def load_detector(args: argparse.Namespace, prefix: str = "") -> Any:
-    """A :class:`SpoofDetector` from parsed arguments."""
-    from voxguard.api import SpoofDetector
-
+    """A :class:`SpoofDetector` from parsed arguments (see :func:`start_up`)."""
     extra = {k: getattr(args, k) for k in ("mode", "aggregate") if getattr(args, k, None)}
-    return SpoofDetector.from_pretrained(
-        getattr(args, f"{prefix}model", None),
-        batch_size=getattr(args, "batch_size", 16),
-        **extra,
-        **_scorer_kwargs(args, prefix),
-    )
+    with start_up():
+        from voxguard.api import SpoofDetector
+
+        return SpoofDetector.from_pretrained(
+            getattr(args, f"{prefix}model", None),
+            batch_size=getattr(args, "batch_size", 16),
+            **extra,
+            **_scorer_kwargs(args, prefix),
+        )
 
 
 def load_verifier(args: argparse.Namespace, prefix: str = "") -> Any:
-    """A :class:`SpeakerVerifier` from parsed arguments."""
-    from voxguard.api import SpeakerVerifier
+    """A :class:`SpeakerVerifier` from parsed arguments (see :func:`start_up`)."""
+    with start_up():
+        from voxguard.api import SpeakerVerifier
 
-    return SpeakerVerifier.from_pretrained(
-        getattr(args, f"{prefix}model", None), **_scorer_kwargs(args, prefix)
-    )
+        return SpeakerVerifier.from_pretrained(
+            getattr(args, f"{prefix}model", None), **_scorer_kwargs(args, prefix)
+        )
 
 
 def add_progress_arg(p: argparse.ArgumentParser) -> None:

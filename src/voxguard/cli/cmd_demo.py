@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from voxguard.cli._common import add_model_args, emit
+from voxguard.cli._common import add_model_args, emit, start_up
 
 RATE = 16000
 DEMO_AUDIO = Path(__file__).resolve().parent.parent / "assets" / "demo"
@@ -176,7 +176,8 @@ def _explain(res: Any, cm: Any, asv: Any) -> str:
 def run(args: argparse.Namespace) -> int:
     from voxguard.api import SASVSystem
 
-    cm, asv, notes = _models(args)
+    with start_up():
+        cm, asv, notes = _models(args)
     if args.cm_threshold is not None:
         cm.threshold = args.cm_threshold
     if args.asv_threshold is not None:

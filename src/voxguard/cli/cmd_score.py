@@ -17,8 +17,9 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
-from voxguard.cli._common import add_model_args, add_runtime_args, report_error
+from voxguard.cli._common import add_model_args, add_runtime_args, report_error, start_up
 from voxguard.cli.cmd_detect import add_window_args
 
 
@@ -86,10 +87,18 @@ def detector_spec(args: argparse.Namespace) -> dict:
     }
 
 
+def build_detector(**spec: Any) -> Any:
+    """``SpoofDetector.from_pretrained(**spec)`` during :func:`~voxguard.cli._common.start_up`
+    (in this process with ``--workers 1``, else in each worker; pickled by reference)."""
+    with start_up():
+        from voxguard.api import SpoofDetector
+
+        return SpoofDetector.from_pretrained(**spec)
+
+
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from voxguard.api import SpoofDetector
     from voxguard.cli._files import output_file
     from voxguard.data.scorefiles import write_cm_scores
     from voxguard.inference.executors import score_files
@@ -103,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
         options = {"workers": args.workers, "chunk_size": args.chunk_size or 16}
     with tqdm(total=len(paths), unit="file", disable=args.quiet, file=sys.stderr) as bar:
         results = score_files(
-            SpoofDetector.from_pretrained,
+            build_detector,
             detector_spec(args),
             paths,
             args.executor,

@@ -24,6 +24,7 @@ from voxguard.cli._common import (
     load_detector,
     progress_bar,
     report_error,
+    start_up,
 )
 from voxguard.errors import VoxguardError
 
@@ -79,9 +80,10 @@ def run(args: argparse.Namespace) -> int:
         args.asv_threshold = args.threshold_alias
     if args.far is not None and args.asv_threshold is not None:
         raise VoxguardError("give --far or --asv-threshold, not both")
-    asv = SpeakerVerifier.from_pretrained(
-        args.asv_model, far=args.far, **_scorer_kwargs(args, "asv_")
-    )
+    with start_up():
+        asv = SpeakerVerifier.from_pretrained(
+            args.asv_model, far=args.far, **_scorer_kwargs(args, "asv_")
+        )
     system = SASVSystem(load_detector(args, "cm_"), asv, args.fusion, args.fused_threshold)
     op = asv.operating_point.describe()
     if not args.json:

@@ -139,9 +139,13 @@ class WhisperEncoder(nn.Module):
         linear = nn.Linear if init_weights else _LinearNoInit
         self.conv1 = conv(cfg.num_mel_bins, dim, kernel_size=3, padding=1)
         self.conv2 = conv(dim, dim, kernel_size=3, stride=2, padding=1)
-        self.embed_positions = nn.Embedding(cfg.max_source_positions, dim)
-        with torch.no_grad():
-            self.embed_positions.weight.copy_(sinusoids(cfg.max_source_positions, dim))
+        if init_weights:
+            self.embed_positions = nn.Embedding(cfg.max_source_positions, dim)
+            with torch.no_grad():
+                self.embed_positions.weight.copy_(sinusoids(cfg.max_source_positions, dim))
+        else:  # the loaded state holds the positions: neither draw nor compute them twice
+            empty = torch.empty(cfg.max_source_positions, dim)
+            self.embed_positions = nn.Embedding(cfg.max_source_positions, dim, _weight=empty)
         self.embed_positions.requires_grad_(False)
         self.layers = nn.ModuleList(
             WhisperEncoderLayer(cfg, linear) for _ in range(cfg.encoder_layers)
