@@ -251,7 +251,9 @@ def render(job: Job, max_duration: float = 6.0, babble: list[np.ndarray] | None 
     max_len = None if segment else int(max_duration * SAMPLE_RATE)
     if segment:  # keep the whole spliced signal: trimming may not cut into the segment
         y, shift = normalise(y, rng, None)
-        extra["segment"] = [round((segment[0] + shift) / SAMPLE_RATE, 3), round((segment[1] + shift) / SAMPLE_RATE, 3)]
+        # trimming may cut into the segment's leading silence: its boundaries stay inside the signal
+        a, b = (min(max(t + shift, 0), len(y)) for t in segment)
+        extra["segment"] = [round(a / SAMPLE_RATE, 3), round(b / SAMPLE_RATE, 3)]
     else:
         y, _ = normalise(y, rng, max_len)
     if job.channel != "-":
