@@ -60,23 +60,55 @@ class Clock:
 
 
 def interleaved(
-    fns: dict[str, Callable[[], Any]], rounds: int, warmup: int = 1
+    fns: dict[str, Callable[[], Any]],
+    rounds: int,
+    warmup: int = 1,
+    min_sample_s: float = 0.0,
 ) -> dict[str, dict[str, float]]:
-    """Median CPU and wall seconds of each function, timed in interleaved rounds."""
+    """Median CPU and wall seconds per call of each function, timed in interleaved rounds.
+
+    With ``min_sample_s`` a fast function's sample averages several back-to-back calls (sized
+    from the last warm-up call, at most 50), so that timer resolution does not dominate.
+    """
+    inner = {k: 1 for k in fns}
     for _ in range(warmup):
-        for fn in fns.values():
-            fn()
+        for name, fn in fns.items():
+            with Clock() as c:
+                fn()
+            if min_sample_s:
+                inner[name] = max(1, min(50, round(min_sample_s / max(c.wall, 1e-6))))
     cpu: dict[str, list[float]] = {k: [] for k in fns}
     wall: dict[str, list[float]] = {k: [] for k in fns}
     for _ in range(rounds):
         for name, fn in fns.items():
             with Clock() as c:
-                fn()
-            cpu[name].append(c.cpu)
-            wall[name].append(c.wall)
+                for _ in range(inner[name]):
+                    fn()
+            cpu[name].append(c.cpu / inner[name])
+            wall[name].append(c.wall / inner[name])
     return {
-        k: {"cpu_s": statistics.median(cpu[k]), "wall_s": statistics.median(wall[k])} for k in fns
+        k: {
+            "cpu_s": statistics.median(cpu[k]),
+            "wall_s": statistics.median(wall[k]),
+            "calls_per_sample": inner[k],
+        }
+        for k in fns
     }
+
+
+def official_aasist() -> Any | None:
+    """The official AASIST as a torch module (eval mode, its published weights from
+    ``../shared/anchors/aasist/``), or ``None`` where those weights are absent."""
+    if not AASIST_PTH.is_file():
+        return None
+    from voxguard.api import SpoofDetector
+
+    return SpoofDetector.from_pretrained("aasist", weights=AASIST_PTH).model.eval()
+
+
+def conditions(load_start: list[float]) -> dict[str, Any]:
+    """The fields every result carries: load average at start and end, and the machine."""
+    return {"load_average_start": load_start, "load_average_end": load(), "machine": machine()}
 
 
 _TIME_FIELDS = {
@@ -87,10 +119,13 @@ _TIME_FIELDS = {
 }
 
 
-def timed_process(argv: list[str], env: dict[str, str] | None = None) -> dict[str, float]:
+def timed_process(
+    argv: list[str], env: dict[str, str] | None = None, stdout: list[str] | None = None
+) -> dict[str, float]:
     """Run a command under ``/usr/bin/time -v``: user, sys, CPU, wall seconds and max RSS.
 
-    Falls back to ``resource.getrusage(RUSAGE_CHILDREN)`` where GNU time is absent.
+    Falls back to ``resource.getrusage(RUSAGE_CHILDREN)`` where GNU time is absent. The
+    command's standard output is appended to ``stdout`` when a list is given.
     """
     env = {**os.environ, **(env or {})}
     if Path("/usr/bin/time").is_file():
@@ -99,6 +134,8 @@ def timed_process(argv: list[str], env: dict[str, str] | None = None) -> dict[st
         )
         if done.returncode != 0:
             raise RuntimeError(f"{' '.join(argv)} failed: {done.stderr[-1500:]}")
+        if stdout is not None:
+            stdout.append(done.stdout)
         out: dict[str, float] = {}
         for line in done.stderr.splitlines():
             key, _, value = line.strip().rpartition(": ")
@@ -110,7 +147,9 @@ def timed_process(argv: list[str], env: dict[str, str] | None = None) -> dict[st
 
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run(argv, check=True, capture_output=True, env=env)
+    done = subprocess.run(argv, check=True, capture_output=True, text=True, env=env)
+    if stdout is not None:
+        stdout.append(done.stdout)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     user, system = after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
@@ -139,7 +178,9 @@ def median_of(rows: list[dict[str, float]]) -> dict[str, float]:
 def add_cm_args(ap: Any, out: Path) -> None:
     """The options every default-CM benchmark takes: ``--model``, ``--cache``, ``--out``."""
     ap.add_argument("--model", default=None, help="CM to time (default: the bundled default)")
-    ap.add_argument("--cache", default=None, help="ONNX cache to reuse (default: a new temporary one)")
+    ap.add_argument(
+        "--cache", default=None, help="ONNX cache to reuse (default: a new temporary one)"
+    )
     ap.add_argument("--out", type=Path, default=out)
 
 

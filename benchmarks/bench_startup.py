@@ -8,6 +8,7 @@ the cost every ``detect``, ``verify``, ``demo`` and ``serve`` start pays. The ON
 once beforehand into a temporary cache (a user's second run), so the ONNX rows measure a start
 from the cached export. Reports the median CPU (user + sys), wall time and peak memory per
 configuration, the CPU ratio to AASIST, the load average at start and end, and the machine.
+A last row times ``python -c "import torch"``: the floor of any process with the torch backend.
 Writes ``benchmarks/results/startup.json``.
 
     python benchmarks/bench_startup.py [--rounds 3] [--model NAME]
@@ -16,6 +17,7 @@ Writes ``benchmarks/results/startup.json``.
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 
 from _common import (
@@ -48,6 +50,8 @@ def main() -> None:
     if AASIST_PTH.is_file():
         aasist = ["--model", "aasist", "--weights", str(AASIST_PTH)]
         configs["official AASIST, torch"] = [*python(), "detect", str(CLIP), *aasist]
+    # The floor of any torch process: the interpreter importing torch and nothing else.
+    configs["floor: python -c 'import torch'"] = [sys.executable, "-c", "import torch"]
     with tempfile.TemporaryDirectory() as tmp:
         env = {"VOXGUARD_CACHE": args.cache or tmp}
         timed_process(configs["default CM, onnx"], env)  # export once into the cache
@@ -73,12 +77,12 @@ def main() -> None:
     }
     print(f"voxguard detect, one 4-s file, fresh process; load {load_start} -> {load()}")
     print(
-        f"{'configuration':26s} {'CPU s':>7s} {'wall s':>7s} {'peak MB':>8s} {'CPU vs AASIST':>14s}"
+        f"{'configuration':32s} {'CPU s':>7s} {'wall s':>7s} {'peak MB':>8s} {'CPU vs AASIST':>14s}"
     )
     for name, r in rows.items():
         ratio = f"{r['cpu_ratio_to_aasist']:.2f}x" if r["cpu_ratio_to_aasist"] else "-"
         print(
-            f"{name:26s} {r['cpu_s']:7.2f} {r['wall_s']:7.2f} {r['max_rss_kb'] / 1024:8.0f} "
+            f"{name:32s} {r['cpu_s']:7.2f} {r['wall_s']:7.2f} {r['max_rss_kb'] / 1024:8.0f} "
             f"{ratio:>14s}"
         )
     write_result(args.out, result)
