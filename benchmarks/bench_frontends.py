@@ -1,9 +1,12 @@
 """CPU cost of the SSL / Whisper front-ends, and what dropping WavLM-Large layers saves.
 
-1. Latency of one 4 s utterance (batch 1) through the Whisper tiny.en encoder (log-mel included)
-   and WavLM-Base / WavLM-Large truncated to 3 / 6 / 12 layers, all with random weights (the
-   cost does not depend on them), timed in the same run: rounds interleave the models so that
-   CPU contention hits them alike; the median over rounds is reported with its ratio to Whisper.
+1. CPU and wall time of one 4 s utterance (batch 1) through the Whisper tiny.en encoder
+   (log-mel included) and WavLM-Base / WavLM-Large truncated to 3 / 6 / 12 layers, all with
+   random weights (the cost does not depend on them), and through the official AASIST (its
+   published weights from ``../shared/anchors/aasist/``) as the reference, timed in the same
+   run: rounds interleave the models so that CPU contention hits them alike; the median over
+   rounds is reported with its CPU ratio to AASIST and to Whisper, the load average at start
+   and end and the machine.
 2. Parameters and MACs of WavLM-Large kept to 24 / 12 / 6 / 3 layers, of the AttM merge at that
    depth and of the whole AttM model (``attm_wavlm_large`` with ``num_layers`` overridden), for a
    64,600-sample input (the AASIST crop).
@@ -20,14 +23,11 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import platform
-import statistics
-import time
 from pathlib import Path
 
 import torch
+from _common import REPO, conditions, interleaved, load, official_aasist, write_result
 
-REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "benchmarks" / "results" / "frontends.json"
 CROP = 64600
 
@@ -54,18 +54,15 @@ def macs(module: torch.nn.Module, *inputs: torch.Tensor) -> int:
 
 
 def latency_table(seconds: float, repeats: int) -> list[dict]:
-    """Interleaved rounds over all front-ends; median milliseconds per front-end."""
+    """Interleaved rounds over all front-ends and AASIST; median CPU and wall ms per call."""
     wav = torch.randn(1, int(seconds * 16000)) * 0.1
     models = {f"{u}/{n or 'all'}": build(u, n) for u, n in LATENCY_ROWS}
-    times: dict[str, list[float]] = {name: [] for name in models}
+    fns = {name: (lambda m=model: m(wav)) for name, model in models.items()}
+    aasist = official_aasist()
+    if aasist is not None:
+        fns["official AASIST"] = lambda: aasist(wav)
     with torch.inference_mode():
-        for model in models.values():  # warm-up
-            model(wav)
-        for _ in range(repeats):
-            for name, model in models.items():
-                start = time.perf_counter()
-                model(wav)
-                times[name].append((time.perf_counter() - start) * 1e3)
+        timing = interleaved(fns, repeats, warmup=1)
     rows = []
     for (upstream, _), (name, model) in zip(LATENCY_ROWS, models.items(), strict=True):
         rows.append({
@@ -73,12 +70,22 @@ def latency_table(seconds: float, repeats: int) -> list[dict]:
             "layers": model.num_layers,
             "params": n_params(model),
             "macs": macs(model, wav),
-            "median_ms": statistics.median(times[name]),
-            "times_ms": times[name],
+            "cpu_ms": 1e3 * timing[name]["cpu_s"],
+            "wall_ms": 1e3 * timing[name]["wall_s"],
         })  # fmt: skip
-    base = rows[0]["median_ms"]
+    if aasist is not None:
+        rows.append({
+            "frontend": "official AASIST (whole CM, reference)",
+            "layers": 0,
+            "params": n_params(aasist),
+            "macs": macs(aasist, wav),
+            "cpu_ms": 1e3 * timing["official AASIST"]["cpu_s"],
+            "wall_ms": 1e3 * timing["official AASIST"]["wall_s"],
+        })  # fmt: skip
+    ref = rows[-1]["cpu_ms"] if aasist is not None else None
     for row in rows:
-        row["ratio_to_whisper"] = row["median_ms"] / base
+        row["cpu_ratio_to_whisper"] = row["cpu_ms"] / rows[0]["cpu_ms"]
+        row["cpu_ratio_to_aasist"] = row["cpu_ms"] / ref if ref else None
     return rows
 
 
@@ -118,14 +125,16 @@ def depth_table() -> list[dict]:
 
 def print_tables(lat: list[dict], depth: list[dict], seconds: float) -> None:
     print(
-        f"\nLatency, {seconds:g} s of audio, batch 1, {torch.get_num_threads()} thread(s), random weights"
+        f"\nCPU and wall time, {seconds:g} s of audio, batch 1, {torch.get_num_threads()} thread(s), random weights"
     )
     print(
-        f"{'front-end':18s} {'layers':>6s} {'params':>9s} {'GMACs':>7s} {'median ms':>10s} {'x Whisper':>9s}"
+        f"{'front-end':38s} {'layers':>6s} {'params':>9s} {'GMACs':>7s} {'CPU ms':>8s} "
+        f"{'wall ms':>8s} {'x Whisper':>9s} {'x AASIST':>9s}"
     )
     for r in lat:
-        print(f"{r['frontend']:18s} {r['layers']:6d} {r['params'] / 1e6:8.1f}M {r['macs'] / 1e9:7.2f} "
-              f"{r['median_ms']:10.1f} {r['ratio_to_whisper']:9.2f}")  # fmt: skip
+        vs = f"{r['cpu_ratio_to_aasist']:9.3f}" if r["cpu_ratio_to_aasist"] else f"{'-':>9s}"
+        print(f"{r['frontend']:38s} {r['layers']:6d} {r['params'] / 1e6:8.1f}M {r['macs'] / 1e9:7.2f} "
+              f"{r['cpu_ms']:8.1f} {r['wall_ms']:8.1f} {r['cpu_ratio_to_whisper']:9.2f} {vs}")  # fmt: skip
     if not depth:
         return
     print(f"\nWavLM-Large truncation ({CROP} samples): front-end, AttM merge, AttM model")
@@ -142,26 +151,38 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5, help="timed rounds (median reported)")
     parser.add_argument("--seconds", type=float, default=4.0, help="audio duration for latency")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
-    parser.add_argument("--no-depth", action="store_true", help="skip the 24/12/6/3-layer table")
+    parser.add_argument(
+        "--no-depth",
+        action="store_true",
+        help="skip the 24/12/6/3-layer table (params and MACs: the last run's table is kept)",
+    )
+    parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
+    load_start = load()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     lat = latency_table(args.seconds, args.repeats)
-    depth = [] if args.no_depth else depth_table()
+    if not args.no_depth:
+        depth, depth_note = depth_table(), "measured in this run"
+    else:  # params and MACs do not depend on the load: keep the last run's table
+        previous = json.loads(args.out.read_text()) if args.out.is_file() else {}
+        depth = previous.get("depth", [])
+        depth_note = "kept from the previous run of this script (--no-depth)" if depth else "-"
+    cond = conditions(load_start)
     print_tables(lat, depth, args.seconds)
-    OUT.parent.mkdir(parents=True, exist_ok=True)
+    print(f"load {load_start} -> {cond['load_average_end']}")
     result = {
-        "benchmark": "frontends",
+        "benchmark": "frontends: CPU and wall per call, batch 1, and WavLM-Large depth",
         "seconds": args.seconds,
         "repeats": args.repeats,
         "threads": args.threads,
-        "torch": torch.__version__,
-        "machine": platform.processor() or platform.machine(),
         "latency": lat,
         "depth": depth,
+        "depth_source": depth_note,
+        **cond,
+        "note": "median of interleaved rounds; CPU = this process; compare ratios within one run",
     }
-    OUT.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"\nwrote {OUT.relative_to(REPO)}")
+    write_result(args.out, result)
 
 
 if __name__ == "__main__":

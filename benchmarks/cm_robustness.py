@@ -8,6 +8,11 @@ trivial inputs (digital silence, near-silence, DC, tones, white noise, clicks). 
 mean score and the false-rejection rate (share of bona fide scored below the threshold) per
 condition, and the verdict the API gives on trivial inputs (``no_speech`` gate included).
 
+Cost: the CPU (this process) and wall time per utterance of each condition's scoring (channel
+simulation excluded), and, when ``--model`` is not the official AASIST, the official AASIST
+(its published weights, same backend) timed on the clean utterances in interleaved rounds with
+the model, for the CPU ratio; the load average at start and end and the machine.
+
 Usage:
     python benchmarks/cm_robustness.py --weights ../shared/anchors/aasist/AASIST.pth [--n 30]
 
@@ -18,10 +23,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 
 import numpy as np
+from _common import AASIST_PTH, Clock, conditions, interleaved, load, write_result
 from scipy.signal import butter, fftconvolve, sosfilt
 
 from voxguard.api import SpoofDetector
@@ -70,6 +75,7 @@ def main() -> None:
     parser.add_argument("--backend", default="onnx", choices=["torch", "onnx"])
     parser.add_argument("--out", default="benchmarks/results/cm_robustness.json")
     args = parser.parse_args()
+    load_start = load()
 
     rng = np.random.default_rng(0)
     data = Path(args.data)
@@ -81,7 +87,7 @@ def main() -> None:
     cm = SpoofDetector.from_pretrained(
         args.model, weights=args.weights, backend=args.backend, threshold=args.threshold
     )
-    conditions = {
+    conditions_ = {
         "clean": lambda x: x,
         "mp3": lambda x: apply_codec(x, "mp3"),
         "opus": lambda x: apply_codec(x, "opus"),
@@ -91,39 +97,94 @@ def main() -> None:
         "replay (RIR + speaker)": lambda x: replay(x, rng),
     }
     rows = []
-    start = time.perf_counter()
-    for name, fn in conditions.items():
-        dets = cm.score_arrays([fn(x) for x in clean], SR)
+    for name, fn in conditions_.items():
+        arrays = [fn(x) for x in clean]
+        with Clock() as c:
+            dets = cm.score_arrays(arrays, SR)
         scores = np.array([d.score for d in dets])
-        rows.append({
-            "condition": name,
-            "n": len(scores),
-            "mean_score": float(scores.mean()),
-            "false_rejection_rate": float(np.mean(scores < args.threshold)),
-            "no_speech": int(sum(d.decision == "no_speech" for d in dets)),
-        })
+        rows.append(
+            {
+                "condition": name,
+                "n": len(scores),
+                "mean_score": float(scores.mean()),
+                "false_rejection_rate": float(np.mean(scores < args.threshold)),
+                "no_speech": int(sum(d.decision == "no_speech" for d in dets)),
+                "cpu_ms_per_utterance": 1e3 * c.cpu / len(arrays),
+                "wall_ms_per_utterance": 1e3 * c.wall / len(arrays),
+            }
+        )
     trivial = []
     for name, x in trivial_inputs(rng).items():
         det = cm.score_array(x.astype(np.float32), SR, label=name)
-        trivial.append({"input": name, "score": det.score, "decision": det.decision,
-                        "speech_fraction": det.speech_fraction})
-    elapsed = time.perf_counter() - start
+        trivial.append(
+            {
+                "input": name,
+                "score": det.score,
+                "decision": det.decision,
+                "speech_fraction": det.speech_fraction,
+            }
+        )
+    cost = {"seconds_of_audio": float(np.mean([len(x) for x in clean]) / SR)}
+    official = Path(args.weights).resolve() == AASIST_PTH.resolve() and args.model == "aasist"
+    if not official and AASIST_PTH.is_file():
+        ref = SpoofDetector.from_pretrained("aasist", weights=AASIST_PTH, backend=args.backend)
+        subset = clean[: min(len(clean), 10)]
+        timing = interleaved(
+            {
+                "model": lambda: cm.score_arrays(subset, SR),
+                "official AASIST": lambda: ref.score_arrays(subset, SR),
+            },
+            rounds=2,
+            warmup=0,
+        )
+        cost.update(
+            {
+                "timed_utterances": len(subset),
+                "cpu_ms_per_utterance": 1e3 * timing["model"]["cpu_s"] / len(subset),
+                "aasist_cpu_ms_per_utterance": 1e3
+                * timing["official AASIST"]["cpu_s"]
+                / len(subset),
+                "cpu_ratio_to_aasist": timing["model"]["cpu_s"]
+                / timing["official AASIST"]["cpu_s"],
+            }
+        )
+    elif official:
+        cost["cpu_ratio_to_aasist"] = 1.0
+    cond = conditions(load_start)
 
-    print(f"{args.model} ({args.weights}), raw-score threshold {args.threshold}, "
-          f"{args.n} LibriSpeech test-other bona fide utterances")
-    print(f"{'condition':26s} {'mean score':>10s} {'false rej.':>10s} {'no_speech':>9s}")
+    print(
+        f"{args.model} ({args.weights}), raw-score threshold {args.threshold}, "
+        f"{args.n} LibriSpeech test-other bona fide utterances, {args.backend}; "
+        f"load {load_start} -> {cond['load_average_end']}"
+    )
+    print(
+        f"{'condition':26s} {'mean score':>10s} {'false rej.':>10s} {'no_speech':>9s} "
+        f"{'CPU ms/utt':>10s}"
+    )
     for r in rows:
-        print(f"{r['condition']:26s} {r['mean_score']:>10.3f} "
-              f"{100 * r['false_rejection_rate']:>9.1f}% {r['no_speech']:>9d}")
+        print(
+            f"{r['condition']:26s} {r['mean_score']:>10.3f} "
+            f"{100 * r['false_rejection_rate']:>9.1f}% {r['no_speech']:>9d} "
+            f"{r['cpu_ms_per_utterance']:>10.1f}"
+        )
     print(f"\n{'trivial input':30s} {'raw score':>9s} {'speech':>7s}  API decision")
     for t in trivial:
         print(f"{t['input']:30s} {t['score']:>+9.3f} {t['speech_fraction']:>7.2f}  {t['decision']}")
-    print(f"\n{elapsed:.1f} s")
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"model": args.model, "threshold": args.threshold,
-                               "bona_fide": rows, "trivial": trivial,
-                               "seconds": elapsed}, indent=2) + "\n")
+    print(f"\ncost: {cost}")
+    write_result(
+        Path(args.out),
+        {
+            "benchmark": "cm_robustness: bona fide speech through channels, trivial inputs",
+            "model": args.model,
+            "backend": args.backend,
+            "threshold": args.threshold,
+            "bona_fide": rows,
+            "trivial": trivial,
+            "cost": cost,
+            **cond,
+            "note": "CPU = this process; compare ratios within one run",
+        },
+    )
 
 
 if __name__ == "__main__":
