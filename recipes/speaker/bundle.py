@@ -18,12 +18,44 @@ from voxguard.models._hub import CONFIG_FILE
 from voxguard.training.teacher import GE2E_SOURCE
 
 
-def base_card(exp: Path) -> dict:
-    cfg = json.loads((exp / "distill_config.json").read_text())
+def _run_record(exp: Path, cfg: dict) -> dict:
+    """Schedule, selected step and the data / time the run of ``exp`` consumed (its log)."""
     log = [json.loads(x) for x in (exp / "log.jsonl").read_text().splitlines() if x]
-    evals = [r for r in log if "dev_eer_pct" in r]
+    evals = [r for r in log if "dev_eer_pct" in r and "crops_seen" in r]
     best = min(evals, key=lambda r: r["dev_eer_pct"])
     last = evals[-1]
+    keys = ("steps", "batch_size", "min_frames", "max_frames", "lr", "final_lr", "seed")
+    return {
+        **{k: cfg[k] for k in keys},
+        "selected_step": best["step"],
+        "dev_eer_pct_selected": best["dev_eer_pct"],
+        "steps_run": last["step"],
+        "crops_seen": last["crops_seen"],
+        "audio_seen_h": last["audio_seen_h"],
+        "wall_min": round(last["wall_s"] / 60, 1),
+        "cpu_min": round(last["cpu_s"] / 60, 1),
+    }
+
+
+def base_card(exp: Path) -> dict:
+    cfg = json.loads((exp / "distill_config.json").read_text())
+    best_card = json.loads((exp / "best" / CONFIG_FILE).read_text())["card"]
+    crops = best_card.get("train_crops")
+    training = {
+        "method": "embedding distillation 1 - cos(P s, t) to the teacher's embedding of the "
+        "clean crop (w 1) and of the clean whole utterance (w 0.5), P a learned 192->256 "
+        "projection (training only), + 0.2 x AAM-softmax (m 0.2, s 30) on 219 speakers",
+        **_run_record(exp, cfg),
+        "train_crops": crops,
+    }
+    if cfg.get("init_from"):  # a second stage: record the first stage it started from
+        init = Path(cfg["init_from"])
+        first = json.loads((init / CONFIG_FILE).read_text())["card"]
+        training["initialised_from"] = {
+            "what": f"{init.parent.name}/{init.name}: the first-stage run's selected checkpoint "
+            "(P and the AAM centres refitted on its embeddings at step 0)",
+            **first.get("training", {}),
+        }
     return {
         "sample_rate": 16000,
         "frontend": "Kaldi fbank, 80 mel bins, 25 ms / 10 ms, povey, pre-emphasis 0.97, CMN "
@@ -36,33 +68,11 @@ def base_card(exp: Path) -> dict:
         "training_data": "LibriSpeech (CC BY 4.0, Panayotov et al.): librispeech-mini (22 of its "
         "28 speakers) + librispeech-cohort (one 6-s utterance of each speaker not held out); "
         "FSDD (CC BY-SA 4.0, Z. Jackson et al.): 1,000 utterances of 6 speakers, 8 kHz; "
-        "12,552 augmented 1-4 s crops (noise, babble, synthetic reverberation, mp3/opus/mu-law, "
-        "8-kHz telephone band, speed 0.95-1.05). Held out: 6 mini + 32 cohort speakers (dev), "
-        "librispeech-test-other (test). No spoofed or validation-only data.",
-        "training": {
-            "method": "embedding distillation 1 - cos(P s, t) to the teacher's embedding of the "
-            "clean crop (w 1) and of the clean whole utterance (w 0.5), P a learned 192->256 "
-            "projection (training only), + 0.2 x AAM-softmax (m 0.2, s 30) on 219 speakers",
-            **{
-                k: cfg[k]
-                for k in (
-                    "steps",
-                    "batch_size",
-                    "min_frames",
-                    "max_frames",
-                    "lr",
-                    "final_lr",
-                    "seed",
-                )
-            },
-            "selected_step": best["step"],
-            "dev_eer_pct_selected": best["dev_eer_pct"],
-            "steps_run": last["step"],
-            "crops_seen": last["crops_seen"],
-            "audio_seen_h": last["audio_seen_h"],
-            "wall_min": round(last["wall_s"] / 60, 1),
-            "cpu_min": round(last["cpu_s"] / 60, 1),
-        },
+        f"augmented 1-4 s crops ({crops} in the last stage; noise, babble, synthetic "
+        "reverberation, mp3/opus/mu-law, 8-kHz telephone band, speed 0.95-1.05). Held out: "
+        "6 mini + 32 cohort speakers (dev), librispeech-test-other (test). No spoofed or "
+        "validation-only data.",
+        "training": training,
         "licence": "weights MIT (voxguard); trained on LibriSpeech (CC BY 4.0) and FSDD (CC BY-SA "
         "4.0) with targets from Resemblyzer's GE2E encoder (Apache-2.0)",
         "recipe": "recipes/speaker",
@@ -116,10 +126,12 @@ def finalize(bundle: Path, eval_json: Path, op_json: Path, cond_json: Path | Non
     ops = op["operating_points"]
     card["calibration"] = {
         "file": "calibration.json: affine cosine -> LLR (prior 0.5) and a false-accept table "
-        "(operating_points); the default decision threshold is the one for a 1 % FAR",
+        "(operating_points); the default decision threshold is the one for a 1 % FAR on held-out "
+        "speakers (threshold_rule)",
         "scale": op["calibration"]["scale"],
         "offset": op["calibration"]["offset"],
         "fitted_on": ops["fitted_on"],
+        **({"threshold_rule": ops["threshold_rule"]} if "threshold_rule" in ops else {}),
         "dev_trials": {"n_target": ops["n_target"], "n_nontarget": ops["n_nontarget"]},
         "test_other": op["test_other"],
         "recipe": "recipes/speaker/operating_point.py",

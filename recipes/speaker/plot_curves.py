@@ -1,6 +1,8 @@
 """Learning curves of distillation runs: training losses and the dev EER against steps.
 
 Usage: python plot_curves.py OUT_PNG RUN_DIR [RUN_DIR...]
+A run started from another run's checkpoint (``init_from``) is drawn after it: its steps are
+offset by the steps of the checkpoint it started from (from that checkpoint's card).
 """
 
 from __future__ import annotations
@@ -19,9 +21,24 @@ def main(out_png: str, *runs: str) -> None:
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
     for run in runs:
         rows = [json.loads(x) for x in (Path(run) / "log.jsonl").read_text().splitlines() if x]
+        init = next((r for r in rows if "init_from" in r), None)
+        offset = 0
+        if init is not None:
+            card = json.loads((Path(init["init_from"]) / "config.json").read_text())["card"]
+            offset = int(card.get("training", {}).get("steps_run", card.get("train_step", 0)))
+        for r in rows:
+            r["step"] = r.get("step", 0) + offset
         train = [r for r in rows if "loss" in r]
         dev = [r for r in rows if "dev_eer_pct" in r]
         name = Path(run).name
+        full = [r for r in dev if "dev_full_eer_pct" in r]
+        if full:
+            axes[2].plot(
+                [r["step"] for r in full],
+                [r["dev_full_eer_pct"] for r in full],
+                "s--",
+                label=f"{name} (38 dev speakers, 104 utt.: checkpoint choice)",
+            )
         axes[0].plot([r["step"] for r in train], [r["kd"] for r in train], label=f"{name} KD")
         axes[0].plot(
             [r["step"] for r in train],

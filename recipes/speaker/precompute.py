@@ -8,7 +8,9 @@ per utterance, on 1.6-s partials every 160 ms (one batched call); a crop's targe
 the partials inside it (:func:`voxguard.training.teacher.crop_target`), the utterance's the mean
 of all of them. (``t_aug`` is stored equal to ``t_clean``: the teacher is not run on the
 augmented audio, so the student learns to map degraded speech to the clean speech's embedding.)
-Training then never runs the teacher. Also writes the dev-curve fbank cache.
+Training then never runs the teacher. Also writes the dev fbank caches (``dev``: the
+learning curve's 72 utterances; ``dev_full``: those and the 32 dev cohort speakers' utterances, 38 speakers, for
+checkpoint choice).
 Written in shards (``shard_XXX.safetensors`` + ``.json``) so a partial run is usable.
 
 Usage: python precompute.py DATA_DIR OUT_DIR [--crops 8] [--fsdd-n 1000] [--seed 0]
@@ -53,6 +55,9 @@ def main() -> None:
     rng = np.random.default_rng(a.seed)
     if not (out / "dev.safetensors").is_file():
         build_feature_cache(dev_curve_subset(sp["dev_mini"]), root).save(out / "dev.safetensors")
+    if not (out / "dev_full.safetensors").is_file():  # + the 32 cohort speakers: checkpoint choice
+        dev_full = dev_curve_subset(sp["dev_mini"]) + sp["dev_cohort"]
+        build_feature_cache(dev_full, root).save(out / "dev_full.safetensors")
     libri = [e for e in sp["train"] if e["corpus"] != "fsdd"]
     fsdd = [e for e in sp["train"] if e["corpus"] == "fsdd"]
     fsdd = [fsdd[i] for i in sorted(rng.choice(len(fsdd), a.fsdd_n, replace=False))]

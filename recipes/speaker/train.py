@@ -20,9 +20,11 @@ def main(config: str, cache_dir: str, out_dir: str) -> None:
     cfg = DistillConfig.from_dict(yaml.safe_load(Path(config).read_text()))
     bank = CropBank(cache_dir)
     dev = FeatureCache.load(Path(cache_dir) / "dev.safetensors")
+    full = Path(cache_dir) / "dev_full.safetensors"  # all dev utterances (precompute.py)
+    dev_full = FeatureCache.load(full) if full.is_file() else None
     print(
         f"{len(bank)} crops ({bank.seconds() / 3600:.2f} h) from {bank.n_shards} shards; "
-        f"dev {len(dev)} utterances",
+        f"dev {len(dev)} utterances" + (f", dev_full {len(dev_full)}" if dev_full else ""),
         flush=True,
     )
     card = {
@@ -36,7 +38,7 @@ def main(config: str, cache_dir: str, out_dir: str) -> None:
         "distill": {k: v for k, v in vars(cfg).items()},
         "train_crops": len(bank),
     }
-    train_distill(cfg, bank, dev, out_dir, card)
+    train_distill(cfg, bank, dev, out_dir, card, dev_full)
 
 
 if __name__ == "__main__":

@@ -58,3 +58,26 @@ def test_read_operating_points_and_description(tmp_path):
     assert read_operating_points(tmp_path / "missing.json") is None
     op = OperatingPoint(1.5, "far", "llr", 0.01, 0.05)
     assert "1 %" in op.describe() and op.to_dict()["far_target"] == 0.01
+
+
+def test_far_table_by_speaker_weighs_pairs_and_bounds_the_threshold():
+    from voxguard.scoring.operating_point import far_table_by_speaker
+
+    rng = np.random.default_rng(0)
+    n_spk = 30
+    a, b = rng.integers(0, n_spk, 30000), rng.integers(0, n_spk, 30000)
+    keep = a != b
+    a, b = a[keep], b[keep]
+    pair_shift = rng.normal(0.0, 0.7, (n_spk, n_spk))
+    pair_shift = (pair_shift + pair_shift.T) / 2
+    non = rng.normal(-3.0, 1.0, a.size) + pair_shift[a, b]
+    tar = rng.normal(3.0, 1.0, 2000)
+    table = far_table_by_speaker(tar, non, a.astype(str), b.astype(str), n_boot=200)
+    pooled = {r["far"]: r["threshold"] for r in far_table(tar, non)}
+    for row in table:
+        assert row["threshold"] >= row["threshold_point"]  # an upper bound, never below
+        assert row["dev_far_pairs"] <= row["far"] + 1e-9
+        assert row["threshold_point"] == pytest.approx(pooled[row["far"]], abs=0.15)
+    assert [r["threshold"] for r in table] == sorted(r["threshold"] for r in table)
+    with pytest.raises(VoxguardError, match="two different speakers"):
+        far_table_by_speaker(tar, non[:3], ["x", "y", "z"], ["x", "q", "r"])

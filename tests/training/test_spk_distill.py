@@ -62,3 +62,26 @@ def test_distill_trains_logs_and_resumes(tmp_path):
     train_distill(DistillConfig(**{**cfg, "steps": 6}), bank, _dev(), out, {"recipe": "test"})
     rows = [json.loads(x) for x in (out / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows if "dev_eer_pct" in r] == [2, 4, 6]  # resumed, not restarted
+
+
+def test_distill_from_a_checkpoint_logs_init_and_the_larger_dev_set(tmp_path):
+    bank = _bank(tmp_path)
+    cfg = dict(
+        model="bccmt_tiny",
+        steps=2,
+        batch_size=4,
+        min_frames=40,
+        max_frames=60,
+        warmup_steps=1,
+        eval_every=2,
+    )
+    first = train_distill(DistillConfig(**cfg), bank, _dev(), tmp_path / "a", {"recipe": "test"})
+    out = tmp_path / "b"
+    second = DistillConfig(**cfg, init_from=str(first), init_crops=6)
+    train_distill(second, bank, _dev(), out, {"recipe": "test"}, dev_full=_dev())
+    rows = [json.loads(x) for x in (out / "log.jsonl").read_text().splitlines()]
+    init = rows[0]
+    assert init["init_from"] == str(first) and init["init_crops"] == 6
+    assert "dev_eer_pct" in init and "dev_full_eer_pct" in init
+    evals = [r for r in rows if "dev_full_eer_pct" in r and "best" in r]
+    assert [r["step"] for r in evals] == [2]

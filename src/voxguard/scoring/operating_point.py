@@ -99,6 +99,88 @@ def far_table(
     return rows
 
 
+def _balanced_thresholds(
+    sorted_scores: np.ndarray, pair_of: np.ndarray, pair_weight: np.ndarray, fars: tuple
+) -> list[float]:
+    """Thresholds at which the pair-weighted FAR of descending ``sorted_scores`` is <= each far."""
+    count = np.bincount(pair_of, minlength=pair_weight.size).astype(np.float64)
+    per_trial = pair_weight[pair_of] / np.maximum(count[pair_of], 1.0)
+    far_at = np.cumsum(per_trial) / pair_weight[count > 0].sum()  # FAR accepting trials 0..k
+    out = []
+    for f in fars:
+        k = int(np.searchsorted(far_at, f, side="right"))  # trials 0..k-1 accepted, FAR <= f
+        if k == 0:
+            out.append(float(sorted_scores[0] + 1e-6))
+        elif k >= sorted_scores.size:
+            out.append(float(sorted_scores[-1]))
+        else:
+            out.append(float(0.5 * (sorted_scores[k - 1] + sorted_scores[k])))
+    return out
+
+
+def far_table_by_speaker(
+    target: Any,
+    nontarget: Any,
+    spk_a: Any,
+    spk_b: Any,
+    fars: tuple[float, ...] = FAR_GRID,
+    n_boot: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> list[dict[str, float]]:
+    """Thresholds for each target FAR meant to hold on *new* speakers (higher = target).
+
+    A false-accept rate measured on pooled trials is dominated by the few speaker pairs with many
+    utterances, and the FAR on another set of speakers varies with which pairs happen to sound
+    alike. Here every speaker pair counts equally (its own FAR is the fraction of its non-target
+    trials accepted), and the threshold is an upper confidence bound: the ``confidence`` quantile
+    of the thresholds found on ``n_boot`` bootstrap resamples of the speakers (a speaker drawn
+    ``c`` times weighs its pairs by ``c``). ``spk_a`` / ``spk_b`` name the two speakers of each
+    non-target trial. Rows: ``far``, ``threshold`` (the bound), ``threshold_point`` (all speakers,
+    once), ``dev_far`` (pooled non-target trials accepted at ``threshold``), ``dev_far_pairs``
+    (speaker-pair-balanced), ``dev_miss``. FARs below one pooled trial are left out.
+    """
+    tar = np.asarray(target, dtype=np.float64).ravel()
+    non = np.asarray(nontarget, dtype=np.float64).ravel()
+    a, b = np.asarray(spk_a).ravel(), np.asarray(spk_b).ravel()
+    if not (non.size == a.size == b.size) or np.any(a == b):
+        raise VoxguardError("far_table_by_speaker needs two different speakers per non-target")
+    names, codes = np.unique(np.concatenate([a, b]), return_inverse=True)
+    ca = np.minimum(codes[: a.size], codes[a.size :])
+    cb = np.maximum(codes[: a.size], codes[a.size :])
+    pairs, pair_of = np.unique(ca * names.size + cb, return_inverse=True)
+    pa, pb = pairs // names.size, pairs % names.size
+    order = np.argsort(-non, kind="stable")
+    sorted_scores, pair_sorted = non[order], pair_of[order]
+    fars = tuple(f for f in fars if np.floor(f * non.size) >= 1)
+    point = _balanced_thresholds(sorted_scores, pair_sorted, np.ones(pairs.size), fars)
+    rng = np.random.default_rng(seed)
+    boot = np.empty((n_boot, len(fars)))
+    for r in range(n_boot):
+        c = np.bincount(rng.integers(0, names.size, names.size), minlength=names.size)
+        w = (c[pa] * c[pb]).astype(np.float64)
+        boot[r] = _balanced_thresholds(sorted_scores, pair_sorted, w, fars) if w.sum() else point
+    upper = np.quantile(boot, confidence, axis=0)
+    rows = []
+    for k, f in enumerate(fars):
+        thr = float(max(upper[k], point[k]))
+        acc = non >= thr
+        per_pair = np.bincount(pair_of, weights=acc, minlength=pairs.size) / np.bincount(
+            pair_of, minlength=pairs.size
+        )
+        rows.append(
+            {
+                "far": f,
+                "threshold": thr,
+                "threshold_point": float(point[k]),
+                "dev_far": float(acc.mean()),
+                "dev_far_pairs": float(per_pair.mean()),
+                "dev_miss": float(np.mean(tar < thr)),
+            }
+        )
+    return rows
+
+
 def threshold_for_far(table: list[dict[str, float]], far: float) -> tuple[float, float]:
     """(threshold, dev miss rate) for ``far``, interpolated linearly in log FAR on the table.
 

@@ -14,6 +14,11 @@ steps the dev EER (cosine of full-length dev utterances) is logged and a checkpo
 the run stops at ``steps``, at ``max_minutes``, on a dev plateau (``patience`` evaluations with no
 improvement), or when a ``STOP`` file appears in the output directory. It resumes from
 ``last.pt``. The best dev checkpoint is saved with ``save_pretrained`` in ``best/``.
+
+A fresh run can start from a pretrained bundle's weights (``init_from``): the projection ``P`` is
+then fitted by least squares from the bundle's embeddings of ``init_crops`` crops to their teacher
+targets, and the AAM class centres are set to the classes' mean embeddings, so that the first
+steps refine the model instead of undoing it.
 """
 
 from __future__ import annotations
@@ -60,6 +65,8 @@ class DistillConfig:
     max_minutes: float = 0.0  # wall-clock limit (0: none)
     seed: int = 0
     threads: int = 1
+    init_from: str = ""  # a weights directory or bundled model name to start from ("": random)
+    init_crops: int = 4096  # crops embedded to fit P and the class centres at init
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DistillConfig:
@@ -118,23 +125,49 @@ def _lr_at(cfg: DistillConfig, step: int) -> float:
 
 
 @torch.no_grad()
-def dev_eer(model: nn.Module, dev: Any) -> float:
-    """EER (%) of all pairs of the dev cache's utterances, cosine of full-length embeddings."""
+def dev_embeddings(model: nn.Module, dev: Any) -> np.ndarray:
+    """Embeddings of all the dev cache's utterances, full length (equal lengths batched)."""
+    was_training = model.training
+    model.eval()
+    feats = [dev.get(i) for i in range(len(dev))]
+    by_len: dict[int, list[int]] = {}
+    for i, f in enumerate(feats):  # equal lengths batch exactly (no padding)
+        by_len.setdefault(f.shape[0], []).append(i)
+    out: dict[int, np.ndarray] = {}
+    for n, ids in by_len.items():
+        for k in range(0, len(ids), 16):
+            part = ids[k : k + 16]
+            x = cmn(torch.stack([feats[i] for i in part]), torch.full((len(part),), n))
+            out.update(zip(part, _embed(model, x).numpy(), strict=True))
+    model.train(was_training)
+    return np.stack([out[i] for i in range(len(feats))])
+
+
+def _eer_of(emb: np.ndarray, speakers: list[str]) -> float:
     from voxguard.metrics import sv_metrics
     from voxguard.scoring.cosine import all_pairs_trials, cosine_matrix
 
-    was_training = model.training
-    model.eval()
-    embs = []
-    for i in range(len(dev)):
-        f = dev.get(i)[None]
-        out = model.network(cmn(f, torch.tensor([f.shape[1]])))
-        embs.append((out[0] if isinstance(out, tuple) else out)[0].numpy())
-    model.train(was_training)
-    e = np.stack(embs)
-    i, j, target = all_pairs_trials(dev.speakers)
-    scores = cosine_matrix(e, e)[i, j]
+    i, j, target = all_pairs_trials(speakers)
+    scores = cosine_matrix(emb, emb)[i, j]
     return 100.0 * sv_metrics(scores[target], scores[~target])["eer"]
+
+
+def dev_eer(model: nn.Module, dev: Any) -> float:
+    """EER (%) of all pairs of the dev cache's utterances, cosine of full-length embeddings."""
+    return _eer_of(dev_embeddings(model, dev), list(dev.speakers))
+
+
+def dev_eers(model: nn.Module, dev: Any, dev_full: Any = None) -> tuple[float, float | None]:
+    """The curve EER on ``dev`` and, if given, the EER on ``dev_full`` (a superset of ``dev``:
+    embedded once, the curve EER taken on ``dev``'s utterances)."""
+    if dev_full is None:
+        return dev_eer(model, dev), None
+    emb = dev_embeddings(model, dev_full)
+    row = {u: k for k, u in enumerate(dev_full.utts)}
+    if not set(dev.utts) <= set(row):
+        return dev_eer(model, dev), _eer_of(emb, list(dev_full.speakers))
+    sub = [row[u] for u in dev.utts]
+    return _eer_of(emb[sub], list(dev.speakers)), _eer_of(emb, list(dev_full.speakers))
 
 
 def _embed(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -142,10 +175,62 @@ def _embed(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return out[0] if isinstance(out, tuple) else out
 
 
+@torch.no_grad()
+def init_from_pretrained(
+    cfg: DistillConfig,
+    model: nn.Module,
+    head: nn.Module,
+    kd: nn.Module,
+    bank: CropBank,
+    rng: np.random.Generator,
+) -> dict[str, Any]:
+    """Load ``cfg.init_from``'s weights into ``model``; fit ``P`` (least squares onto the clean-crop
+    targets) and the AAM centres (class-mean embeddings) on ``cfg.init_crops`` random crops."""
+    from voxguard.models import load_pretrained
+
+    model.load_state_dict(load_pretrained(cfg.init_from).state_dict(), strict=True)
+    model.eval()
+    idx = rng.choice(len(bank), min(cfg.init_crops, len(bank)), replace=False)
+    frames = (cfg.min_frames + cfg.max_frames) // 2
+    embs = []
+    for k in range(0, len(idx), 64):
+        part = idx[k : k + 64]
+        x = torch.stack([bank.window(int(i), frames, rng) for i in part])
+        embs.append(_embed(model, cmn(x, torch.full((len(part),), frames))))
+    s = torch.cat(embs)
+    ids = torch.from_numpy(idx)
+    t = nn.functional.normalize(bank.t_clean[ids], dim=-1)
+    w = torch.linalg.lstsq(s, t).solution  # (E_s, E_t)
+    kd.proj.weight.copy_(w.T)
+    fit_cos = nn.functional.cosine_similarity(s @ w, t, dim=-1).mean().item()
+    labels = bank.labels[ids]
+    sn = nn.functional.normalize(s, dim=-1)
+    covered = 0
+    for c in labels.unique():
+        head.weight[c] = nn.functional.normalize(sn[labels == c].mean(0), dim=0)
+        covered += 1
+    model.train()
+    return {
+        "init_from": cfg.init_from,
+        "init_crops": len(idx),
+        "init_proj_cos_clean": round(fit_cos, 4),
+        "init_classes_covered": covered,
+    }
+
+
 def train_distill(
-    cfg: DistillConfig, bank: CropBank, dev: Any, out_dir: str | Path, card: dict[str, Any]
+    cfg: DistillConfig,
+    bank: CropBank,
+    dev: Any,
+    out_dir: str | Path,
+    card: dict[str, Any],
+    dev_full: Any = None,
 ) -> Path:
-    """Train (or resume) ``cfg`` on ``bank``; returns the ``best/`` weights directory."""
+    """Train (or resume) ``cfg`` on ``bank``; returns the ``best/`` weights directory.
+
+    ``dev`` gives the learning curve's dev EER; when ``dev_full`` (a larger dev cache) is given,
+    its EER is logged too and it, not ``dev``, chooses the best checkpoint.
+    """
     from voxguard.losses.aam import AAMSoftmax, margin_schedule
     from voxguard.losses.embedding_kd import EmbeddingDistillLoss
     from voxguard.models import create_model, save_pretrained
@@ -177,6 +262,14 @@ def train_distill(
         state = ck["state"]
         rng.bit_generator.state = ck["rng"]
         torch.set_rng_state(ck["torch_rng"])
+    elif cfg.init_from:
+        state["init"] = init_from_pretrained(cfg, model, head, kd, bank, rng)
+        eer0, full0 = dev_eers(model, dev, dev_full)
+        state["init"]["dev_eer_pct"] = round(eer0, 3)
+        if full0 is not None:
+            state["init"]["dev_full_eer_pct"] = round(full0, 3)
+        with open(out / "log.jsonl", "a") as f:
+            f.write(json.dumps({"step": 0, **state["init"]}) + "\n")
     (out / "distill_config.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
     log = open(out / "log.jsonl", "a")
     model.train()
@@ -229,14 +322,16 @@ def train_distill(
             log.flush()
         done = state["step"]
         if done % cfg.eval_every == 0 or done >= cfg.steps:
-            eer = dev_eer(model, dev)
-            better = eer < state["best_eer"]
+            eer, full = dev_eers(model, dev, dev_full)
+            sel = full if full is not None else eer
+            better = sel < state["best_eer"]
             if better:
-                state["best_eer"], state["bad_evals"] = eer, 0
+                state["best_eer"], state["bad_evals"] = sel, 0
                 model.eval()
-                save_pretrained(
-                    model, out / "best", {**card, "train_step": done, "dev_eer_pct": round(eer, 3)}
-                )
+                scores = {"dev_eer_pct": round(eer, 3)}
+                if full is not None:
+                    scores["dev_full_eer_pct"] = round(full, 3)
+                save_pretrained(model, out / "best", {**card, "train_step": done, **scores})
                 # the projection P of this checkpoint (fold.py can score in the teacher-like space)
                 torch.save({"step": done, "proj": kd.state_dict()}, out / "best_projection.pt")
                 model.train()
@@ -247,6 +342,7 @@ def train_distill(
                     {
                         "step": done,
                         "dev_eer_pct": round(eer, 3),
+                        **({"dev_full_eer_pct": round(full, 3)} if full is not None else {}),
                         "best": better,
                         "crops_seen": state["crops_seen"],
                         "audio_seen_h": round(state["frames_seen"] / 360000, 3),
