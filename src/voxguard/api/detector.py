@@ -35,6 +35,7 @@ from voxguard.api._load import (
     Loaded,
     check_exported_task,
     crop_length,
+    hop_length,
     load_exported,
     load_model,
     make_backend,
@@ -188,7 +189,8 @@ class SpoofDetector(_Scorer):
                 tile-repeated: the AASIST eval convention).
             aggregate: utterance score from the window scores: ``min`` (the worst window with
                 enough speech), ``mean`` or a percentile ``p<q>`` (e.g. ``p10``).
-            hop: window hop in samples (default: the crop length).
+            hop: window hop in samples (default: the card's ``hop_samples``, else the crop
+                length).
             long_file_s: inputs longer than this are streamed from disk in windows.
             num_threads: intra-op threads (torch or ONNX Runtime).
             onnx_path: where to find / write the exported ONNX model.
@@ -202,6 +204,7 @@ class SpoofDetector(_Scorer):
         if loaded is None:
             loaded = load_model(name_or_dir, "cm", weights, random_init, **overrides)
         length = crop_length(loaded, AASIST_CROP)
+        hop = hop_length(loaded, length) if hop is None else hop
         policy = WindowPolicy(length=length, hop=hop, mode=mode, long_file_s=long_file_s)
         fn = make_backend(loaded, backend, device, num_threads, onnx_path, length)
         if loaded.model is None:
