@@ -72,6 +72,8 @@ def build(args: argparse.Namespace) -> torch.nn.Module:
     overrides = {"upstream_path": None, "freeze": "all", "include_stem": True}
     if args.merge:
         overrides["merge"] = args.merge
+    if args.backend:
+        overrides["backend"] = args.backend
     model = create_model(args.model, **overrides)
     return model
 
@@ -161,6 +163,7 @@ def main() -> None:
     ap.add_argument("--out", required=True)
     ap.add_argument("--model", default="spaarsist_rank1_whisper_tiny")
     ap.add_argument("--merge", default="weighted_sum")
+    ap.add_argument("--backend", default=None, help="backend override (e.g. spaarsist_base: the graph baseline)")
     ap.add_argument("--levels", default="0,1,2,3,4", help="hidden states used: 0 = conv stem, 1-4 = layers")
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--batch", type=int, default=32)
@@ -259,7 +262,7 @@ def main() -> None:
     model.load_state_dict(avg, strict=False)
     final = evaluate(model, states, rows, groups, levels)
     torch.save({"model": {k: v for k, v in model.state_dict().items() if not k.startswith("frontend.")},
-                "levels": levels, "merge": args.merge, "model_name": args.model,
+                "levels": levels, "merge": args.merge, "model_name": args.model, "backend": args.backend,
                 "averaged_steps": [h[1] for h in history]}, out / "best.pt")
     summary = {"final_averaged": final, "averaged_steps": [h[1] for h in history],
                "params_trained": sum(p.numel() for p in params), "args": vars(args),
