@@ -44,6 +44,7 @@ def main() -> None:
     ap.add_argument("run")
     ap.add_argument("--feats", required=True)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--only", default="", help="comma-separated variant labels to run (default: all)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     best = torch.load(Path(args.run) / "best.pt", weights_only=True)
@@ -71,6 +72,8 @@ def main() -> None:
     base = model.backend
     table = []
     for label, switches in VARIANTS.items():
+        if args.only and label not in args.only.split(","):
+            continue
         for k_infer in (0.3, 0.1):
             variant, report = derive_variant(base, k_infer=k_infer, **switches)
             model.backend = variant
