@@ -45,6 +45,7 @@ def main() -> None:
     ap.add_argument("--feats", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--only", default="", help="comma-separated variant labels to run (default: all)")
+    ap.add_argument("--k-infer", default="0.3,0.1", help="comma-separated k_infer values")
     args = ap.parse_args()
     torch.set_num_threads(1)
     best = torch.load(Path(args.run) / "best.pt", weights_only=True)
@@ -74,7 +75,7 @@ def main() -> None:
     for label, switches in VARIANTS.items():
         if args.only and label not in args.only.split(","):
             continue
-        for k_infer in (0.3, 0.1):
+        for k_infer in (float(k) for k in args.k_infer.split(",")):
             variant, report = derive_variant(base, k_infer=k_infer, **switches)
             model.backend = variant
             res = evaluate(model, states, rows, groups, list(range(len(best["levels"]))))
