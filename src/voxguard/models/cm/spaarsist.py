@@ -150,6 +150,19 @@ def _load_variant(
     return model.eval(), report
 
 
+#: The SpAArSIST protocol's evaluation-time variants of one base checkpoint: label ->
+#: :func:`derive_variant` switches (each also run at several ``k_infer``).
+PROTOCOL_VARIANTS: dict[str, dict[str, str]] = {
+    "base (learned, attention)": {},
+    "magnitude": {"node_scoring": "magnitude"},
+    "mean": {"stack_aggregation": "mean"},
+    "magnitude + mean (rank-1 structure)": {
+        "node_scoring": "magnitude",
+        "stack_aggregation": "mean",
+    },
+}
+
+
 def derive_variant(
     base: GraphBackend,
     *,
