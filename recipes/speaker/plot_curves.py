@@ -25,7 +25,8 @@ def main(out_png: str, *runs: str) -> None:
         offset = 0
         if init is not None:
             card = json.loads((Path(init["init_from"]) / "config.json").read_text())["card"]
-            offset = int(card.get("training", {}).get("steps_run", card.get("train_step", 0)))
+            # the step of the checkpoint it started from (not the steps its run went on for)
+            offset = int(card.get("train_step", card.get("training", {}).get("selected_step", 0)))
         for r in rows:
             r["step"] = r.get("step", 0) + offset
         train = [r for r in rows if "loss" in r]
