@@ -3,11 +3,13 @@
 python recipes/cm/select_bundle.py BUNDLE [BUNDLE ...] --engine data/voxguard-engine-l \
     --out recipes/cm/results/selection.json
 
-For each bundle: the engine ``dev`` EER (seen attacks, unseen speakers) and the pooled
-validation EER (bona fide: ``vctk-vc/bonafide``, ``ami-excerpts``, ``librispeech-test-other``,
-the held-out FSDD speakers' clips; spoof: ``speecht5-hifigan``, ``vctk-vc/spoof``), whole
-utterances scored as the product scores them (windows, worst window, speech gate). The sum is
-the criterion ``train.py`` selects checkpoints with; the engine ``eval`` split (unseen attack
+For each bundle: the engine ``dev`` EER (seen attacks, unseen speakers), the pooled validation
+EER (bona fide: ``vctk-vc/bonafide``, ``ami-excerpts``, ``librispeech-test-other``, the held-out
+FSDD speakers' clips; spoof: ``speecht5-hifigan``, ``vctk-vc/spoof``) and the same-corpus
+validation EER (the same without test-other and FSDD: no training corpus on either side), whole
+utterances scored as the product scores them (windows, worst window, speech gate). Dev EER +
+the same-corpus EER is the criterion ``train.py`` selects checkpoints with (until 2026-12-02
+evening the pooled EER was used, which rewards a LibriSpeech-vs-rest corpus detector); the engine ``eval`` split (unseen attack
 families) is never looked at here.
 """
 
@@ -28,6 +30,34 @@ def raw_scores(det: SpoofDetector, files: list[str]) -> np.ndarray:
     return np.array([d.score for d in det.score_files(files)], dtype=float)
 
 
+SAME_CORPUS = {"vctk-vc", "ami-excerpts", "speecht5-hifigan"}
+
+
+def selection_files(engine: Path, shared: Path) -> tuple[list[dict], list[tuple[str, str, bool]]]:
+    """The engine ``dev`` rows, and the validation files as ``(file, set, is_bonafide)``."""
+    eng = rows_of(engine / "manifest.jsonl", engine)
+    dev = [r for r in eng if r["split"] == "dev"]
+    held = {r["speaker"] for r in eng if r.get("source_corpus") == "fsdd" and r["split"] != "train"}
+    allrows = [json.loads(x) for x in (shared / "manifest.jsonl").open()]
+    val = [(str(shared / r["path"]), "librispeech-test-other", True) for r in allrows
+           if r["corpus"] == "librispeech-test-other"]
+    val += [(str(shared / r["path"]), "fsdd-heldout", True) for r in allrows
+            if r["corpus"] == "fsdd" and r["speaker"] in held][::10]
+    for name in ("speecht5-hifigan", "vctk-vc", "ami-excerpts"):
+        val += [(r["file"], name, r.get("label", "bonafide") == "bonafide")
+                for r in rows_of(shared / name / "manifest.jsonl", shared)]
+    return dev, val
+
+
+def validation_eers(scores: np.ndarray, val: list[tuple[str, str, bool]]) -> dict[str, float]:
+    """Pooled validation EER (every set) and the same-corpus one (VCTK + AMI bona fide vs SpeechT5 +
+    VCTK conversions: no LibriSpeech / FSDD on either side, so the corpus shortcut earns nothing)."""
+    bona = np.array([v[2] for v in val])
+    same = np.array([v[1] in SAME_CORPUS for v in val])
+    return {"validation_eer": float(eer(scores[bona], scores[~bona])[0]),
+            "same_corpus_validation_eer": float(eer(scores[bona & same], scores[~bona & same])[0])}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("bundles", nargs="+")
@@ -36,25 +66,16 @@ def main() -> None:
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     shared, engine = Path(args.shared), Path(args.engine)
-    eng = rows_of(engine / "manifest.jsonl", engine)
-    dev = [r for r in eng if r["split"] == "dev"]
-    held = {r["speaker"] for r in eng if r.get("source_corpus") == "fsdd" and r["split"] != "train"}
-    allrows = [json.loads(x) for x in (shared / "manifest.jsonl").open()]
-    bona = [str(shared / r["path"]) for r in allrows if r["corpus"] == "librispeech-test-other"]
-    bona += [str(shared / r["path"]) for r in allrows if r["corpus"] == "fsdd" and r["speaker"] in held][::10]
-    spoof = [r["file"] for r in rows_of(shared / "speecht5-hifigan" / "manifest.jsonl", shared)]
-    for name in ("vctk-vc", "ami-excerpts"):
-        for r in rows_of(shared / name / "manifest.jsonl", shared):
-            (bona if r.get("label", "bonafide") == "bonafide" else spoof).append(r["file"])
+    dev, val = selection_files(engine, shared)
     res = {}
     for bundle in args.bundles:
         det = SpoofDetector.from_pretrained(bundle, num_threads=1)
         s = raw_scores(det, [r["file"] for r in dev])
         y = np.array([r["label"] == "bonafide" for r in dev])
-        b, sp = raw_scores(det, bona), raw_scores(det, spoof)
-        res[bundle] = {"dev_eer": float(eer(s[y], s[~y])[0]), "validation_eer": float(eer(b, sp)[0]),
-                       "n_dev": len(dev), "n_validation_bonafide": len(b), "n_validation_spoof": len(sp)}
-        res[bundle]["selection"] = res[bundle]["dev_eer"] + res[bundle]["validation_eer"]
+        v = raw_scores(det, [f for f, _, _ in val])
+        res[bundle] = {"dev_eer": float(eer(s[y], s[~y])[0]), **validation_eers(v, val),
+                       "n_dev": len(dev), "n_validation": len(val)}
+        res[bundle]["selection"] = res[bundle]["dev_eer"] + res[bundle]["same_corpus_validation_eer"]
         print(bundle, res[bundle], flush=True)
     Path(args.out).write_text(json.dumps(res, indent=1) + "\n")
 

@@ -41,6 +41,35 @@ def build_model(run: Path) -> torch.nn.Module:
     return model.eval()
 
 
+def calibrated_save(model: torch.nn.Module, card: dict, engine: Path, out: Path, name: str,
+                    results: str | None = None) -> None:
+    """Fit the dev calibration through the inference path, then write the sealed bundle to ``out``
+    (``card["calibration"]`` says what it was fitted on; ``results`` = an evaluate.py JSON for
+    ``card["measured"]``)."""
+    tmp = Path(tempfile.mkdtemp())
+    save_pretrained(model, tmp / name, card)
+    from voxguard.api import SpoofDetector
+
+    det = SpoofDetector.from_pretrained(str(tmp / name), num_threads=1)
+    rows = [json.loads(x) for x in (engine / "manifest.jsonl").open()]
+    dev = [r for r in rows if r["split"] == "dev"]
+    res = det.score_files([str(engine / r["path"]) for r in dev])
+    s = np.array([d.score for d in res])
+    y = np.array([r["label"] == "bonafide" for r in dev])
+    ok = np.isfinite(s)
+    cal = AffineCalibrator().fit(s[ok], y[ok].astype(int), prior=0.5, l2=1e-2)
+    llr = cal.transform(s)
+    card["calibration"] = {"fitted_on": f"engine dev split through the inference path ({int(y.sum())} bona fide, {int((~y).sum())} spoof)",
+                           "prior": 0.5, "dev_bonafide_called_spoof": float(np.mean(llr[y] < 0)),
+                           "dev_spoof_called_bonafide": float(np.mean(llr[~y] >= 0))}
+    if results:
+        card["measured"] = json.loads(Path(results).read_text())
+    if out.exists():
+        shutil.rmtree(out)
+    save_pretrained(model, out, card, calibration=cal)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("run")
@@ -91,29 +120,8 @@ def main() -> None:
         "data_licence": "LibriSpeech CC BY 4.0, FSDD CC BY-SA 4.0",
         "licence": "MIT",
     }
-    tmp = Path(tempfile.mkdtemp())
-    save_pretrained(model, tmp / args.name, card)
-    from voxguard.api import SpoofDetector
-
-    det = SpoofDetector.from_pretrained(str(tmp / args.name), num_threads=1)
-    rows = [json.loads(x) for x in (engine / "manifest.jsonl").open()]
-    dev = [r for r in rows if r["split"] == "dev"]
-    res = det.score_files([str(engine / r["path"]) for r in dev])
-    s = np.array([d.score for d in res])
-    y = np.array([r["label"] == "bonafide" for r in dev])
-    ok = np.isfinite(s)
-    cal = AffineCalibrator().fit(s[ok], y[ok].astype(int), prior=0.5, l2=1e-2)
-    llr = cal.transform(s)
-    card["calibration"] = {"fitted_on": f"engine dev split through the inference path ({int(y.sum())} bona fide, {int((~y).sum())} spoof)",
-                           "prior": 0.5, "dev_bonafide_called_spoof": float(np.mean(llr[y] < 0)),
-                           "dev_spoof_called_bonafide": float(np.mean(llr[~y] >= 0))}
-    if args.results:
-        card["measured"] = json.loads(Path(args.results).read_text())
     out = Path(args.out) if args.out else (PRETRAINED / args.name if args.install else run / "bundle" / args.name)
-    if out.exists():
-        shutil.rmtree(out)
-    save_pretrained(model, out, card, calibration=cal)
-    shutil.rmtree(tmp, ignore_errors=True)
+    calibrated_save(model, card, engine, out, args.name, args.results)
     print(json.dumps(card["calibration"], indent=1))
     print(f"bundle written to {out}")
 

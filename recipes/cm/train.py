@@ -2,13 +2,17 @@
 
 python recipes/cm/train.py --feats runs/cm/feats --out runs/cm/rank1_ws_s0 \
     [--model spaarsist_rank1_whisper_tiny] [--merge weighted_sum] [--levels 0,1,2,3,4] \
-    [--steps 3000] [--batch 32] [--lr 3e-4] [--seed 0] [--loss ce|ocsoftmax] [--mixup 0.0]
+    [--steps 3000] [--batch 32] [--lr 3e-4] [--seed 0] [--mixup 0.0]
 
 Training rows are the engine's ``train`` split only (both views); ``dev`` (seen attacks, unseen
 speakers) and the validation sets (SpeechT5, vctk-vc, AMI, test-other, held-out FSDD: first
 4-s window) are scored every ``--eval-every`` steps for the learning curves. Checkpoints are
-selected on ``dev EER + pooled validation EER`` (never on the engine's eval split, which is
+selected on ``dev EER + same-corpus validation EER`` (never on the engine's eval split, which is
 scored only for the final table), and the best ``--average`` checkpoints are averaged.
+(``SELECTION_VALIDATION``: runs before 2026-12-02 evening used the pooled validation EER, which
+includes LibriSpeech test-other and FSDD as bona fide and so rewards a corpus detector; the
+criterion is now dev EER + the same-corpus validation EER: VCTK + AMI bona fide vs SpeechT5 +
+VCTK conversions.)
 
 Writes ``log.jsonl`` (losses, every evaluation, wall and CPU time), ``curves.png``,
 ``ckpt.pt`` (resume), ``best.pt`` (averaged selection) and ``summary.json``. Creating ``OUT/STOP``
@@ -33,6 +37,10 @@ from voxguard.metrics.det import eer
 from voxguard.models import create_model
 
 VALIDATION_SETS = ("speecht5-hifigan", "vctk-vc", "ami-excerpts", "librispeech-test-other", "fsdd-heldout")
+#: The validation term of the selection criterion. It was the pooled validation EER (test-other
+#: and held-out FSDD among the bona fide) until 2026-12-02 evening; that rewards the corpus
+#: shortcut, so runs from then on select on the same-corpus pairs only.
+SELECTION_VALIDATION = "same_corpus_validation_eer"
 
 
 class FeatureStore:
@@ -100,14 +108,27 @@ def score(model, states: np.ndarray, idx: np.ndarray, levels: list[int], batch: 
 
 
 def evaluate(model, states, rows, groups, levels) -> dict[str, float]:
-    res: dict[str, float] = {}
     scores = {k: score(model, states, v, levels) for k, v in groups.items() if len(v)}
+    return metrics(scores, rows, groups)
+
+
+def metrics(scores: dict[str, np.ndarray], rows: list[dict], groups: dict[str, np.ndarray]) -> dict[str, float]:
+    """The learning-curve figures from LLR-like ``scores`` per group (dev, eval, validation sets):
+    EERs, rates at the dev EER threshold, and ``selection`` = dev EER + the same-corpus validation EER."""
+    res: dict[str, float] = {}
     lab = {k: np.array([rows[i]["label"] == "bonafide" for i in v]) for k, v in groups.items()}
     for split in ("dev", "eval"):
         s, y = scores[split], lab[split]
         res[f"{split}_eer"] = float(eer(s[y], s[~y])[0])
     dev_thr = float(eer(scores["dev"][lab["dev"]], scores["dev"][~lab["dev"]])[1])
     res["dev_eer_threshold"] = dev_thr
+    # Same-corpus validation: bona fide and spoofs from outside the training corpora on both sides
+    # (VCTK and AMI bona fide; SpeechT5 reading VCTK prompts and VCTK conversions), so that
+    # "LibriSpeech = real" earns nothing (../shared/data/README.md, "the corpus shortcut").
+    sb = [scores[k][lab[k]] for k in ("vctk-vc", "ami-excerpts") if k in scores]
+    ss = [scores[k][~lab[k]] for k in ("vctk-vc", "speecht5-hifigan") if k in scores]
+    sb, ss = (np.concatenate(v) if v else np.zeros(0) for v in (sb, ss))
+    res["same_corpus_validation_eer"] = float(eer(sb, ss)[0]) if len(sb) and len(ss) else 0.0
     vb = [scores[k][lab[k]] for k in VALIDATION_SETS if k in scores]
     vs = [scores[k][~lab[k]] for k in VALIDATION_SETS if k in scores]
     vb, vs = (np.concatenate(v) if v else np.zeros(0) for v in (vb, vs))
@@ -124,8 +145,46 @@ def evaluate(model, states, rows, groups, levels) -> dict[str, float]:
                 res[f"{k}_bona_rejected_at_dev_thr"] = float(np.mean(scores[k][y] < dev_thr))
             if (~y).any():
                 res[f"{k}_spoof_detected_at_dev_thr"] = float(np.mean(scores[k][~y] < dev_thr))
-    res["selection"] = res["dev_eer"] + res["validation_eer"]
+    res["selection"] = res["dev_eer"] + res[SELECTION_VALIDATION]
     return res
+
+
+def start_run(args: argparse.Namespace) -> Path:
+    """Threads and seed from ``args``; ``args.out`` created with ``args.json`` in it."""
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "args.json").write_text(json.dumps(vars(args), indent=1) + "\n")
+    return out
+
+
+def eval_groups(rows: list[dict]) -> dict[str, np.ndarray]:
+    """Row indices of the engine dev and eval splits and of each validation set."""
+    groups = {s: np.array([i for i, r in enumerate(rows) if r["split"] == s]) for s in ("dev", "eval")}
+    for k in VALIDATION_SETS:
+        groups[k] = np.array([i for i, r in enumerate(rows) if r.get("set") == k])
+    return groups
+
+
+def resume(out: Path, model, opt, rng: np.random.Generator) -> tuple[int, float, float, list]:
+    """Restore model, optimiser and data RNG from ``OUT/ckpt.pt`` if it exists; returns
+    ``(step, wall_s, cpu_s, history)`` (zeros and ``[]`` for a fresh run)."""
+    if not (out / "ckpt.pt").is_file():
+        return 0, 0.0, 0.0, []
+    st = torch.load(out / "ckpt.pt", weights_only=True)
+    model.load_state_dict(st["model"])
+    opt.load_state_dict(st["opt"])
+    rng.bit_generator.state = st["rng"]
+    print(f"resuming from step {st['step']} ({out / 'ckpt.pt'})", flush=True)
+    return st["step"], st["wall"], st["cpu"], st["history"]
+
+
+def checkpoint(out: Path, model, opt, step: int, rec: dict, history: list, rng: np.random.Generator) -> None:
+    """Write ``OUT/ckpt.pt`` atomically (what :func:`resume` reads)."""
+    torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "wall": rec["wall_s"],
+                "cpu": rec["cpu_s"], "history": history, "rng": rng.bit_generator.state}, out / "ckpt.tmp")
+    os.replace(out / "ckpt.tmp", out / "ckpt.pt")
 
 
 def plot(log_path: Path, out: Path) -> None:
@@ -145,7 +204,8 @@ def plot(log_path: Path, out: Path) -> None:
         ax[0].plot(steps[k - 1 :], np.convolve(loss, np.ones(k) / k, mode="valid"))
     ax[0].set(xlabel="step", ylabel="training loss (smoothed)", title="loss")
     for key, lab in (("dev_eer", "dev EER (seen attacks)"), ("eval_eer", "eval EER (unseen families, report only)"),
-                     ("validation_eer", "validation pooled EER"), ("vctk_vc_eer", "vctk-vc EER"),
+                     ("validation_eer", "validation pooled EER"), ("same_corpus_validation_eer", "same-corpus validation EER"),
+                     ("vctk_vc_eer", "vctk-vc EER"),
                      ("speecht5_vs_vctk_bona_eer", "SpeechT5 vs VCTK bona fide EER")):
         pts = [(r["step"], r[key]) for r in ev if key in r]
         if pts:
@@ -177,21 +237,14 @@ def main() -> None:
     ap.add_argument("--no-partial", action="store_true",
                     help="leave partial spoofs out of training: a cached 4-s crop may miss the spoofed segment")
     args = ap.parse_args()
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "args.json").write_text(json.dumps(vars(args), indent=1) + "\n")
+    out = start_run(args)
     states, rows = load(args.feats)
     levels = [int(v) for v in args.levels.split(",")]
     train_b = np.array([i for i, r in enumerate(rows) if r["split"] == "train" and r["label"] == "bonafide"])
     train_s = np.array([i for i, r in enumerate(rows) if r["split"] == "train" and r["label"] == "spoof"
                         and not (args.no_partial and r["attack"].startswith("partial"))])
     assert not any(rows[i]["set"] != "engine" for i in np.concatenate([train_b, train_s])), "validation rows in training"
-    groups = {"dev": np.array([i for i, r in enumerate(rows) if r["split"] == "dev"]),
-              "eval": np.array([i for i, r in enumerate(rows) if r["split"] == "eval"])}
-    for k in VALIDATION_SETS:
-        groups[k] = np.array([i for i, r in enumerate(rows) if r.get("set") == k])
+    groups = eval_groups(rows)
     model = build(args)
     if len(levels) != 5:
         from voxguard.frontends.merge import create_merge
@@ -199,15 +252,8 @@ def main() -> None:
         model.merge = create_merge(args.merge, len(levels), 384)
     params = [p for n, p in model.named_parameters() if not n.startswith("frontend.")]
     opt = torch.optim.AdamW(params, args.lr, weight_decay=1e-4)
-    step, wall0, cpu0, history = 0, 0.0, 0.0, []
     rng = np.random.default_rng(args.seed)
-    if (out / "ckpt.pt").is_file():
-        st = torch.load(out / "ckpt.pt", weights_only=True)
-        model.load_state_dict(st["model"])
-        opt.load_state_dict(st["opt"])
-        step, wall0, cpu0, history = st["step"], st["wall"], st["cpu"], st["history"]
-        rng.bit_generator.state = st["rng"]
-        print(f"resuming from step {step} ({out / 'ckpt.pt'})", flush=True)
+    step, wall0, cpu0, history = resume(out, model, opt, rng)
     t0, c0 = time.time(), time.process_time()
     log = (out / "log.jsonl").open("a", encoding="utf-8")
     model.train()
@@ -252,10 +298,7 @@ def main() -> None:
             snap = {k: v.detach().clone() for k, v in model.state_dict().items() if not k.startswith("frontend.")}
             history.append((res["selection"], step, snap))
             history = sorted(history, key=lambda h: h[0])[: args.average]
-            torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step,
-                        "wall": rec["wall_s"], "cpu": rec["cpu_s"], "history": history,
-                        "rng": rng.bit_generator.state}, out / "ckpt.tmp")
-            os.replace(out / "ckpt.tmp", out / "ckpt.pt")
+            checkpoint(out, model, opt, step, rec, history, rng)
             print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in res.items()}), flush=True)
     log.close()
     avg = {k: sum(h[2][k].float() for h in history) / len(history) for k in history[0][2]}

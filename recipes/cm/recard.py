@@ -1,0 +1,43 @@
+"""Rewrite the training record in a shipped waveform-CM bundle's card (and add measured figures), then reseal.
+
+python recipes/cm/recard.py BUNDLE_DIR runs/cm/RUN [--results recipes/cm/results/X.json]
+
+For a bundle written by ``fuse.py --ship`` whose card must be brought up to date without
+re-fitting its calibration: the ``training`` record (``fuse.branch_training``) and, with
+``--results``, ``measured`` (an ``evaluate.py`` JSON). The sha256 list is rewritten (``seal_bundle``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from fuse import branch_training
+
+from voxguard.models._hub import seal_bundle
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("bundle")
+    ap.add_argument("run")
+    ap.add_argument("--results", default=None)
+    args = ap.parse_args()
+    bundle, run = Path(args.bundle), Path(args.run)
+    meta = json.loads((bundle / "config.json").read_text())
+    summary = json.loads((run / "summary.json").read_text())
+    card = meta["card"]
+    card.pop("branch_training", None)
+    card["training"] = branch_training(run, summary)
+    card["training_data"] = card["training"].pop("data")
+    card["attacks_seen"] = summary["attacks_seen"]
+    if args.results:
+        card["measured"] = json.loads(Path(args.results).read_text())
+    (bundle / "config.json").write_text(json.dumps(meta, indent=2) + "\n")
+    seal_bundle(bundle)
+    print(json.dumps({k: card[k] for k in ("training", "training_data")}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

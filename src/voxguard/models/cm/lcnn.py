@@ -1,0 +1,162 @@
+"""LCNN countermeasures on linear-frequency features (no pretrained model).
+
+The light CNN of the ASVspoof 2019/2021 LFCC-LCNN baseline (Wang & Yamagishi, "A comparative
+study on recent neural spoofing countermeasures for synthetic speech detection", Interspeech
+2021; their ``baseline_LA`` project): nine convolutions with max-feature-map (MFM) activations
+and affine-free batch norm, four 2x2 max-pools, dropout 0.7, two BLSTM layers with a residual
+connection, the mean over time and a linear output.
+
+Decisions written down here:
+- The baseline outputs one logit for a sigmoid loss; ours follows voxguard's CM contract,
+  ``forward(wav (B, T), lengths=None) -> logits (B, 2)``, index 1 = bona fide (two logits, a
+  cross-entropy; the LLR is their difference).
+- ``width`` scales every convolution's channel count (1.0 = the baseline's 64-32-96-48-...);
+  ``pooling="stats"`` replaces the two BLSTMs by the mean and standard deviation over time, for
+  wide inputs (a log spectrogram's 257 bins would make the BLSTMs 3M parameters).
+- ``features="logspec"`` swaps LFCC for the 257-bin log power spectrogram (fine harmonic
+  structure, where Griffin-Lim and WORLD/MLSA copies differ from speech; the Whisper front-end's
+  80 mel bands smooth it away). The time axis is the CNN's first spatial axis, as in the
+  baseline (``(B, 1, T, D)``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from voxguard.frontends.fbank import length_mask
+from voxguard.frontends.spectrogram import LFCC, LogSpectrogram
+from voxguard.models._registry import Variant, register_variants
+
+
+@dataclass(frozen=True)
+class LCNNConfig:
+    """Architecture of an LCNN countermeasure (see the module docstring)."""
+
+    features: str = "lfcc"  # "lfcc" or "logspec"
+    width: float = 1.0
+    pooling: str = "blstm"  # "blstm" (the baseline) or "stats"
+    dropout: float = 0.7
+    sample_rate: int = 16000
+
+
+class MaxFeatureMap(nn.Module):
+    """Split the ``channels`` in two halves and keep the element-wise maximum (the half size is
+    a constant, so exported graphs know the channel count the next batch norm needs)."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.half = channels // 2
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.maximum(x[:, : self.half], x[:, self.half : 2 * self.half])
+
+
+def _channels(width: float) -> list[int]:
+    # conv output channels of the baseline before MFM halves them
+    return [max(2, int(round(c * width / 2)) * 2) for c in (64, 64, 96, 96, 128, 128, 64, 64, 64)]
+
+
+def _body(width: float) -> tuple[nn.Sequential, int]:
+    c = _channels(width)
+    h = [v // 2 for v in c]
+    layers: list[nn.Module] = [
+        nn.Conv2d(1, c[0], 5, padding=2),
+        MaxFeatureMap(c[0]),
+        nn.MaxPool2d(2),
+        nn.Conv2d(h[0], c[1], 1),
+        MaxFeatureMap(c[1]),
+        nn.BatchNorm2d(h[1], affine=False),
+        nn.Conv2d(h[1], c[2], 3, padding=1),
+        MaxFeatureMap(c[2]),
+        nn.MaxPool2d(2),
+        nn.BatchNorm2d(h[2], affine=False),
+        nn.Conv2d(h[2], c[3], 1),
+        MaxFeatureMap(c[3]),
+        nn.BatchNorm2d(h[3], affine=False),
+        nn.Conv2d(h[3], c[4], 3, padding=1),
+        MaxFeatureMap(c[4]),
+        nn.MaxPool2d(2),
+        nn.Conv2d(h[4], c[5], 1),
+        MaxFeatureMap(c[5]),
+        nn.BatchNorm2d(h[5], affine=False),
+        nn.Conv2d(h[5], c[6], 3, padding=1),
+        MaxFeatureMap(c[6]),
+        nn.BatchNorm2d(h[6], affine=False),
+        nn.Conv2d(h[6], c[7], 1),
+        MaxFeatureMap(c[7]),
+        nn.BatchNorm2d(h[7], affine=False),
+        nn.Conv2d(h[7], c[8], 3, padding=1),
+        MaxFeatureMap(c[8]),
+        nn.MaxPool2d(2),
+    ]
+    return nn.Sequential(*layers), h[8]
+
+
+class LCNN(nn.Module):
+    """``features`` front-end -> LCNN body -> BLSTMs or stats pooling -> ``Linear(., 2)``."""
+
+    def __init__(self, cfg: LCNNConfig = LCNNConfig()) -> None:
+        super().__init__()
+        if cfg.features not in ("lfcc", "logspec"):
+            raise ValueError(f"unknown LCNN features {cfg.features!r}; use 'lfcc' or 'logspec'")
+        if cfg.pooling not in ("blstm", "stats"):
+            raise ValueError(f"unknown LCNN pooling {cfg.pooling!r}; use 'blstm' or 'stats'")
+        self.sample_rate = cfg.sample_rate
+        self.frontend = LFCC() if cfg.features == "lfcc" else LogSpectrogram()
+        self.body, channels = _body(cfg.width)
+        self.dropout = nn.Dropout(cfg.dropout)
+        dim = channels * (self.frontend.dim // 16)
+        self.pooling = cfg.pooling
+        if cfg.pooling == "blstm":
+            self.lstm1 = nn.LSTM(dim, dim // 2, batch_first=True, bidirectional=True)
+            self.lstm2 = nn.LSTM(dim, dim // 2, batch_first=True, bidirectional=True)
+            self.out = nn.Linear(dim, 2)
+        else:
+            self.out = nn.Linear(2 * dim, 2)
+
+    def forward(self, wav: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits ``(B, 2)`` (index 1 = bona fide) for waveforms ``(B, T)`` at 16 kHz."""
+        feats, frames = self.frontend(wav, lengths)  # (B, T', D)
+        total = feats.shape[1]
+        if (
+            lengths is not None
+        ):  # frames past an item's length are zeros: padding never reaches the CNN
+            feats = feats * length_mask(frames, total).to(feats.dtype)[..., None]
+        if total < 16:  # four 2x poolings need 16 frames: repeat a very short input
+            feats = feats.repeat(1, -(-16 // total), 1)[:, :16]
+            frames = torch.clamp(frames * 0 + 16, max=16)
+        hidden = self.dropout(self.body(feats[:, None]))  # (B, C, T'/16, D/16)
+        batch, channels, steps, bins = hidden.shape
+        hidden = hidden.permute(0, 2, 1, 3).reshape(batch, steps, channels * bins)
+        valid = length_mask(torch.clamp(frames // 16, min=1, max=steps), steps).to(hidden.dtype)[
+            ..., None
+        ]
+        if self.pooling == "blstm":
+            seq, _ = self.lstm1(hidden)
+            seq, _ = self.lstm2(seq)
+            seq = seq + hidden
+            pooled = (seq * valid).sum(1) / valid.sum(1)
+        else:
+            mean = (hidden * valid).sum(1) / valid.sum(1)
+            var = (((hidden - mean[:, None]) ** 2) * valid).sum(1) / valid.sum(1)
+            pooled = torch.cat([mean, torch.sqrt(var + 1e-5)], dim=-1)
+        return self.out(pooled)
+
+
+register_variants(
+    LCNN,
+    task="cm",
+    variants={
+        "lcnn_lfcc": Variant(
+            LCNNConfig("lfcc", 1.0, "blstm"),
+            "LFCC-LCNN: the ASVspoof 2019/2021 baseline (60-d LFCC, LCNN, 2 BLSTMs)",
+        ),
+        "lcnn_spec": Variant(
+            LCNNConfig("logspec", 0.5, "stats"),
+            "LCNN (half width) on the 257-bin log power spectrogram, mean + std pooling",
+        ),
+    },
+)

@@ -1,0 +1,93 @@
+"""Linear-frequency front-ends against independent numpy / scipy computations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from scipy.fft import dct
+
+from voxguard.frontends.spectrogram import LFCC, LogSpectrogram
+
+
+def _frames(x: np.ndarray, length: int, hop: int) -> np.ndarray:
+    n = (len(x) - length) // hop + 1
+    return np.stack([x[i * hop : i * hop + length] for i in range(n)])
+
+
+def _power(x: np.ndarray, length: int, hop: int, n_fft: int) -> np.ndarray:
+    window = np.hanning(length + 1)[:-1]  # periodic Hann
+    return np.abs(np.fft.rfft(_frames(x, length, hop) * window, n=n_fft)) ** 2
+
+
+@pytest.fixture
+def tone_and_noise() -> np.ndarray:
+    rng = np.random.default_rng(0)
+    t = np.arange(16000) / 16000
+    return (0.3 * np.sin(2 * np.pi * 440 * t) + 0.05 * rng.standard_normal(16000)).astype(
+        np.float32
+    )
+
+
+def test_log_spectrogram_matches_numpy_rfft(tone_and_noise):
+    feats, frames = LogSpectrogram(cmn=False)(torch.from_numpy(tone_and_noise)[None])
+    ref = np.log(_power(tone_and_noise.astype(np.float64), 512, 160, 512) + 1e-8)
+    assert feats.shape == (1, ref.shape[0], 257) and int(frames[0]) == ref.shape[0]
+    np.testing.assert_allclose(feats[0].numpy(), ref, atol=2e-3)
+    # the 440 Hz tone peaks in bin 440 / (16000 / 512) = 14.08
+    assert int(feats[0].mean(0).argmax()) == 14
+
+
+def test_log_spectrogram_cmn_and_lengths(tone_and_noise):
+    x = torch.from_numpy(tone_and_noise)[None].repeat(2, 1)
+    feats, frames = LogSpectrogram()(x, torch.tensor([16000, 8000]))
+    assert frames.tolist() == [97, 47]
+    np.testing.assert_allclose(feats[0].mean(0).numpy(), 0.0, atol=1e-4)  # mean-normalised per bin
+
+
+def test_lfcc_matches_numpy_scipy(tone_and_noise):
+    x = tone_and_noise.astype(np.float64)
+    power = _power(x, 320, 160, 512)
+    # 20 triangles equally spaced in Hz from 0 to 8 kHz, built from frequencies
+    hz = np.arange(257) * 16000 / 512
+    edges = np.linspace(0, 8000, 22)
+    fb = np.stack(
+        [
+            np.clip(
+                np.minimum(
+                    (hz - edges[i]) / (edges[i + 1] - edges[i]),
+                    (edges[i + 2] - hz) / (edges[i + 2] - edges[i + 1]),
+                ),
+                0,
+                None,
+            )
+            for i in range(20)
+        ],
+        axis=1,
+    )
+    ceps = dct(np.log(power @ fb + 1e-8), type=2, norm="ortho", axis=1)
+
+    def delta(c):  # HTK regression, width 2, edges replicated
+        p = np.pad(c, ((2, 2), (0, 0)), mode="edge")
+        return sum(n * (p[2 + n : 2 + n + len(c)] - p[2 - n : 2 - n + len(c)]) for n in (1, 2)) / 10
+
+    ref = np.concatenate([ceps, delta(ceps), delta(delta(ceps))], axis=1)
+    feats, _ = LFCC()(torch.from_numpy(tone_and_noise)[None])
+    assert feats.shape == (1, ref.shape[0], 60)
+    np.testing.assert_allclose(feats[0].numpy(), ref, atol=5e-3)
+
+
+def test_short_input_gives_one_frame():
+    feats, frames = LogSpectrogram()(torch.zeros(1, 100))
+    assert feats.shape == (1, 1, 257) and frames.tolist() == [1]
+    assert torch.isfinite(feats).all()
+
+
+def test_export_path_matmul_equals_the_fft(tone_and_noise, monkeypatch):
+    x = torch.from_numpy(tone_and_noise)[None]
+    for frontend in (LogSpectrogram(cmn=False), LFCC()):
+        eager, _ = frontend(x)
+        monkeypatch.setattr(torch.onnx, "is_in_onnx_export", lambda: True)
+        exported, _ = frontend(x)
+        monkeypatch.undo()
+        torch.testing.assert_close(exported, eager, atol=2e-3, rtol=1e-4)

@@ -1,0 +1,81 @@
+"""LCNN countermeasure and the score-level FusedCM."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import voxguard as vg
+from voxguard.models import load_pretrained, save_pretrained
+
+
+def test_lcnn_lfcc_matches_the_baseline_sizes():
+    # the ASVspoof LFCC-LCNN baseline: 60-d LFCC -> 4 poolings -> 32 channels x 60 // 16 = 96 BLSTM features
+    model = vg.create_model("lcnn_lfcc")
+    assert model.lstm1.input_size == 96 and model.lstm1.hidden_size == 48
+    assert [m.out_channels for m in model.body if isinstance(m, torch.nn.Conv2d)] == [
+        64,
+        64,
+        96,
+        96,
+        128,
+        128,
+        64,
+        64,
+        64,
+    ]
+
+
+def test_lcnn_items_score_independently_of_their_batch():
+    torch.manual_seed(0)
+    model = vg.create_model("lcnn_spec").eval()
+    x = torch.randn(3, 64000) * 0.1  # the product scores equal-length 4-s windows
+    with torch.no_grad():
+        batch = model(x)
+        alone = torch.cat([model(x[i : i + 1]) for i in range(3)])
+    torch.testing.assert_close(batch, alone, atol=1e-5, rtol=1e-5)
+
+
+def test_lcnn_padding_content_never_reaches_the_score():
+    # frames past an item's length are zeroed before the CNN and left out of the pooling, so
+    # what the padding holds cannot change the score
+    torch.manual_seed(0)
+    model = vg.create_model("lcnn_spec").eval()
+    x = torch.randn(1, 32000) * 0.1
+    zeros = torch.cat([x, torch.zeros(1, 32000)], dim=1)
+    noise = torch.cat([x, torch.randn(1, 32000)], dim=1)
+    with torch.no_grad():
+        a = model(zeros, torch.tensor([32000]))
+        b = model(noise, torch.tensor([32000]))
+        c = model(noise)
+    torch.testing.assert_close(a, b)
+    assert not torch.allclose(b, c)
+
+
+def test_lcnn_scores_very_short_input():
+    model = vg.create_model("lcnn_spec").eval()
+    with torch.no_grad():
+        out = model(torch.randn(1, 800) * 0.1)
+    assert out.shape == (1, 2) and torch.isfinite(out).all()
+
+
+def test_fused_score_is_the_weighted_sum_of_branch_log_odds(tmp_path):
+    torch.manual_seed(0)
+    model = vg.create_model("debug_fused_cm").eval()  # weights (1.0, 0.5), bias 0.1
+    x = torch.randn(3, 16000) * 0.1
+    with torch.no_grad():
+        out = model(x)
+        per_branch = []
+        for branch in model.branches:
+            logits = branch(x)
+            per_branch.append(logits[:, 1] - logits[:, 0])
+    expected = per_branch[0] + 0.5 * per_branch[1] + 0.1
+    torch.testing.assert_close(out[:, 1] - out[:, 0], expected)
+    save_pretrained(model, tmp_path / "fused", {"sample_rate": 16000})
+    with torch.no_grad():
+        torch.testing.assert_close(load_pretrained(tmp_path / "fused")(x), out)
+
+
+def test_fused_config_errors_are_clear():
+    with pytest.raises(ValueError, match="fusion weights"):
+        vg.create_model("debug_fused_cm", weights=(1.0,))
