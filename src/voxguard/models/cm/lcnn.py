@@ -127,7 +127,7 @@ class LCNN(nn.Module):
             feats = feats * length_mask(frames, total).to(feats.dtype)[..., None]
         if total < 16:  # four 2x poolings need 16 frames: repeat a very short input
             feats = feats.repeat(1, -(-16 // total), 1)[:, :16]
-            frames = torch.clamp(frames * 0 + 16, max=16)
+            frames = torch.full_like(frames, 16)
         hidden = self.dropout(self.body(feats[:, None]))  # (B, C, T'/16, D/16)
         batch, channels, steps, bins = hidden.shape
         hidden = hidden.permute(0, 2, 1, 3).reshape(batch, steps, channels * bins)
