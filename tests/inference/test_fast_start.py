@@ -74,3 +74,16 @@ def test_score_workers_give_the_same_file_in_the_same_order(debug_weights, audio
         [float(r.split("\t")[1]) for r in two[1:-1]],
         rtol=1e-6,
     )
+
+
+def test_chunk_plan_covers_every_file_once_and_balances_the_tail():
+    from voxguard.inference.executors import plan_chunks
+
+    # 200 files, 2 workers, chunks of 16: 16s while >= 64 remain (9 chunks = 144 files), then
+    # ceil(remaining / 4): 56 -> 14, 42 -> 11, 31 -> 8, 23 -> 6, 17 -> 5, 12 -> 3, 9 -> 3, 6 -> 2,
+    # 4 -> 1, 3 -> 1, 2 -> 1, 1 -> 1 (worked out by hand)
+    assert plan_chunks(200, 2, 16) == [16] * 9 + [14, 11, 8, 6, 5, 3, 3, 2, 1, 1, 1, 1]
+    for n, workers, size in [(0, 2, 16), (1, 4, 16), (17, 2, 16), (1000, 3, 7)]:
+        plan = plan_chunks(n, workers, size)
+        assert sum(plan) == n and all(1 <= s <= size for s in plan)
+        assert plan == sorted(plan, reverse=True)  # never grows again

@@ -343,6 +343,14 @@ def hop_length(loaded: Loaded, length: int) -> int:
     return value if isinstance(value, int) and 0 < value <= length else length
 
 
+def batch_size_of(loaded: Loaded, default: int = 16) -> int:
+    """Windows per forward pass: the card's ``batch_size`` (a bundle whose activations per window
+    are large names a small one: memory of a long input is one batch's activations), else
+    ``default``."""
+    value = loaded.card.get("batch_size")
+    return value if isinstance(value, int) and value > 0 else default
+
+
 def sample_rate_of(loaded: Loaded, default: int = 16000) -> int:
     """The model's sample rate (card, then config, then ``default``)."""
     value = (

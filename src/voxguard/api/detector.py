@@ -33,6 +33,7 @@ import numpy as np
 
 from voxguard.api._load import (
     Loaded,
+    batch_size_of,
     check_exported_task,
     crop_length,
     hop_length,
@@ -163,7 +164,7 @@ class SpoofDetector(_Scorer):
         calibration: Any = None,
         threshold: float | None = None,
         device: str = "cpu",
-        batch_size: int = 16,
+        batch_size: int | None = None,
         mode: str = "windows",
         aggregate: str = DEFAULT_AGGREGATE,
         hop: int | None = None,
@@ -184,7 +185,9 @@ class SpoofDetector(_Scorer):
             calibration: AffineCalibrator JSON path (or object) mapping scores to LLRs.
             threshold: decision threshold (on LLRs when calibrated, default 0.0).
             device: torch device (torch backend).
-            batch_size: crops / windows per forward pass.
+            batch_size: crops / windows per forward pass (default: the card's ``batch_size``,
+                else 16; a model with large activations per window, such as an LCNN on a
+                257-bin spectrogram, names a small one to bound the memory of long inputs).
             mode: ``windows`` (windows covering the whole input) or ``crop`` (the first crop,
                 tile-repeated: the AASIST eval convention).
             aggregate: utterance score from the window scores: ``min`` (the worst window with
@@ -209,6 +212,7 @@ class SpoofDetector(_Scorer):
         fn = make_backend(loaded, backend, device, num_threads, onnx_path, length)
         if loaded.model is None:
             check_exported_task(loaded, fn, "cm")
+        batch_size = batch_size or batch_size_of(loaded)
         det = cls(loaded, fn, policy, batch_size, calibration, threshold, speech_fraction)
         det.aggregate = aggregate
         return det

@@ -103,7 +103,7 @@ def load_detector(args: argparse.Namespace, prefix: str = "") -> Any:
 
         return SpoofDetector.from_pretrained(
             getattr(args, f"{prefix}model", None),
-            batch_size=getattr(args, "batch_size", 16),
+            batch_size=getattr(args, "batch_size", None),
             **extra,
             **_scorer_kwargs(args, prefix),
         )

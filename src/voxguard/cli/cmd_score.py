@@ -35,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_model_args(p, "cm")
     add_runtime_args(p)
     add_window_args(p)
-    p.add_argument("--batch-size", type=int, default=16, help="windows per forward pass")
+    p.add_argument("--batch-size", type=int, default=None, help="windows per forward pass (default: the bundle's, else 16)")
     p.add_argument(
         "--workers",
         type=int,
