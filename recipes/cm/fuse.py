@@ -41,6 +41,12 @@ from voxguard.models import create_model, load_pretrained
 from voxguard.models._hub import read_config, resolve_pretrained_dir
 
 WINDOW, HOP = 64000, 32000
+#: what each waveform branch's front-end is, for the card
+FRONTEND_TEXT = {
+    "lcnn_spec": "log power spectrogram, 32-ms frames, 257 linear bins",
+    "lcnn_wide": "wide-band log power spectrogram, 4-ms frames every 2 ms, 33 linear bins",
+    "lcnn_lfcc": "LFCC (60 coefficients with deltas), 20-ms frames",
+}
 
 
 @torch.inference_mode()
@@ -211,7 +217,7 @@ def main() -> None:
                                                              "operating_point", "attacks_seen", "attacks_held_out",
                                                              "validation_sets_never_trained_on", "engine_build",
                                                              "data_licence", "licence")}
-            card["frontend"] = "log power spectrogram, 257 linear bins (no pretrained weights)"
+            card["frontend"] = f"{FRONTEND_TEXT[summary['args']['model']]} (no pretrained weights)"
             card["score"] = ("logit[1] - logit[0] per 4-s window, windows every 2 s; the utterance score is the worst "
                              "window with enough speech; calibration.json maps it to a bona fide LLR")
             card["chosen_by"] = "dev EER + same-corpus validation EER (fuse.py: better alone than any fusion weight)"
@@ -219,7 +225,7 @@ def main() -> None:
             model = fused_model(args.cm, run, weight)
         if weight is not None and weight >= 0:
             card["frontend"] = (f"branch 0: {card.get('frontend', '')}; branch 1: {summary['args']['model']} on the "
-                                "waveform (log power spectrogram, 257 linear bins; no pretrained weights)")
+                                f"waveform ({FRONTEND_TEXT[summary['args']['model']]}; no pretrained weights)")
             card["score"] = (f"per 4-s window: s = s_cm + {weight:g} s_{summary['args']['model']} (branch log-odds, "
                              "weight chosen by fuse.py on dev EER + same-corpus validation EER); " + card.get("score", ""))
             card["fusion"] = {"weights": [1.0, weight], "chosen_by": "dev EER + same-corpus validation EER (fuse.py grid)",

@@ -56,6 +56,17 @@ def score(model, windows: np.ndarray, batch: int = 32) -> np.ndarray:
     return (logits[:, 1] - logits[:, 0]).numpy()
 
 
+def init_weights(path: Path) -> dict[str, torch.Tensor]:
+    """Model weights from a bundle folder, a ``.safetensors`` file, or a ``.pt`` of this recipe."""
+    if path.is_dir():
+        path = path / "model.safetensors"
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        return load_file(str(path))
+    return torch.load(path, weights_only=True)["model"]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--engine", default="data/voxguard-engine-l")
@@ -72,6 +83,13 @@ def main() -> None:
     ap.add_argument("--average", type=int, default=3)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--init", default=None,
+                    help="start from these weights instead of a random init: a bundle folder, its "
+                    "model.safetensors, or a best.pt / ckpt.pt of this recipe (e.g. to finish a schedule a "
+                    "run stopped for time left; the optimiser state starts afresh)")
+    ap.add_argument("--init-step", type=int, default=0,
+                    help="with --init: the step the weights were taken at; the cosine schedule continues "
+                    "from there after a 100-step re-warm-up (the fresh AdamW moments need it)")
     args = ap.parse_args()
     out = start_run(args)
     rows = engine_rows(Path(args.engine))
@@ -97,10 +115,20 @@ def main() -> None:
     step, wall0, cpu0, history = resume(out, model, opt, rng)
     t0, c0 = time.time(), time.process_time()
     log = (out / "log.jsonl").open("a", encoding="utf-8")
+    start = args.init_step if args.init else 0  # the schedule's (re-)warm-up starts here
+    if args.init and step == 0:
+        model.load_state_dict(init_weights(Path(args.init)))
+        step = args.init_step
+        # the starting weights are the first candidate: later steps must beat them to be selected
+        res = metrics({k: score(model, w) for k, w in windows.items() if len(w)}, rows, groups)
+        res.update(step=step, wall_s=0.0, cpu_s=0.0, init=args.init)
+        log.write(json.dumps(res) + "\n")
+        history.append((res["selection"], step, {k: v.detach().clone() for k, v in model.state_dict().items()}))
+        print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in res.items()}), flush=True)
     model.train()
     half = args.batch // 2
     while step < args.steps and not (out / "STOP").exists():
-        lr = args.lr * min(1.0, (step + 1) / 100) * 0.5 * (1 + math.cos(math.pi * step / args.steps))
+        lr = args.lr * min(1.0, (step + 1 - start) / 100) * 0.5 * (1 + math.cos(math.pi * step / args.steps))
         for g in opt.param_groups:
             g["lr"] = lr
         idx = np.concatenate([rng.choice(train_b, half), rng.choice(train_s, half)])

@@ -26,9 +26,20 @@ def test_lcnn_lfcc_matches_the_baseline_sizes():
     ]
 
 
-def test_lcnn_items_score_independently_of_their_batch():
+def test_lcnn_wide_sees_the_wide_band_spectrogram():
+    # 64-sample (4 ms) frames every 32, uncentred: 33 bins, 4 s -> 1 + (64000 - 64) // 32 = 1999
+    # frames; the half-width body ends in 64 * 0.5 = 32 conv channels, 16 after the MFM, over
+    # 33 // 16 = 2 bins: mean + std of 32 features
+    model = vg.create_model("lcnn_wide").eval()
+    feats, frames = model.frontend(torch.randn(1, 64000) * 0.1)
+    assert feats.shape[1:] == (1999, 33) and int(frames[0]) == 1999
+    assert model.out.in_features == 2 * 16 * 2
+
+
+@pytest.mark.parametrize("name", ["lcnn_spec", "lcnn_wide"])
+def test_lcnn_items_score_independently_of_their_batch(name):
     torch.manual_seed(0)
-    model = vg.create_model("lcnn_spec").eval()
+    model = vg.create_model(name).eval()
     x = torch.randn(3, 64000) * 0.1  # the product scores equal-length 4-s windows
     with torch.no_grad():
         batch = model(x)

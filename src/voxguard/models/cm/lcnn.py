@@ -17,6 +17,15 @@ Decisions written down here:
   structure, where Griffin-Lim and WORLD/MLSA copies differ from speech; the Whisper front-end's
   80 mel bands smooth it away). The time axis is the CNN's first spatial axis, as in the
   baseline (``(B, 1, T, D)``).
+- ``features="widespec"``: the wide-band log spectrogram (4-ms Hann frames every 2 ms, 33
+  bins), where each glottal pulse is a vertical stripe. A copy re-synthesised from a 32-ms
+  magnitude spectrogram (Griffin-Lim, from its own 512-point STFT) keeps that magnitude exactly,
+  so a narrow-band front-end cannot tell it from its source; its phases are reconstructed, so
+  the harmonics of a pitch period no longer line up and the stripes smear. Measured before
+  building it (80 LibriSpeech utterances and their Griffin-Lim copies, half of both through a
+  codec / noise / reverberation, a logistic regression on per-band temporal statistics, 5-fold
+  by utterance): 19 % EER wide-band against 30 % narrow-band; on the relative phase shifts of
+  the first 12 harmonics, the physical cue the stripes show, 7.5 %.
 """
 
 from __future__ import annotations
@@ -35,7 +44,7 @@ from voxguard.models._registry import Variant, register_variants
 class LCNNConfig:
     """Architecture of an LCNN countermeasure (see the module docstring)."""
 
-    features: str = "lfcc"  # "lfcc" or "logspec"
+    features: str = "lfcc"  # "lfcc", "logspec" or "widespec"
     width: float = 1.0
     pooling: str = "blstm"  # "blstm" (the baseline) or "stats"
     dropout: float = 0.7
@@ -95,17 +104,27 @@ def _body(width: float) -> tuple[nn.Sequential, int]:
     return nn.Sequential(*layers), h[8]
 
 
+#: LCNN front-ends by ``LCNNConfig.features`` (each ``(wav, lengths) -> (feats (B, T', D), frames)``)
+FRONTENDS = {
+    "lfcc": LFCC,
+    "logspec": LogSpectrogram,
+    "widespec": lambda: LogSpectrogram(frame_length=64, hop_length=32, n_fft=64),
+}
+
+
 class LCNN(nn.Module):
     """``features`` front-end -> LCNN body -> BLSTMs or stats pooling -> ``Linear(., 2)``."""
 
     def __init__(self, cfg: LCNNConfig = LCNNConfig()) -> None:
         super().__init__()
-        if cfg.features not in ("lfcc", "logspec"):
-            raise ValueError(f"unknown LCNN features {cfg.features!r}; use 'lfcc' or 'logspec'")
+        if cfg.features not in FRONTENDS:
+            raise ValueError(
+                f"unknown LCNN features {cfg.features!r}; use one of {', '.join(FRONTENDS)}"
+            )
         if cfg.pooling not in ("blstm", "stats"):
             raise ValueError(f"unknown LCNN pooling {cfg.pooling!r}; use 'blstm' or 'stats'")
         self.sample_rate = cfg.sample_rate
-        self.frontend = LFCC() if cfg.features == "lfcc" else LogSpectrogram()
+        self.frontend = FRONTENDS[cfg.features]()
         self.body, channels = _body(cfg.width)
         self.dropout = nn.Dropout(cfg.dropout)
         dim = channels * (self.frontend.dim // 16)
@@ -157,6 +176,10 @@ register_variants(
         "lcnn_spec": Variant(
             LCNNConfig("logspec", 0.5, "stats"),
             "LCNN (half width) on the 257-bin log power spectrogram, mean + std pooling",
+        ),
+        "lcnn_wide": Variant(
+            LCNNConfig("widespec", 0.5, "stats"),
+            "LCNN (half width) on the wide-band (4-ms) log spectrogram, mean + std pooling",
         ),
     },
 )
