@@ -90,3 +90,22 @@ def test_fused_score_is_the_weighted_sum_of_branch_log_odds(tmp_path):
 def test_fused_config_errors_are_clear():
     with pytest.raises(ValueError, match="fusion weights"):
         vg.create_model("debug_fused_cm", weights=(1.0,))
+
+
+def test_spec_and_wide_fusion_exports_to_onnx_with_the_same_scores(tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    from voxguard.export.onnx import export_onnx
+
+    torch.manual_seed(0)
+    model = vg.create_model(
+        "fused_attm_lcnn", branches=("lcnn_spec", "lcnn_wide"), branch_configs=({}, {}),
+        upstream_path=None, weights=(1.0, 0.7), bias=0.0,
+    ).eval()
+    path = export_onnx(model, tmp_path / "m.onnx", example_seconds=4.0)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    x = torch.randn(2, 48000) * 0.1  # another length than the trace's
+    with torch.no_grad():
+        expected = model(x).numpy()
+    got = session.run(None, {session.get_inputs()[0].name: x.numpy()})[0]
+    assert got.shape == expected.shape
+    assert abs(got - expected).max() < 1e-3
