@@ -55,12 +55,19 @@ def base_card(exp: Path) -> dict:
         **_run_record(exp, cfg),
         "train_crops": crops,
     }
-    if cfg.get("init_from"):  # a second stage: record the first stage it started from
+    if cfg.get("init_from"):  # a later stage: record the stage it started from
+        # (read before the bundle is rewritten: a stage may start from the shipped bundle itself)
         init = Path(cfg["init_from"])
         first = json.loads((init / CONFIG_FILE).read_text())["card"]
+        what = (
+            "the shipped bundle before this stage"
+            if "training" in first
+            else "the previous stage's selected checkpoint"
+        )
         training["initialised_from"] = {
-            "what": f"{init.parent.name}/{init.name}: the first-stage run's selected checkpoint "
+            "what": f"{init.parent.name}/{init.name}: {what} "
             "(P and the AAM centres refitted on its embeddings at step 0)",
+            **({"sha256": first["sha256"]} if "sha256" in first else {}),
             **first.get("training", {}),
         }
     return {

@@ -1,8 +1,11 @@
 """Learning curves of distillation runs: training losses and the dev EER against steps.
 
-Usage: python plot_curves.py OUT_PNG RUN_DIR [RUN_DIR...]
-A run started from another run's checkpoint (``init_from``) is drawn after it: its steps are
-offset by the steps of the checkpoint it started from (from that checkpoint's card).
+Usage: python plot_curves.py OUT_PNG RUN [RUN...]
+RUN: a run directory (its log.jsonl) or a log.jsonl file, optionally RUN@STEP to give the step
+its weights started from when the checkpoint it was initialised from no longer exists.
+A run started from another run's checkpoint or a bundle (``init_from``) is drawn after it: its
+steps are offset by the training steps behind the weights it started from (``init_step`` in its
+log, else that checkpoint's card).
 """
 
 from __future__ import annotations
@@ -19,11 +22,18 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 def main(out_png: str, *runs: str) -> None:
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
-    for run in runs:
-        rows = [json.loads(x) for x in (Path(run) / "log.jsonl").read_text().splitlines() if x]
+    for arg in runs:
+        run, _, given = arg.partition("@")
+        path = Path(run)
+        log = path if path.is_file() else path / "log.jsonl"
+        rows = [json.loads(x) for x in log.read_text().splitlines() if x]
         init = next((r for r in rows if "init_from" in r), None)
         offset = 0
-        if init is not None:
+        if given:  # RUN@STEP: a log kept without its run directory (the checkpoint is gone)
+            offset = int(given)
+        elif "init_step" in (init or {}):  # logged by train.py: all stages behind the weights
+            offset = int(init["init_step"])
+        elif init is not None:
             card = json.loads((Path(init["init_from"]) / "config.json").read_text())["card"]
             # the step of the checkpoint it started from (not the steps its run went on for)
             offset = int(card.get("train_step", card.get("training", {}).get("selected_step", 0)))
@@ -31,7 +41,7 @@ def main(out_png: str, *runs: str) -> None:
             r["step"] = r.get("step", 0) + offset
         train = [r for r in rows if "loss" in r]
         dev = [r for r in rows if "dev_eer_pct" in r]
-        name = Path(run).name
+        name = path.name if path.is_dir() else path.stem.removeprefix("log_")
         full = [r for r in dev if "dev_full_eer_pct" in r]
         if full:
             axes[2].plot(

@@ -85,3 +85,39 @@ def test_distill_from_a_checkpoint_logs_init_and_the_larger_dev_set(tmp_path):
     assert "dev_eer_pct" in init and "dev_full_eer_pct" in init
     evals = [r for r in rows if "dev_full_eer_pct" in r and "best" in r]
     assert [r["step"] for r in evals] == [2]
+
+
+def test_source_step_counts_every_stage_behind_the_weights(tmp_path):
+    from voxguard.training.spk_distill import source_step
+
+    bundle = {"training": {"selected_step": 800, "initialised_from": {"selected_step": 1650}}}
+    assert source_step(bundle) == 2450
+    first = tmp_path / "first"
+    first.mkdir()
+    (first / "config.json").write_text(json.dumps({"card": {"train_step": 1650}}))
+    assert source_step({"train_step": 800, "distill": {"init_from": str(first)}}) == 2450
+    assert source_step({"train_step": 800, "distill": {"init_from": str(tmp_path / "gone")}}) == 800
+    assert source_step({}) == 0
+
+
+def test_distill_from_the_shipped_bundle_by_name(tmp_path):
+    from voxguard.models import load_pretrained
+    from voxguard.training.spk_distill import source_step
+
+    bank = _bank(tmp_path)
+    cfg = DistillConfig(
+        model="bccmt_tiny",
+        steps=2,
+        batch_size=4,
+        min_frames=40,
+        max_frames=60,
+        warmup_steps=1,
+        eval_every=2,
+        init_from="bccmt_tiny_ge2e_kd",
+        init_crops=6,
+    )
+    train_distill(cfg, bank, _dev(), tmp_path / "run", {"recipe": "test"})
+    init = json.loads((tmp_path / "run" / "log.jsonl").read_text().splitlines()[0])
+    card = load_pretrained("bccmt_tiny_ge2e_kd").card
+    assert init["init_from"] == "bccmt_tiny_ge2e_kd" and init["init_sha256"] == card["sha256"]
+    assert init["init_step"] == source_step(card) > 0

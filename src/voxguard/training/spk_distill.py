@@ -175,6 +175,25 @@ def _embed(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return out[0] if isinstance(out, tuple) else out
 
 
+def source_step(card: dict[str, Any]) -> int:
+    """Training steps behind a set of weights, all stages counted, read from its card: a run's
+    ``best/`` card has ``train_step`` (plus its own ``init_from``'s steps when that folder is still
+    there); a bundle card has ``training.selected_step`` and, per earlier stage, a nested
+    ``initialised_from`` record with that stage's ``selected_step``."""
+    if "train_step" in card:
+        prev = card.get("distill", {}).get("init_from")
+        step = int(card["train_step"])
+        if prev and (Path(prev) / "config.json").is_file():
+            meta = json.loads((Path(prev) / "config.json").read_text())
+            step += source_step(meta.get("card", {}))
+        return step
+    step, rec = 0, card.get("training", {})
+    while rec:
+        step += int(rec.get("selected_step", 0))
+        rec = rec.get("initialised_from", {})
+    return step
+
+
 @torch.no_grad()
 def init_from_pretrained(
     cfg: DistillConfig,
@@ -188,7 +207,9 @@ def init_from_pretrained(
     targets) and the AAM centres (class-mean embeddings) on ``cfg.init_crops`` random crops."""
     from voxguard.models import load_pretrained
 
-    model.load_state_dict(load_pretrained(cfg.init_from).state_dict(), strict=True)
+    source = load_pretrained(cfg.init_from)
+    model.load_state_dict(source.state_dict(), strict=True)
+    card = getattr(source, "card", {}) or {}
     model.eval()
     idx = rng.choice(len(bank), min(cfg.init_crops, len(bank)), replace=False)
     frames = (cfg.min_frames + cfg.max_frames) // 2
@@ -212,6 +233,8 @@ def init_from_pretrained(
     model.train()
     return {
         "init_from": cfg.init_from,
+        **({"init_sha256": card["sha256"]} if "sha256" in card else {}),
+        "init_step": source_step(card),
         "init_crops": len(idx),
         "init_proj_cos_clean": round(fit_cos, 4),
         "init_classes_covered": covered,
