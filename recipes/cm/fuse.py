@@ -231,6 +231,12 @@ def main() -> None:
             card["fusion"] = {"weights": [1.0, weight], "chosen_by": "dev EER + same-corpus validation EER (fuse.py grid)",
                               "grid_file": str(out.name)}
         card["branch_training"] = branch_training(run, summary)
+        if weight is not None and weight >= 0:  # name each record by its branch
+            card["chosen_by"] = f"dev EER + same-corpus validation EER (fuse.py grid: fusion weight {weight:g})"
+            for key in ("training", "training_data"):
+                if key in card:
+                    card[f"branch_0_{key}"] = card.pop(key)
+            card["branch_1_training"] = card.pop("branch_training")
         if weight is None or weight < 0:
             card["attacks_seen"] = summary["attacks_seen"]
             card["training"] = card.pop("branch_training")

@@ -3,7 +3,8 @@
 python recipes/cm/recard.py BUNDLE_DIR runs/cm/RUN [--results recipes/cm/results/X.json]
 
 For a bundle written by ``fuse.py --ship`` whose card must be brought up to date without
-re-fitting its calibration: the ``training`` record (``fuse.branch_training``) and, with
+re-fitting its calibration: the ``training`` record (``fuse.branch_training``; for a fused
+bundle, branch 1's record ``branch_1_training``, branch 0's kept as ``branch_0_training``) and, with
 ``--results``, ``measured`` (an ``evaluate.py`` JSON). The sha256 list is rewritten (``seal_bundle``).
 """
 
@@ -28,15 +29,27 @@ def main() -> None:
     meta = json.loads((bundle / "config.json").read_text())
     summary = json.loads((run / "summary.json").read_text())
     card = meta["card"]
-    card.pop("branch_training", None)
-    card["training"] = branch_training(run, summary)
-    card["training_data"] = card["training"].pop("data")
-    card["attacks_seen"] = summary["attacks_seen"]
+    if "fusion" in card:  # a FusedCM: RUN trained branch 1, branch 0's record stays
+        for key in ("training", "training_data"):
+            if key in card:
+                card[f"branch_0_{key}"] = card.pop(key)
+        card.pop("branch_training", None)
+        card["branch_1_training"] = branch_training(run, summary)
+        card["chosen_by"] = ("dev EER + same-corpus validation EER (fuse.py grid: fusion weight "
+                             f"{card['fusion']['weights'][1]:g})")
+        card["attacks_seen"] = sorted(set(card.get("attacks_seen", [])) | set(summary["attacks_seen"]))
+        shown = ("branch_0_training", "branch_1_training")
+    else:
+        card.pop("branch_training", None)
+        card["training"] = branch_training(run, summary)
+        card["training_data"] = card["training"].pop("data")
+        card["attacks_seen"] = summary["attacks_seen"]
+        shown = ("training", "training_data")
     if args.results:
         card["measured"] = json.loads(Path(args.results).read_text())
     (bundle / "config.json").write_text(json.dumps(meta, indent=2) + "\n")
     seal_bundle(bundle)
-    print(json.dumps({k: card[k] for k in ("training", "training_data")}, indent=1))
+    print(json.dumps({k: card.get(k) for k in shown}, indent=1))
 
 
 if __name__ == "__main__":

@@ -12,10 +12,11 @@ from voxguard.inference.runner import Backend, TorchBackend
 
 # Preferred bundled weights per task, best first; the first one present is the default.
 DEFAULT_PREFERENCE = {
-    # lcnn_spec_engine: better than the Whisper AttM CM on dev and on real deepfakes against real
-    # speech of their own corpus (recipes/cm/README.md, "Third training"); attm_whisper_engine stays
-    # bundled as the alternative (and for its cheaper long-file hop study)
-    "cm": ("lcnn_spec_engine", "attm_whisper_engine"),
+    # lcnn_dual_engine: lcnn_spec_engine fused with a wide-band LCNN, better than it on the
+    # selection criterion (dev EER + same-corpus validation EER, 0.177 vs 0.345 through the
+    # inference path; recipes/cm/README.md, "Fourth training"); lcnn_spec_engine and
+    # attm_whisper_engine stay bundled as alternatives
+    "cm": ("lcnn_dual_engine", "lcnn_spec_engine", "attm_whisper_engine"),
     "spk": ("bccmt_tiny_ge2e_kd",),
 }
 CARD_DEFAULTS = {
