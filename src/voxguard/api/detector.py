@@ -212,7 +212,7 @@ class SpoofDetector(_Scorer):
         fn = make_backend(loaded, backend, device, num_threads, onnx_path, length)
         if loaded.model is None:
             check_exported_task(loaded, fn, "cm")
-        batch_size = batch_size or batch_size_of(loaded)
+        batch_size = batch_size_of(loaded) if batch_size is None else batch_size
         det = cls(loaded, fn, policy, batch_size, calibration, threshold, speech_fraction)
         det.aggregate = aggregate
         return det
