@@ -129,6 +129,29 @@ def branch_training(run: Path, summary: dict) -> dict:
     }
 
 
+def record_training(card: dict, run: Path, summary: dict) -> tuple[str, ...]:
+    """Write RUN's training record into a bundle's ``card``; returns the keys written.
+
+    A fused bundle (``card["fusion"]``): RUN trained branch 1 (``branch_1_training``), the CM
+    bundle's own record becomes ``branch_0_training`` / ``branch_0_training_data``, and the
+    attacks seen are both branches'. A branch shipped alone: ``training`` / ``training_data``.
+    """
+    card.pop("branch_training", None)
+    if "fusion" in card:
+        for key in ("training", "training_data"):
+            if key in card:
+                card[f"branch_0_{key}"] = card.pop(key)
+        card["branch_1_training"] = branch_training(run, summary)
+        card["chosen_by"] = ("dev EER + same-corpus validation EER (fuse.py grid: fusion weight "
+                             f"{card['fusion']['weights'][1]:g})")
+        card["attacks_seen"] = sorted(set(card.get("attacks_seen", [])) | set(summary["attacks_seen"]))
+        return ("branch_0_training", "branch_1_training")
+    card["training"] = branch_training(run, summary)
+    card["training_data"] = card["training"].pop("data")
+    card["attacks_seen"] = summary["attacks_seen"]
+    return ("training", "training_data")
+
+
 def plot(grid: list[dict], out: Path) -> None:
     import matplotlib
 
@@ -230,17 +253,7 @@ def main() -> None:
                              "weight chosen by fuse.py on dev EER + same-corpus validation EER); " + card.get("score", ""))
             card["fusion"] = {"weights": [1.0, weight], "chosen_by": "dev EER + same-corpus validation EER (fuse.py grid)",
                               "grid_file": str(out.name)}
-        card["branch_training"] = branch_training(run, summary)
-        if weight is not None and weight >= 0:  # name each record by its branch
-            card["chosen_by"] = f"dev EER + same-corpus validation EER (fuse.py grid: fusion weight {weight:g})"
-            for key in ("training", "training_data"):
-                if key in card:
-                    card[f"branch_0_{key}"] = card.pop(key)
-            card["branch_1_training"] = card.pop("branch_training")
-        if weight is None or weight < 0:
-            card["attacks_seen"] = summary["attacks_seen"]
-            card["training"] = card.pop("branch_training")
-            card["training_data"] = card["training"].pop("data")
+        record_training(card, run, summary)
         target = PRETRAINED / args.ship if args.install else run / "bundle" / args.ship
         calibrated_save(model, card, Path(args.engine), target, args.ship)
         print(f"bundle written to {target}")

@@ -14,7 +14,7 @@ import argparse
 import json
 from pathlib import Path
 
-from fuse import branch_training
+from fuse import record_training
 
 from voxguard.models._hub import seal_bundle
 
@@ -29,22 +29,7 @@ def main() -> None:
     meta = json.loads((bundle / "config.json").read_text())
     summary = json.loads((run / "summary.json").read_text())
     card = meta["card"]
-    if "fusion" in card:  # a FusedCM: RUN trained branch 1, branch 0's record stays
-        for key in ("training", "training_data"):
-            if key in card:
-                card[f"branch_0_{key}"] = card.pop(key)
-        card.pop("branch_training", None)
-        card["branch_1_training"] = branch_training(run, summary)
-        card["chosen_by"] = ("dev EER + same-corpus validation EER (fuse.py grid: fusion weight "
-                             f"{card['fusion']['weights'][1]:g})")
-        card["attacks_seen"] = sorted(set(card.get("attacks_seen", [])) | set(summary["attacks_seen"]))
-        shown = ("branch_0_training", "branch_1_training")
-    else:
-        card.pop("branch_training", None)
-        card["training"] = branch_training(run, summary)
-        card["training_data"] = card["training"].pop("data")
-        card["attacks_seen"] = summary["attacks_seen"]
-        shown = ("training", "training_data")
+    shown = record_training(card, run, summary)
     if args.results:
         card["measured"] = json.loads(Path(args.results).read_text())
     (bundle / "config.json").write_text(json.dumps(meta, indent=2) + "\n")

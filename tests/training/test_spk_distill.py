@@ -10,6 +10,9 @@ from safetensors.torch import save_file
 from voxguard.training.spk import FeatureCache
 from voxguard.training.spk_distill import CropBank, DistillConfig, train_distill
 
+#: a tiny, fast distillation run (steps set per test)
+TINY = dict(model="bccmt_tiny", batch_size=4, min_frames=40, max_frames=60, warmup_steps=1, eval_every=2)
+
 
 def _bank(path) -> CropBank:
     g = torch.Generator().manual_seed(0)
@@ -44,15 +47,7 @@ def test_distill_trains_logs_and_resumes(tmp_path):
     assert len(bank) == 6 and bank.window(
         2, 64, __import__("numpy").random.default_rng(0)
     ).shape == (64, 80)
-    cfg = dict(
-        model="bccmt_tiny",
-        steps=4,
-        batch_size=4,
-        min_frames=40,
-        max_frames=60,
-        warmup_steps=1,
-        eval_every=2,
-    )
+    cfg = {**TINY, "steps": 4}
     out = tmp_path / "run"
     best = train_distill(DistillConfig(**cfg), bank, _dev(), out, {"recipe": "test"})
     assert (best / "model.safetensors").is_file() and (out / "last.pt").is_file()
@@ -66,15 +61,7 @@ def test_distill_trains_logs_and_resumes(tmp_path):
 
 def test_distill_from_a_checkpoint_logs_init_and_the_larger_dev_set(tmp_path):
     bank = _bank(tmp_path)
-    cfg = dict(
-        model="bccmt_tiny",
-        steps=2,
-        batch_size=4,
-        min_frames=40,
-        max_frames=60,
-        warmup_steps=1,
-        eval_every=2,
-    )
+    cfg = {**TINY, "steps": 2}
     first = train_distill(DistillConfig(**cfg), bank, _dev(), tmp_path / "a", {"recipe": "test"})
     out = tmp_path / "b"
     second = DistillConfig(**cfg, init_from=str(first), init_crops=6)
@@ -105,17 +92,7 @@ def test_distill_from_the_shipped_bundle_by_name(tmp_path):
     from voxguard.training.spk_distill import source_step
 
     bank = _bank(tmp_path)
-    cfg = DistillConfig(
-        model="bccmt_tiny",
-        steps=2,
-        batch_size=4,
-        min_frames=40,
-        max_frames=60,
-        warmup_steps=1,
-        eval_every=2,
-        init_from="bccmt_tiny_ge2e_kd",
-        init_crops=6,
-    )
+    cfg = DistillConfig(**TINY, steps=2, init_from="bccmt_tiny_ge2e_kd", init_crops=6)
     train_distill(cfg, bank, _dev(), tmp_path / "run", {"recipe": "test"})
     init = json.loads((tmp_path / "run" / "log.jsonl").read_text().splitlines()[0])
     card = load_pretrained("bccmt_tiny_ge2e_kd").card
