@@ -11,7 +11,8 @@ python recipes/cm/fuse.py --cm attm_whisper_engine --branch runs/cm/lcnn_spec_s1
 2. The fused window score is ``s_cm + w s_branch``; the utterance score its worst window. ``w``
    is chosen on a grid by the selection criterion, dev EER + same-corpus validation EER (VCTK
    + AMI bona fide vs SpeechT5 + VCTK conversions; ``select_bundle.py``; the engine eval split
-   is never looked at). The JSON and a plot give dev EER, both validation EERs and the
+   is never looked at), or with ``--criterion selection_partial`` that plus the share of the dev
+   partial spoofs missed at the dev EER threshold. The JSON and a plot give dev EER, both validation EERs and the
    criterion for every ``w`` (``w = 0`` is the CM alone). The worst-window approximation ignores the speech
    gate; the shipped bundle is then measured through the real inference path
    (``select_bundle.py``, ``evaluate.py``).
@@ -41,10 +42,14 @@ from voxguard.models import create_model, load_pretrained
 from voxguard.models._hub import read_config, resolve_pretrained_dir
 
 WINDOW, HOP = 64000, 32000
+CRITERIA = {"selection": "dev EER + same-corpus validation EER",
+            "selection_partial": "dev EER + same-corpus validation EER + dev partial spoofs missed at the dev EER threshold"}
 #: what each waveform branch's front-end is, for the card
 FRONTEND_TEXT = {
     "lcnn_spec": "log power spectrogram, 32-ms frames, 257 linear bins",
     "lcnn_wide": "wide-band log power spectrogram, 4-ms frames every 2 ms, 33 linear bins",
+    "lcnn_widephase": "wide-band log power spectrogram and the cosine / sine of its phase step between "
+                      "neighbouring bins (group delay), 4-ms frames every 2 ms, 33 linear bins",
     "lcnn_lfcc": "LFCC (60 coefficients with deltas), 20-ms frames",
 }
 
@@ -182,6 +187,9 @@ def main() -> None:
     ap.add_argument("--weights", default="0,0.05,0.1,0.15,0.2,0.3,0.4,0.5,0.7,1,1.5,2,3,5")
     ap.add_argument("--weight", type=float, default=None,
                     help="ship this weight instead of the grid's best (negative: the branch alone)")
+    ap.add_argument("--criterion", default="selection", choices=("selection", "selection_partial"),
+                    help="what the best weight minimises: dev EER + same-corpus validation EER, or that plus "
+                         "the share of dev partial spoofs missed at the dev EER threshold")
     ap.add_argument("--ship", default=None, help="bundle name to write")
     ap.add_argument("--install", action="store_true")
     args = ap.parse_args()
@@ -191,6 +199,7 @@ def main() -> None:
     dev, val = selection_files(Path(args.engine), Path(args.shared))
     files = [r["file"] for r in dev] + [f for f, _, _ in val]
     y_dev = np.array([r["label"] == "bonafide" for r in dev])
+    partial = np.array([r["attack"].startswith("partial") for r in dev])
     cm_s, counts = cached(cache / f"{Path(args.cm).name}.npz", lambda: load_pretrained(args.cm), files)
     run = Path(args.branch)
     br_s, counts_b = cached(cache / f"{run.name}.npz", lambda: load_branch(run), files)
@@ -201,8 +210,13 @@ def main() -> None:
     bona = np.array([v[2] for v in val])
 
     def figures(s: np.ndarray) -> dict[str, float]:
-        out = {"dev_eer": float(eer(s[:nd][y_dev], s[:nd][~y_dev])[0]), **validation_eers(s[nd:], val)}
+        dev_eer, thr = eer(s[:nd][y_dev], s[:nd][~y_dev])
+        out = {"dev_eer": float(dev_eer), **validation_eers(s[nd:], val)}
         out["selection"] = out["dev_eer"] + out["same_corpus_validation_eer"]
+        # the dev partial spoofs scored above the dev EER threshold: select_bundle.py's
+        # ``selection_partial`` term (declared 2026-12-03, reported beside the criterion)
+        out["dev_partial_missed"] = float(np.mean(s[:nd][partial] >= thr))
+        out["selection_partial"] = out["selection"] + out["dev_partial_missed"]
         # per pair, for the report (not the criterion): each real-speech set against the real deepfakes
         v = s[nd:]
         spoofs = v[~bona]
@@ -220,7 +234,7 @@ def main() -> None:
         grid.append({"weight": w, **figures(worst(cm_s + w * br_s, counts))})
         print(json.dumps({k: round(v, 4) for k, v in grid[-1].items() if k != "pairs"}), flush=True)
     alone = figures(worst(br_s, counts))
-    best = min(grid + [{"weight": None, **alone}], key=lambda g: g["selection"])
+    best = min(grid + [{"weight": None, **alone}], key=lambda g: g[args.criterion])
     result = {"cm": args.cm, "branch": str(run), "grid": grid, "branch_alone": alone, "best": best,
               "n_dev": nd, "n_validation": len(val),
               "windows": int(counts.sum()), "window_s": WINDOW / 16000, "hop_s": HOP / 16000}
@@ -243,15 +257,15 @@ def main() -> None:
             card["frontend"] = f"{FRONTEND_TEXT[summary['args']['model']]} (no pretrained weights)"
             card["score"] = ("logit[1] - logit[0] per 4-s window, windows every 2 s; the utterance score is the worst "
                              "window with enough speech; calibration.json maps it to a bona fide LLR")
-            card["chosen_by"] = "dev EER + same-corpus validation EER (fuse.py: better alone than any fusion weight)"
+            card["chosen_by"] = CRITERIA[args.criterion] + " (fuse.py: better alone than any fusion weight)"
         else:
             model = fused_model(args.cm, run, weight)
         if weight is not None and weight >= 0:
             card["frontend"] = (f"branch 0: {card.get('frontend', '')}; branch 1: {summary['args']['model']} on the "
                                 f"waveform ({FRONTEND_TEXT[summary['args']['model']]}; no pretrained weights)")
             card["score"] = (f"per 4-s window: s = s_cm + {weight:g} s_{summary['args']['model']} (branch log-odds, "
-                             "weight chosen by fuse.py on dev EER + same-corpus validation EER); " + card.get("score", ""))
-            card["fusion"] = {"weights": [1.0, weight], "chosen_by": "dev EER + same-corpus validation EER (fuse.py grid)",
+                             f"weight chosen by fuse.py on {CRITERIA[args.criterion]}); " + card.get("score", ""))
+            card["fusion"] = {"weights": [1.0, weight], "chosen_by": CRITERIA[args.criterion] + " (fuse.py grid)",
                               "grid_file": str(out.name)}
         record_training(card, run, summary)
         target = PRETRAINED / args.ship if args.install else run / "bundle" / args.ship

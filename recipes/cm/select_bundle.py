@@ -11,12 +11,21 @@ utterances scored as the product scores them (windows, worst window, speech gate
 the same-corpus EER is the criterion ``train.py`` selects checkpoints with (until 2026-12-02
 evening the pooled EER was used, which rewards a LibriSpeech-vs-rest corpus detector); the engine ``eval`` split (unseen attack
 families) is never looked at here.
+
+Also reported: the share of the dev partial spoofs (a 1-2.5-s spoofed stretch inside genuine
+speech) scored above the dev EER threshold (``dev_partial_missed``), and ``selection_partial``
+= the criterion + that share, the rule declared on 2026-12-03 before any window-length result
+was seen, because the criterion alone had let partial-spoof detection regress unseen.
+``--window S --hop S`` score every bundle with other windows than its card's (a copy of the
+bundle with those two card fields changed; nothing else).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -58,25 +67,52 @@ def validation_eers(scores: np.ndarray, val: list[tuple[str, str, bool]]) -> dic
             "same_corpus_validation_eer": float(eer(scores[bona & same], scores[~bona & same])[0])}
 
 
+def with_windows(bundle: str, window_s: float | None, hop_s: float | None) -> str:
+    """``bundle`` itself, or a temporary copy whose card scores windows of ``window_s`` every
+    ``hop_s`` seconds."""
+    if window_s is None and hop_s is None:
+        return bundle
+    from voxguard.models._hub import resolve_pretrained_dir
+
+    src = resolve_pretrained_dir(bundle)
+    dst = Path(tempfile.mkdtemp()) / src.name
+    shutil.copytree(src, dst)
+    cfg = json.loads((dst / "config.json").read_text())
+    rate = cfg["card"].get("sample_rate", 16000)
+    if window_s is not None:
+        cfg["card"]["crop_samples"] = int(window_s * rate)
+    cfg["card"]["hop_samples"] = int((hop_s if hop_s is not None else window_s / 2) * rate)
+    (dst / "config.json").write_text(json.dumps(cfg, indent=1))
+    return str(dst)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("bundles", nargs="+")
     ap.add_argument("--engine", default="data/voxguard-engine-l")
     ap.add_argument("--shared", default="../shared/data")
     ap.add_argument("--out", required=True)
+    ap.add_argument("--window", type=float, default=None, help="window length in seconds (default: the card's)")
+    ap.add_argument("--hop", type=float, default=None, help="window hop in seconds (default: the card's, or window / 2)")
     args = ap.parse_args()
     shared, engine = Path(args.shared), Path(args.engine)
     dev, val = selection_files(engine, shared)
     res = {}
     for bundle in args.bundles:
-        det = SpoofDetector.from_pretrained(bundle, num_threads=1)
+        det = SpoofDetector.from_pretrained(with_windows(bundle, args.window, args.hop), num_threads=1)
         s = raw_scores(det, [r["file"] for r in dev])
         y = np.array([r["label"] == "bonafide" for r in dev])
+        partial = np.array([r["attack"].startswith("partial") for r in dev])
         v = raw_scores(det, [f for f, _, _ in val])
-        res[bundle] = {"dev_eer": float(eer(s[y], s[~y])[0]), **validation_eers(v, val),
-                       "n_dev": len(dev), "n_validation": len(val)}
-        res[bundle]["selection"] = res[bundle]["dev_eer"] + res[bundle]["same_corpus_validation_eer"]
-        print(bundle, res[bundle], flush=True)
+        dev_eer, thr = eer(s[y], s[~y])
+        key = bundle if args.window is None else f"{bundle}@{args.window}s"
+        res[key] = {"dev_eer": float(dev_eer), **validation_eers(v, val),
+                    "dev_partial_missed": float(np.mean(s[partial] >= thr)), "n_dev_partial": int(partial.sum()),
+                    "window_s": det.runner.policy.length / det.sample_rate, "hop_s": det.runner.policy.hop / det.sample_rate,
+                    "n_dev": len(dev), "n_validation": len(val)}
+        res[key]["selection"] = res[key]["dev_eer"] + res[key]["same_corpus_validation_eer"]
+        res[key]["selection_partial"] = res[key]["selection"] + res[key]["dev_partial_missed"]
+        print(key, res[key], flush=True)
     Path(args.out).write_text(json.dumps(res, indent=1) + "\n")
 
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 from scipy.fft import dct
 
-from voxguard.frontends.spectrogram import LFCC, LogSpectrogram
+from voxguard.frontends.spectrogram import LFCC, LogSpectrogram, PhaseSpectrogram
 
 
 def _frames(x: np.ndarray, length: int, hop: int) -> np.ndarray:
@@ -85,9 +85,40 @@ def test_short_input_gives_one_frame():
 
 def test_export_path_matmul_equals_the_fft(tone_and_noise, monkeypatch):
     x = torch.from_numpy(tone_and_noise)[None]
-    for frontend in (LogSpectrogram(cmn=False), LFCC()):
+    for frontend in (LogSpectrogram(cmn=False), LFCC(), PhaseSpectrogram(cmn=False)):
         eager, _ = frontend(x)
         monkeypatch.setattr(torch.onnx, "is_in_onnx_export", lambda: True)
         exported, _ = frontend(x)
         monkeypatch.undo()
         torch.testing.assert_close(exported, eager, atol=2e-3, rtol=1e-4)
+
+
+def test_phase_channels_of_an_impulse_are_its_delay():
+    # a unit impulse t0 samples into a frame has X[k] = w[t0] exp(-2 pi i k t0 / N): every
+    # neighbouring-bin phase step is -2 pi t0 / N, with all bins equally loud (weight
+    # 1 / (1 + 0.1) for equal powers)
+    frontend = PhaseSpectrogram(cmn=False)  # 64-sample frames every 32, n_fft 64
+    x = torch.zeros(1, 64)
+    t0 = 20
+    x[0, t0] = 1.0
+    feats, frames = frontend(x)
+    assert feats.shape == (1, 3, 1, 33) and frames.tolist() == [1]
+    step = -2 * np.pi * t0 / 64
+    weight = 1 / 1.1
+    np.testing.assert_allclose(feats[0, 1, 0, :32].numpy(), np.cos(step) * weight, atol=1e-5)
+    np.testing.assert_allclose(feats[0, 2, 0, :32].numpy(), np.sin(step) * weight, atol=1e-5)
+    assert feats[0, 1, 0, 32] == 0 and feats[0, 2, 0, 32] == 0  # the last bin has no neighbour
+    # channel 0 is the log power spectrogram
+    window = np.hanning(65)[:-1]
+    np.testing.assert_allclose(feats[0, 0, 0].numpy(), np.log(window[t0] ** 2 + 1e-8), rtol=1e-5)
+
+
+def test_phase_channels_fade_in_near_silent_bins():
+    # a 1-kHz tone: its bins carry the phase steps, the empty bins far from it are weighted
+    # towards 0 (their power is far below 0.1 of the frame's mean)
+    t = np.arange(4000) / 16000
+    x = torch.from_numpy(np.sin(2 * np.pi * 1000 * t).astype(np.float32))[None]
+    feats, _ = PhaseSpectrogram(cmn=False)(x)
+    magnitude = torch.sqrt(feats[0, 1] ** 2 + feats[0, 2] ** 2).mean(0)  # over frames
+    assert magnitude[3:5].min() > 0.5  # the steps bin 3 -> 4 and 4 -> 5 (1 kHz = bin 4 of 250 Hz)
+    assert magnitude[12:].max() < 0.05

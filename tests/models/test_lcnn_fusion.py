@@ -36,7 +36,7 @@ def test_lcnn_wide_sees_the_wide_band_spectrogram():
     assert model.out.in_features == 2 * 16 * 2
 
 
-@pytest.mark.parametrize("name", ["lcnn_spec", "lcnn_wide"])
+@pytest.mark.parametrize("name", ["lcnn_spec", "lcnn_wide", "lcnn_widephase"])
 def test_lcnn_items_score_independently_of_their_batch(name):
     torch.manual_seed(0)
     model = vg.create_model(name).eval()
@@ -92,14 +92,29 @@ def test_fused_config_errors_are_clear():
         vg.create_model("debug_fused_cm", weights=(1.0,))
 
 
-def test_spec_and_wide_fusion_exports_to_onnx_with_the_same_scores(tmp_path):
+def test_lcnn_widephase_takes_three_input_channels():
+    # log power + cos / sin of the phase step: only the first convolution sees 3 channels
+    model = vg.create_model("lcnn_widephase").eval()
+    feats, frames = model.frontend(torch.randn(1, 64000) * 0.1)
+    assert feats.shape[1:] == (3, 1999, 33) and int(frames[0]) == 1999
+    assert model.body[0].in_channels == 3
+    with torch.no_grad():
+        assert model(torch.randn(2, 800) * 0.1).shape == (2, 2)  # shorter than 16 frames
+
+
+@pytest.mark.parametrize("second", ["lcnn_wide", "lcnn_widephase"])
+def test_spec_and_wide_fusion_exports_to_onnx_with_the_same_scores(tmp_path, second):
     ort = pytest.importorskip("onnxruntime")
     from voxguard.export.onnx import export_onnx
 
     torch.manual_seed(0)
     model = vg.create_model(
-        "fused_attm_lcnn", branches=("lcnn_spec", "lcnn_wide"), branch_configs=({}, {}),
-        upstream_path=None, weights=(1.0, 0.7), bias=0.0,
+        "fused_attm_lcnn",
+        branches=("lcnn_spec", second),
+        branch_configs=({}, {}),
+        upstream_path=None,
+        weights=(1.0, 0.7),
+        bias=0.0,
     ).eval()
     path = export_onnx(model, tmp_path / "m.onnx", example_seconds=4.0)
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])

@@ -7,6 +7,9 @@ against a fixed cosine/sine basis (as :mod:`.fbank`), so they export at any inpu
   Unlike a mel or Whisper front-end it keeps the fine harmonic structure between harmonics,
   where phase-reconstruction (Griffin-Lim) and source-filter vocoders (WORLD, MLSA: pulse /
   noise excitation) leave their traces.
+- :class:`PhaseSpectrogram`: the log power spectrogram plus the cosine and sine of the phase
+  step between neighbouring bins (group delay), where a phase re-estimated from magnitudes
+  (Griffin-Lim) or from a pulse / noise model loses the alignment of a glottal pulse's harmonics.
 - :class:`LFCC`: linear-frequency cepstral coefficients with deltas and delta-deltas, as in the
   ASVspoof 2019/2021 LFCC-LCNN baseline (Wang & Yamagishi, 2021): 20 ms frames every 10 ms, a
   512-point FFT, 20 linear triangular filters, log, DCT-II to 20 coefficients, then Δ and ΔΔ
@@ -16,6 +19,7 @@ against a fixed cosine/sine basis (as :mod:`.fbank`), so they export at any inpu
 from __future__ import annotations
 
 import math
+import sys
 
 import torch
 from torch import nn
@@ -23,6 +27,13 @@ from torch import nn
 from voxguard.frontends.fbank import cmn
 
 EPS = 1e-8
+
+
+def _in_onnx_export() -> bool:
+    """``torch.onnx.is_in_onnx_export()`` without importing ``torch.onnx`` (40 ms of CPU at every
+    start of the inference path): an export has always imported it."""
+    onnx = sys.modules.get("torch.onnx")
+    return onnx is not None and onnx.is_in_onnx_export()
 
 
 def hann(length: int) -> torch.Tensor:
@@ -90,9 +101,16 @@ class _Framed(nn.Module):
     def power(
         self, wav: torch.Tensor, lengths: torch.Tensor | None
     ) -> tuple[torch.Tensor, torch.Tensor]:
+        real, imag, frame_lengths = self.stft(wav, lengths)
+        return real**2 + imag**2, frame_lengths
+
+    def stft(
+        self, wav: torch.Tensor, lengths: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(Re, Im (B, T', n_fft/2 + 1), frame lengths)`` of the Hann-windowed STFT."""
         if wav.dim() == 1:
             wav = wav[None]
-        batch, total = wav.shape
+        total = wav.shape[1]
         if total < self.frame_length:
             wav = nn.functional.pad(wav, (0, self.frame_length - total))
             total = self.frame_length
@@ -101,21 +119,25 @@ class _Framed(nn.Module):
             torch.arange(n_frames, device=wav.device)[:, None] * self.hop_length
             + torch.arange(self.frame_length, device=wav.device)[None]
         )
-        frames = wav.float()[:, idx]
-        if torch.onnx.is_in_onnx_export():  # a real matmul exports at any length
+        real, imag = self.dft(wav.float()[:, idx])
+        return real, imag, self.frame_lengths(wav, lengths, n_frames)
+
+    def dft(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Real and imaginary parts of the windowed DFT of ``frames (B, T', frame_length)``."""
+        if _in_onnx_export():  # a real matmul exports at any length
             spec = frames @ self.basis
             half = spec.shape[-1] // 2
-            power = spec[..., :half] ** 2 + spec[..., half:] ** 2
-        else:  # the FFT: the same numbers (to float rounding) at a fifth of the CPU
-            spec = torch.fft.rfft(frames * self.window, n=self.n_fft)
-            power = spec.real**2 + spec.imag**2
+            return spec[..., :half], spec[..., half:]
+        # the FFT: the same numbers (to float rounding) at a fifth of the CPU
+        spec = torch.fft.rfft(frames * self.window, n=self.n_fft)
+        return spec.real, spec.imag
+
+    def frame_lengths(
+        self, wav: torch.Tensor, lengths: torch.Tensor | None, n_frames: int
+    ) -> torch.Tensor:
         if lengths is None:
-            frame_lengths = torch.full((batch,), n_frames, dtype=torch.long, device=wav.device)
-        else:
-            frame_lengths = torch.clamp(
-                self.num_frames(lengths.to(wav.device).long()), max=n_frames
-            )
-        return power, frame_lengths
+            return torch.full((wav.shape[0],), n_frames, dtype=torch.long, device=wav.device)
+        return torch.clamp(self.num_frames(lengths.to(wav.device).long()), max=n_frames)
 
 
 class LogSpectrogram(_Framed):
@@ -143,6 +165,52 @@ class LogSpectrogram(_Framed):
         power, frames = self.power(wav, lengths)
         feats = torch.log(power + EPS)
         return (cmn(feats, frames) if self.cmn else feats), frames
+
+
+class PhaseSpectrogram(_Framed):
+    """``(wav (B, T), lengths) -> (3 channels (B, 3, T', n_fft/2 + 1), frame lengths)``: the
+    log power spectrogram and the cosine and sine of the phase step between neighbouring bins.
+
+    The phase step ``arg(X[k+1] conj(X[k]))`` is the (negated, scaled) group delay. In a short
+    frame holding one glottal pulse all harmonics are in phase, so the step is the same across
+    frequency (``-2 pi t0 / n_fft`` for a pulse ``t0`` samples into the frame): vertical stripes
+    of constant colour in the two phase channels. A copy whose phases were re-estimated from a
+    magnitude spectrogram (Griffin-Lim) or drawn from a noise / pulse model does not keep that
+    alignment, whatever its magnitude looks like. Each step is weighted by
+    ``p / (p + 0.1 mean(p))`` (``p`` the smaller power of the two bins, the mean over the
+    frame's bins), so the random phase of near-silent bins fades out; the last bin's step (which
+    has no right neighbour) is 0. Pure torch (the DFT as a matmul under ONNX export).
+
+    Args: as :class:`LogSpectrogram` (the wide-band default: 4-ms frames every 2 ms).
+    """
+
+    channels = 3
+
+    def __init__(
+        self, frame_length: int = 64, hop_length: int = 32, n_fft: int = 64, cmn: bool = True
+    ) -> None:
+        super().__init__(frame_length, hop_length, n_fft)
+        self.cmn = cmn
+        self.dim = n_fft // 2 + 1
+
+    def forward(
+        self, wav: torch.Tensor, lengths: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        real, imag, frames = self.stft(wav, lengths)
+        power = real**2 + imag**2
+        logp = torch.log(power + EPS)
+        if self.cmn:
+            logp = cmn(logp, frames)
+        # X[k+1] conj(X[k]) = (a' + i b')(a - i b)
+        re = real[..., 1:] * real[..., :-1] + imag[..., 1:] * imag[..., :-1]
+        im = imag[..., 1:] * real[..., :-1] - real[..., 1:] * imag[..., :-1]
+        norm = torch.sqrt(power[..., 1:] * power[..., :-1]) + EPS
+        floor = torch.minimum(power[..., 1:], power[..., :-1])
+        weight = floor / (floor + 0.1 * power.mean(-1, keepdim=True) + EPS)
+        pad = nn.functional.pad
+        cos = pad(re / norm * weight, (0, 1))
+        sin = pad(im / norm * weight, (0, 1))
+        return torch.stack([logp, cos, sin], dim=1), frames
 
 
 class LFCC(_Framed):

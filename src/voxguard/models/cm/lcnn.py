@@ -26,6 +26,10 @@ Decisions written down here:
   codec / noise / reverberation, a logistic regression on per-band temporal statistics, 5-fold
   by utterance): 19 % EER wide-band against 30 % narrow-band; on the relative phase shifts of
   the first 12 harmonics, the physical cue the stripes show, 7.5 %.
+- ``features="widephase"``: the same wide-band frames with two more input channels, the cosine
+  and sine of the phase step between neighbouring bins (``PhaseSpectrogram``): the alignment of
+  a pulse's harmonics itself, not only its trace in the magnitude. Only the first convolution
+  grows (3 input channels).
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ import torch
 from torch import nn
 
 from voxguard.frontends.fbank import length_mask
-from voxguard.frontends.spectrogram import LFCC, LogSpectrogram
+from voxguard.frontends.spectrogram import LFCC, LogSpectrogram, PhaseSpectrogram
 from voxguard.models._registry import Variant, register_variants
 
 
@@ -44,7 +48,7 @@ from voxguard.models._registry import Variant, register_variants
 class LCNNConfig:
     """Architecture of an LCNN countermeasure (see the module docstring)."""
 
-    features: str = "lfcc"  # "lfcc", "logspec" or "widespec"
+    features: str = "lfcc"  # a key of FRONTENDS: "lfcc", "logspec", "widespec", "widephase"
     width: float = 1.0
     pooling: str = "blstm"  # "blstm" (the baseline) or "stats"
     dropout: float = 0.7
@@ -68,11 +72,11 @@ def _channels(width: float) -> list[int]:
     return [max(2, int(round(c * width / 2)) * 2) for c in (64, 64, 96, 96, 128, 128, 64, 64, 64)]
 
 
-def _body(width: float) -> tuple[nn.Sequential, int]:
+def _body(width: float, in_channels: int = 1) -> tuple[nn.Sequential, int]:
     c = _channels(width)
     h = [v // 2 for v in c]
     layers: list[nn.Module] = [
-        nn.Conv2d(1, c[0], 5, padding=2),
+        nn.Conv2d(in_channels, c[0], 5, padding=2),
         MaxFeatureMap(c[0]),
         nn.MaxPool2d(2),
         nn.Conv2d(h[0], c[1], 1),
@@ -104,11 +108,13 @@ def _body(width: float) -> tuple[nn.Sequential, int]:
     return nn.Sequential(*layers), h[8]
 
 
-#: LCNN front-ends by ``LCNNConfig.features`` (each ``(wav, lengths) -> (feats (B, T', D), frames)``)
+#: LCNN front-ends by ``LCNNConfig.features``: each ``(wav, lengths) -> (feats, frames)`` with
+#: feats ``(B, T', D)``, or ``(B, C, T', D)`` for a front-end with a ``channels`` attribute
 FRONTENDS = {
     "lfcc": LFCC,
     "logspec": LogSpectrogram,
     "widespec": lambda: LogSpectrogram(frame_length=64, hop_length=32, n_fft=64),
+    "widephase": PhaseSpectrogram,
 }
 
 
@@ -125,7 +131,7 @@ class LCNN(nn.Module):
             raise ValueError(f"unknown LCNN pooling {cfg.pooling!r}; use 'blstm' or 'stats'")
         self.sample_rate = cfg.sample_rate
         self.frontend = FRONTENDS[cfg.features]()
-        self.body, channels = _body(cfg.width)
+        self.body, channels = _body(cfg.width, getattr(self.frontend, "channels", 1))
         self.dropout = nn.Dropout(cfg.dropout)
         dim = channels * (self.frontend.dim // 16)
         self.pooling = cfg.pooling
@@ -138,16 +144,18 @@ class LCNN(nn.Module):
 
     def forward(self, wav: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         """Logits ``(B, 2)`` (index 1 = bona fide) for waveforms ``(B, T)`` at 16 kHz."""
-        feats, frames = self.frontend(wav, lengths)  # (B, T', D)
-        total = feats.shape[1]
+        feats, frames = self.frontend(wav, lengths)  # (B, T', D) or (B, C, T', D)
+        if feats.dim() == 3:
+            feats = feats[:, None]
+        total = feats.shape[2]
         if (
             lengths is not None
         ):  # frames past an item's length are zeros: padding never reaches the CNN
-            feats = feats * length_mask(frames, total).to(feats.dtype)[..., None]
+            feats = feats * length_mask(frames, total).to(feats.dtype)[:, None, :, None]
         if total < 16:  # four 2x poolings need 16 frames: repeat a very short input
-            feats = feats.repeat(1, -(-16 // total), 1)[:, :16]
+            feats = feats.repeat(1, 1, -(-16 // total), 1)[:, :, :16]
             frames = torch.full_like(frames, 16)
-        hidden = self.dropout(self.body(feats[:, None]))  # (B, C, T'/16, D/16)
+        hidden = self.dropout(self.body(feats))  # (B, C, T'/16, D/16)
         batch, channels, steps, bins = hidden.shape
         hidden = hidden.permute(0, 2, 1, 3).reshape(batch, steps, channels * bins)
         valid = length_mask(torch.clamp(frames // 16, min=1, max=steps), steps).to(hidden.dtype)[
@@ -180,6 +188,10 @@ register_variants(
         "lcnn_wide": Variant(
             LCNNConfig("widespec", 0.5, "stats"),
             "LCNN (half width) on the wide-band (4-ms) log spectrogram, mean + std pooling",
+        ),
+        "lcnn_widephase": Variant(
+            LCNNConfig("widephase", 0.5, "stats"),
+            "LCNN (half width) on the wide-band log spectrogram + its group-delay phase channels",
         ),
     },
 )
