@@ -22,6 +22,11 @@ python $R/bundle.py "$W/exp/bccmt_tiny_ge2e_kd_s2" $B
 # the low-LR end of the schedule, on the same seed-1 cache (really run on runs/speaker/cache_s1)
 python $R/train.py $R/conf/bccmt_tiny_ge2e_kd_s3.yaml "$W/cache_s1" "$W/exp/bccmt_tiny_ge2e_kd_s3"
 python $R/plot_curves.py $R/results/learning_curves.png "$W/exp/bccmt_tiny_ge2e_kd" "$W/exp/bccmt_tiny_ge2e_kd_s2" "$W/exp/bccmt_tiny_ge2e_kd_s3"
+# BC-CMT Base distilled the same way (from scratch, Tiny stage 1's schedule; ~100 min of one core;
+# not bundled: README "BC-CMT Base"). Optional, so left commented out:
+# python $R/train.py $R/conf/bccmt_base_ge2e_kd.yaml "$W/cache_s1" "$W/exp/bccmt_base_ge2e_kd"
+# python $R/evaluate.py "$DATA" $R/results/eval_test_other_base.json "$W/exp/bccmt_base_ge2e_kd/best"
+# python $R/fold.py "$DATA" "$W/exp/bccmt_base_ge2e_kd" "$W/exp/bccmt_base_ge2e_kd/folded"
 # stage 3 did not beat stage 2 on dev_full (README "Stage 3"), so it was not bundled: the bundle
 # keeps stage 2's weights. Had it won, fold.py + bundle.py would run here on bccmt_tiny_ge2e_kd_s3
 # (once: bundle.py reads the stage-3 init's card from the bundle before rewriting it).
