@@ -138,8 +138,9 @@ def record_training(card: dict, run: Path, summary: dict) -> tuple[str, ...]:
     """Write RUN's training record into a bundle's ``card``; returns the keys written.
 
     A fused bundle (``card["fusion"]``): RUN trained branch 1 (``branch_1_training``), the CM
-    bundle's own record becomes ``branch_0_training`` / ``branch_0_training_data``, and the
-    attacks seen are both branches'. A branch shipped alone: ``training`` / ``training_data``.
+    bundle's own record becomes ``branch_0_training`` / ``branch_0_training_data`` (a CM that is
+    itself a fusion keeps its record under ``branch_0``, see ``main``), and the attacks seen are
+    both branches'. A branch shipped alone: ``training`` / ``training_data``.
     """
     card.pop("branch_training", None)
     if "fusion" in card:
@@ -147,8 +148,8 @@ def record_training(card: dict, run: Path, summary: dict) -> tuple[str, ...]:
             if key in card:
                 card[f"branch_0_{key}"] = card.pop(key)
         card["branch_1_training"] = branch_training(run, summary)
-        card["chosen_by"] = ("dev EER + same-corpus validation EER (fuse.py grid: fusion weight "
-                             f"{card['fusion']['weights'][1]:g})")
+        criterion = card["fusion"].get("chosen_by", "dev EER + same-corpus validation EER (fuse.py grid)")
+        card["chosen_by"] = f"{criterion}: fusion weight {card['fusion']['weights'][1]:g}"
         card["attacks_seen"] = sorted(set(card.get("attacks_seen", [])) | set(summary["attacks_seen"]))
         return ("branch_0_training", "branch_1_training")
     card["training"] = branch_training(run, summary)
@@ -260,6 +261,9 @@ def main() -> None:
             card["chosen_by"] = CRITERIA[args.criterion] + " (fuse.py: better alone than any fusion weight)"
         else:
             model = fused_model(args.cm, run, weight)
+            if "fusion" in card:  # the CM is itself a fusion: keep its whole record as branch 0's
+                nested = {k: card.pop(k) for k in list(card) if k == "fusion" or k.startswith("branch_")}
+                card["branch_0"] = {"bundle": Path(args.cm).name, **nested}
         if weight is not None and weight >= 0:
             card["frontend"] = (f"branch 0: {card.get('frontend', '')}; branch 1: {summary['args']['model']} on the "
                                 f"waveform ({FRONTEND_TEXT[summary['args']['model']]}; no pretrained weights)")

@@ -12,11 +12,12 @@ from voxguard.inference.runner import Backend, TorchBackend
 
 # Preferred bundled weights per task, best first; the first one present is the default.
 DEFAULT_PREFERENCE = {
-    # lcnn_dual_engine: lcnn_spec_engine fused with a wide-band LCNN, better than it on the
-    # selection criterion (dev EER + same-corpus validation EER, 0.177 vs 0.345 through the
-    # inference path; recipes/cm/README.md, "Fourth training"); lcnn_spec_engine and
-    # attm_whisper_engine stay bundled as alternatives
-    "cm": ("lcnn_dual_engine", "lcnn_spec_engine", "attm_whisper_engine"),
+    # lcnn_triple_engine: lcnn_dual_engine (lcnn_spec_engine fused with a wide-band LCNN) fused
+    # with a wide-band LCNN that also sees the phase step between bins; better than
+    # lcnn_dual_engine on every term of the declared criterion through the inference path
+    # (dev EER + same-corpus validation EER + dev partial spoofs missed: 0.323 vs 0.371;
+    # recipes/cm/README.md, "Fifth training"); the others stay bundled as alternatives
+    "cm": ("lcnn_triple_engine", "lcnn_dual_engine", "lcnn_spec_engine", "attm_whisper_engine"),
     "spk": ("bccmt_tiny_ge2e_kd",),
 }
 CARD_DEFAULTS = {
