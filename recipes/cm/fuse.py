@@ -151,7 +151,7 @@ def record_training(card: dict, run: Path, summary: dict) -> tuple[str, ...]:
         criterion = card["fusion"].get("chosen_by", "dev EER + same-corpus validation EER (fuse.py grid)")
         card["chosen_by"] = f"{criterion}: fusion weight {card['fusion']['weights'][1]:g}"
         card["attacks_seen"] = sorted(set(card.get("attacks_seen", [])) | set(summary["attacks_seen"]))
-        return ("branch_0_training", "branch_1_training")
+        return tuple(k for k in ("branch_0", "branch_0_training", "branch_1_training") if k in card)
     card["training"] = branch_training(run, summary)
     card["training_data"] = card["training"].pop("data")
     card["attacks_seen"] = summary["attacks_seen"]
