@@ -1,7 +1,7 @@
 """Train a waveform-input CM (e.g. ``lcnn_spec``, ``lcnn_lfcc``) on the engine's audio, views made on the fly.
 
 python recipes/cm/train_waveform.py --engine data/voxguard-engine-l --out runs/cm/lcnn_spec_s1 \
-    [--model lcnn_spec] [--steps 3000] [--batch 24] [--lr 1e-3] [--seed 1] [--eval-every 200]
+    [--model lcnn_spec] [--steps 3000] [--batch 24] [--lr 1e-3] [--seed 1] [--eval-every 200] [--mixup 0.5]
 
 Run it with ``MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=4294967295``: glibc
 otherwise maps and unmaps every large conv buffer, and half the CPU goes to page faults (3.6 vs
@@ -17,6 +17,12 @@ window every ``--eval-every`` steps with the figures of ``train.py`` (``metrics`
 are selected on dev EER + same-corpus validation EER (``train.SELECTION_VALIDATION``; never on eval), the best ``--average``
 averaged. ``log.jsonl``, ``curves.png``, ``ckpt.pt`` (resume), ``best.pt``, ``summary.json``;
 ``OUT/STOP`` ends the run on a plateau.
+
+Losses: a model whose head is ``OneClassHead`` (``lcnn_wide_oc``) trains with the one-class
+softmax (``voxguard.losses.ocsoftmax``), every other one with a cross-entropy. ``--mixup ALPHA``
+mixes each batch's waveforms with a shuffled copy, ``lam ~ Beta(alpha, alpha)``, and the
+cross-entropies of both labels by ``lam`` (Zhang et al., "mixup", ICLR 2018; cross-entropy
+only: a one-class loss has no soft label).
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ from train import checkpoint, eval_groups, metrics, plot, resume, start_run  # n
 
 from voxguard.audio.crop import tile_to  # noqa: E402
 from voxguard.audio.io import load_audio  # noqa: E402
+from voxguard.losses.ocsoftmax import oc_softmax_loss  # noqa: E402
 from voxguard.models import create_model  # noqa: E402
 
 
@@ -83,6 +90,8 @@ def main() -> None:
     ap.add_argument("--average", type=int, default=3)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--mixup", type=float, default=0.0,
+                    help="mixup alpha on the waveforms (0 = off; cross-entropy models only)")
     ap.add_argument("--init", default=None,
                     help="start from these weights instead of a random init: a bundle folder, its "
                     "model.safetensors, or a best.pt / ckpt.pt of this recipe (e.g. to finish a schedule a "
@@ -109,6 +118,9 @@ def main() -> None:
     # partial spoofs stay out: a 2-s crop of a 4-s view could miss the spoofed segment (false label)
     train_s = np.array([i for i in train_rows if rows[i]["label"] == "spoof" and not rows[i]["attack"].startswith("partial")])
     model = create_model(args.model)
+    one_class = getattr(model, "head", "linear") == "ocsoftmax"
+    if one_class and args.mixup > 0:
+        raise SystemExit(f"--mixup needs a cross-entropy model; {args.model} trains with the one-class softmax")
     params = list(model.parameters())
     opt = torch.optim.AdamW(params, args.lr, weight_decay=1e-4)
     rng = np.random.default_rng(args.seed)
@@ -140,7 +152,16 @@ def main() -> None:
         x = np.stack([v[s0 : s0 + n] for v, s0 in zip(x, starts, strict=True)])
         data_cpu = time.process_time() - d0
         y = torch.from_numpy(np.r_[np.ones(half), np.zeros(half)].astype(np.int64))
-        loss = F.cross_entropy(model(torch.from_numpy(x)), y)
+        if one_class:  # logits are (-cos, cos): the loss takes the cosine
+            loss = oc_softmax_loss(model(torch.from_numpy(x))[:, 1], y)
+        elif args.mixup > 0:
+            lam = float(rng.beta(args.mixup, args.mixup))
+            perm = torch.from_numpy(rng.permutation(len(x)))
+            xt = torch.from_numpy(x)
+            logits = model(lam * xt + (1 - lam) * xt[perm])
+            loss = lam * F.cross_entropy(logits, y) + (1 - lam) * F.cross_entropy(logits, y[perm])
+        else:
+            loss = F.cross_entropy(model(torch.from_numpy(x)), y)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 5.0)
@@ -170,6 +191,7 @@ def main() -> None:
                out / "best.pt")
     summary = {"final_averaged": final, "averaged_steps": [h[1] for h in history],
                "params": sum(p.numel() for p in params), "args": vars(args),
+               "loss": "oc_softmax" if one_class else ("cross_entropy+mixup" if args.mixup > 0 else "cross_entropy"),
                "train_files": {"bonafide": len(train_b), "spoof": len(train_s)},
                "attacks_seen": sorted({rows[i]["attack"] for i in train_s}),
                "wall_s": wall0 + time.time() - t0, "cpu_s": cpu0 + time.process_time() - c0}

@@ -36,7 +36,7 @@ def test_lcnn_wide_sees_the_wide_band_spectrogram():
     assert model.out.in_features == 2 * 16 * 2
 
 
-@pytest.mark.parametrize("name", ["lcnn_spec", "lcnn_wide", "lcnn_widephase"])
+@pytest.mark.parametrize("name", ["lcnn_spec", "lcnn_wide", "lcnn_widephase", "lcnn_wide_oc"])
 def test_lcnn_items_score_independently_of_their_batch(name):
     torch.manual_seed(0)
     model = vg.create_model(name).eval()
@@ -124,3 +124,24 @@ def test_spec_and_wide_fusion_exports_to_onnx_with_the_same_scores(tmp_path, sec
     got = session.run(None, {session.get_inputs()[0].name: x.numpy()})[0]
     assert got.shape == expected.shape
     assert abs(got - expected).max() < 1e-3
+
+
+def test_lcnn_one_class_head_returns_the_cosine_to_its_direction_as_two_logits():
+    # OneClassHead: logits (-cos, cos) with cos the cosine between the pooled embedding and the
+    # learned direction; an embedding along the direction scores 1, against it -1
+    from voxguard.models.cm.lcnn import OneClassHead
+
+    head = OneClassHead(4)
+    with torch.no_grad():
+        head.weight.copy_(torch.tensor([[0.0, 2.0, 0.0, 0.0]]))
+    x = torch.tensor(
+        [[0.0, 5.0, 0.0, 0.0], [0.0, -0.1, 0.0, 0.0], [3.0, 0.0, 0.0, 4.0], [1.0, 1.0, 0.0, 0.0]]
+    )
+    out = head(x)
+    expected = torch.tensor([1.0, -1.0, 0.0, 2**-0.5])
+    torch.testing.assert_close(out[:, 1], expected)
+    torch.testing.assert_close(out[:, 0], -expected)
+    model = vg.create_model("lcnn_wide_oc").eval()
+    with torch.no_grad():
+        logits = model(torch.randn(2, 32000) * 0.1)
+    assert logits.shape == (2, 2) and bool((logits[:, 1].abs() <= 1 + 1e-6).all())

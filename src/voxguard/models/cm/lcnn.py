@@ -30,6 +30,11 @@ Decisions written down here:
   and sine of the phase step between neighbouring bins (``PhaseSpectrogram``): the alignment of
   a pulse's harmonics itself, not only its trace in the magnitude. Only the first convolution
   grows (3 input channels).
+- ``head="ocsoftmax"``: the output layer is ``OneClassHead``, the cosine between the pooled
+  embedding and one learned direction, trained with the one-class softmax of
+  ``voxguard.losses.ocsoftmax`` (Zhang et al. 2021) instead of a cross-entropy. It still returns
+  two logits, ``(-cos, cos)``, so the LLR is ``2 cos`` before calibration and every caller
+  (fusion, ONNX, the detector) is unchanged.
 """
 
 from __future__ import annotations
@@ -53,6 +58,7 @@ class LCNNConfig:
     pooling: str = "blstm"  # "blstm" (the baseline) or "stats"
     dropout: float = 0.7
     sample_rate: int = 16000
+    head: str = "linear"  # "linear" (two logits, cross-entropy) or "ocsoftmax" (OneClassHead)
 
 
 class MaxFeatureMap(nn.Module):
@@ -118,6 +124,22 @@ FRONTENDS = {
 }
 
 
+class OneClassHead(nn.Module):
+    """Cosine between the embedding and one learned direction, as two logits ``(-cos, cos)``
+    (index 1 = bona fide), for the one-class softmax loss (``voxguard.losses.ocsoftmax``)."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(1, dim))
+        nn.init.kaiming_uniform_(self.weight, a=0.25)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        cos = nn.functional.linear(
+            nn.functional.normalize(x, dim=-1), nn.functional.normalize(self.weight, dim=-1)
+        )
+        return torch.cat([-cos, cos], dim=-1)
+
+
 class LCNN(nn.Module):
     """``features`` front-end -> LCNN body -> BLSTMs or stats pooling -> ``Linear(., 2)``."""
 
@@ -129,6 +151,9 @@ class LCNN(nn.Module):
             )
         if cfg.pooling not in ("blstm", "stats"):
             raise ValueError(f"unknown LCNN pooling {cfg.pooling!r}; use 'blstm' or 'stats'")
+        if cfg.head not in ("linear", "ocsoftmax"):
+            raise ValueError(f"unknown LCNN head {cfg.head!r}; use 'linear' or 'ocsoftmax'")
+        self.head = cfg.head
         self.sample_rate = cfg.sample_rate
         self.frontend = FRONTENDS[cfg.features]()
         self.body, channels = _body(cfg.width, getattr(self.frontend, "channels", 1))
@@ -138,9 +163,8 @@ class LCNN(nn.Module):
         if cfg.pooling == "blstm":
             self.lstm1 = nn.LSTM(dim, dim // 2, batch_first=True, bidirectional=True)
             self.lstm2 = nn.LSTM(dim, dim // 2, batch_first=True, bidirectional=True)
-            self.out = nn.Linear(dim, 2)
-        else:
-            self.out = nn.Linear(2 * dim, 2)
+        pooled_dim = dim if cfg.pooling == "blstm" else 2 * dim
+        self.out = OneClassHead(pooled_dim) if cfg.head == "ocsoftmax" else nn.Linear(pooled_dim, 2)
 
     def forward(self, wav: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         """Logits ``(B, 2)`` (index 1 = bona fide) for waveforms ``(B, T)`` at 16 kHz."""
@@ -192,6 +216,10 @@ register_variants(
         "lcnn_widephase": Variant(
             LCNNConfig("widephase", 0.5, "stats"),
             "LCNN (half width) on the wide-band log spectrogram + its group-delay phase channels",
+        ),
+        "lcnn_wide_oc": Variant(
+            LCNNConfig("widespec", 0.5, "stats", head="ocsoftmax"),
+            "lcnn_wide with a one-class softmax head (cosine to one bona fide direction)",
         ),
     },
 )
