@@ -48,11 +48,11 @@ CRITERIA = {"selection": "dev EER + same-corpus validation EER",
 FRONTEND_TEXT = {
     "lcnn_spec": "log power spectrogram, 32-ms frames, 257 linear bins",
     "lcnn_wide": "wide-band log power spectrogram, 4-ms frames every 2 ms, 33 linear bins",
-    "lcnn_wide_oc": "wide-band log power spectrogram, 4-ms frames every 2 ms, 33 linear bins; one-class softmax head",
     "lcnn_widephase": "wide-band log power spectrogram and the cosine / sine of its phase step between "
                       "neighbouring bins (group delay), 4-ms frames every 2 ms, 33 linear bins",
     "lcnn_lfcc": "LFCC (60 coefficients with deltas), 20-ms frames",
 }
+FRONTEND_TEXT["lcnn_wide_oc"] = FRONTEND_TEXT["lcnn_wide"] + "; one-class softmax head"
 
 
 @torch.inference_mode()

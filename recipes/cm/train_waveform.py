@@ -152,16 +152,16 @@ def main() -> None:
         x = np.stack([v[s0 : s0 + n] for v, s0 in zip(x, starts, strict=True)])
         data_cpu = time.process_time() - d0
         y = torch.from_numpy(np.r_[np.ones(half), np.zeros(half)].astype(np.int64))
+        xt = torch.from_numpy(x)
         if one_class:  # logits are (-cos, cos): the loss takes the cosine
-            loss = oc_softmax_loss(model(torch.from_numpy(x))[:, 1], y)
+            loss = oc_softmax_loss(model(xt)[:, 1], y)
         elif args.mixup > 0:
             lam = float(rng.beta(args.mixup, args.mixup))
             perm = torch.from_numpy(rng.permutation(len(x)))
-            xt = torch.from_numpy(x)
             logits = model(lam * xt + (1 - lam) * xt[perm])
             loss = lam * F.cross_entropy(logits, y) + (1 - lam) * F.cross_entropy(logits, y[perm])
         else:
-            loss = F.cross_entropy(model(torch.from_numpy(x)), y)
+            loss = F.cross_entropy(model(xt), y)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 5.0)
