@@ -1,7 +1,7 @@
 """Train a waveform-input CM (e.g. ``lcnn_spec``, ``lcnn_lfcc``) on the engine's audio, views made on the fly.
 
 python recipes/cm/train_waveform.py --engine data/voxguard-engine-l --out runs/cm/lcnn_spec_s1 \
-    [--model lcnn_spec] [--steps 3000] [--batch 24] [--lr 1e-3] [--seed 1] [--eval-every 200] [--mixup 0.5]
+    [--model lcnn_spec] [--steps 3000] [--batch 24] [--lr 1e-3] [--seed 1] [--eval-every 200] [--mixup 0.5] [--sam 0.05]
 
 Run it with ``MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=4294967295``: glibc
 otherwise maps and unmaps every large conv buffer, and half the CPU goes to page faults (3.6 vs
@@ -22,7 +22,9 @@ Losses: a model whose head is ``OneClassHead`` (``lcnn_wide_oc``) trains with th
 softmax (``voxguard.losses.ocsoftmax``), every other one with a cross-entropy. ``--mixup ALPHA``
 mixes each batch's waveforms with a shuffled copy, ``lam ~ Beta(alpha, alpha)``, and the
 cross-entropies of both labels by ``lam`` (Zhang et al., "mixup", ICLR 2018; cross-entropy
-only: a one-class loss has no soft label).
+only: a one-class loss has no soft label). ``--sam RHO`` takes each step with the gradient at
+the worst point of a ``RHO`` ball around the weights (sharpness-aware minimisation,
+``voxguard.training.sam``; with any of the losses; twice the CPU per step).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from voxguard.audio.crop import tile_to  # noqa: E402
 from voxguard.audio.io import load_audio  # noqa: E402
 from voxguard.losses.ocsoftmax import oc_softmax_loss  # noqa: E402
 from voxguard.models import create_model  # noqa: E402
+from voxguard.training.sam import SAM, frozen_batchnorm  # noqa: E402
 
 
 def decode(path: str) -> np.ndarray:
@@ -61,6 +64,18 @@ def score(model, windows: np.ndarray, batch: int = 32) -> np.ndarray:
     model.train()
     logits = torch.cat(out) if out else torch.zeros(0, 2)
     return (logits[:, 1] - logits[:, 0]).numpy()
+
+
+def batch_loss(model, x: torch.Tensor, y: torch.Tensor, one_class: bool,
+               mix: tuple[float, torch.Tensor] | None) -> torch.Tensor:
+    """The step's loss: one-class softmax, or cross-entropy (mixed with ``x[perm]`` by ``lam``)."""
+    if one_class:  # logits are (-cos, cos): the loss takes the cosine
+        return oc_softmax_loss(model(x)[:, 1], y)
+    if mix is not None:
+        lam, perm = mix
+        logits = model(lam * x + (1 - lam) * x[perm])
+        return lam * F.cross_entropy(logits, y) + (1 - lam) * F.cross_entropy(logits, y[perm])
+    return F.cross_entropy(model(x), y)
 
 
 def init_weights(path: Path) -> dict[str, torch.Tensor]:
@@ -92,6 +107,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--mixup", type=float, default=0.0,
                     help="mixup alpha on the waveforms (0 = off; cross-entropy models only)")
+    ap.add_argument("--sam", type=float, default=0.0,
+                    help="SAM neighbourhood radius rho (0 = off; 0.05 is the paper's default): twice the CPU per step")
     ap.add_argument("--init", default=None,
                     help="start from these weights instead of a random init: a bundle folder, its "
                     "model.safetensors, or a best.pt / ckpt.pt of this recipe (e.g. to finish a schedule a "
@@ -123,6 +140,7 @@ def main() -> None:
         raise SystemExit(f"--mixup needs a cross-entropy model; {args.model} trains with the one-class softmax")
     params = list(model.parameters())
     opt = torch.optim.AdamW(params, args.lr, weight_decay=1e-4)
+    sam = SAM(params, args.sam) if args.sam > 0 else None
     rng = np.random.default_rng(args.seed)
     step, wall0, cpu0, history = resume(out, model, opt, rng)
     t0, c0 = time.time(), time.process_time()
@@ -153,17 +171,19 @@ def main() -> None:
         data_cpu = time.process_time() - d0
         y = torch.from_numpy(np.r_[np.ones(half), np.zeros(half)].astype(np.int64))
         xt = torch.from_numpy(x)
-        if one_class:  # logits are (-cos, cos): the loss takes the cosine
-            loss = oc_softmax_loss(model(xt)[:, 1], y)
-        elif args.mixup > 0:
+        mix = None
+        if args.mixup > 0:  # drawn once per step: SAM's second pass sees the same mixed batch
             lam = float(rng.beta(args.mixup, args.mixup))
-            perm = torch.from_numpy(rng.permutation(len(x)))
-            logits = model(lam * xt + (1 - lam) * xt[perm])
-            loss = lam * F.cross_entropy(logits, y) + (1 - lam) * F.cross_entropy(logits, y[perm])
-        else:
-            loss = F.cross_entropy(model(xt), y)
+            mix = (lam, torch.from_numpy(rng.permutation(len(x))))
         opt.zero_grad()
+        loss = batch_loss(model, xt, y, one_class, mix)
         loss.backward()
+        if sam is not None:  # the gradient at the worst point of the rho ball, then back
+            sam.perturb()
+            opt.zero_grad()
+            with frozen_batchnorm(model):
+                batch_loss(model, xt, y, one_class, mix).backward()
+            sam.restore()
         torch.nn.utils.clip_grad_norm_(params, 5.0)
         opt.step()
         step += 1
@@ -191,7 +211,8 @@ def main() -> None:
                out / "best.pt")
     summary = {"final_averaged": final, "averaged_steps": [h[1] for h in history],
                "params": sum(p.numel() for p in params), "args": vars(args),
-               "loss": "oc_softmax" if one_class else ("cross_entropy+mixup" if args.mixup > 0 else "cross_entropy"),
+               "loss": ("oc_softmax" if one_class else ("cross_entropy+mixup" if args.mixup > 0 else "cross_entropy"))
+               + (f"+sam(rho={args.sam})" if args.sam > 0 else ""),
                "train_files": {"bonafide": len(train_b), "spoof": len(train_s)},
                "attacks_seen": sorted({rows[i]["attack"] for i in train_s}),
                "wall_s": wall0 + time.time() - t0, "cpu_s": cpu0 + time.process_time() - c0}

@@ -1,0 +1,79 @@
+"""Sharpness-aware minimisation (SAM) around any optimizer.
+
+Foret, Kleiner, Mobahi & Neyshabur, "Sharpness-Aware Minimization for Efficiently Improving
+Generalization", ICLR 2021 (reference code: ``google-research/sam``; the PyTorch port most people
+use: ``davda54/sam``). Tried for spoofing countermeasures by Shim et al., "Multi-Dataset
+Co-Training with Sharpness-Aware Optimization for Audio Anti-spoofing", Interspeech 2023, as a way
+to generalise to unseen attacks. One step:
+
+1. ``loss(w).backward()`` (the caller), then :meth:`SAM.perturb`: ``e = rho g / ||g||`` with ``g``
+   the gradient of all parameters together (the global L2 norm), and ``w <- w + e``;
+2. ``loss(w + e).backward()`` with fresh gradients (the caller, inside :func:`frozen_batchnorm`
+   so the second pass does not count the batch twice in the running statistics), then
+   :meth:`SAM.restore`: ``w <- w - e``, leaving the sharpness-aware gradient in ``.grad``;
+3. the caller's optimizer step (clipping included) on that gradient.
+
+Twice the forward / backward work of a plain step. Only the non-adaptive SAM is implemented (the
+ASAM variant scales ``e`` by ``|w|``); a parameter without a gradient is not perturbed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Iterator
+
+import torch
+from torch import nn
+
+DEFAULT_RHO = 0.05  # the paper's default neighbourhood radius (CIFAR; also davda54/sam's)
+
+
+class SAM:
+    """Perturb parameters to the worst point of a ``rho`` ball and back (see the module doc)."""
+
+    def __init__(self, params: Iterable[torch.nn.Parameter], rho: float = DEFAULT_RHO) -> None:
+        if not rho > 0:
+            raise ValueError(f"SAM rho must be > 0, got {rho}")
+        self.params = [p for p in params if p.requires_grad]
+        self.rho = rho
+        self._steps: list[tuple[torch.nn.Parameter, torch.Tensor]] = []
+
+    @torch.no_grad()
+    def perturb(self) -> float:
+        """``w <- w + rho g / ||g||`` from the gradients in ``.grad``; returns ``||g||``."""
+        if self._steps:
+            raise RuntimeError("SAM.perturb called twice without restore")
+        grads = [(p, p.grad) for p in self.params if p.grad is not None]
+        norm = torch.linalg.vector_norm(
+            torch.stack([torch.linalg.vector_norm(g) for _, g in grads])
+        )
+        scale = self.rho / (norm + 1e-12)
+        for p, g in grads:
+            e = g * scale
+            p.add_(e)
+            self._steps.append((p, e))
+        return float(norm)
+
+    @torch.no_grad()
+    def restore(self) -> None:
+        """Undo :meth:`perturb` (the gradients computed at ``w + e`` stay in ``.grad``)."""
+        for p, e in self._steps:
+            p.sub_(e)
+        self._steps = []
+
+
+@contextlib.contextmanager
+def frozen_batchnorm(model: nn.Module) -> Iterator[None]:
+    """Batch norm layers keep normalising with the batch but leave their running statistics as
+    they are (momentum 0) inside the block: SAM's second pass sees the same batch again."""
+    saved = []
+    for m in model.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats:
+            saved.append((m, m.momentum, m.num_batches_tracked.clone()))
+            m.momentum = 0.0
+    try:
+        yield
+    finally:
+        for m, momentum, tracked in saved:
+            m.momentum = momentum
+            m.num_batches_tracked.copy_(tracked)
