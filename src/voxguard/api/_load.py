@@ -12,12 +12,19 @@ from voxguard.inference.runner import Backend, TorchBackend
 
 # Preferred bundled weights per task, best first; the first one present is the default.
 DEFAULT_PREFERENCE = {
-    # lcnn_triple_engine: lcnn_dual_engine (lcnn_spec_engine fused with a wide-band LCNN) fused
-    # with a wide-band LCNN that also sees the phase step between bins; better than
-    # lcnn_dual_engine on every term of the declared criterion through the inference path
-    # (dev EER + same-corpus validation EER + dev partial spoofs missed: 0.323 vs 0.371;
-    # recipes/cm/README.md, "Fifth training"); the others stay bundled as alternatives
-    "cm": ("lcnn_triple_engine", "lcnn_dual_engine", "lcnn_spec_engine", "attm_whisper_engine"),
+    # lcnn_triplesam_engine: lcnn_spec_engine + 2.0 x a wide-band LCNN trained with SAM + 0.15 x
+    # the phase-aware wide-band LCNN; better than lcnn_triple_engine (the same three
+    # architectures, the wide-band one trained without SAM) on every term of the declared
+    # criterion through the inference path (dev EER + same-corpus validation EER + dev partial
+    # spoofs missed: 0.184 vs 0.323; all three SAM seeds passed; recipes/cm/README.md, "SAM");
+    # the others stay bundled as alternatives
+    "cm": (
+        "lcnn_triplesam_engine",
+        "lcnn_triple_engine",
+        "lcnn_dual_engine",
+        "lcnn_spec_engine",
+        "attm_whisper_engine",
+    ),
     "spk": ("bccmt_tiny_ge2e_kd",),
 }
 CARD_DEFAULTS = {
