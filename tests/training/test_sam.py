@@ -50,6 +50,8 @@ def test_parameter_without_gradient_is_left_alone_and_double_perturb_refused():
         sam.perturb()
     with pytest.raises(ValueError, match="rho"):
         SAM([used], rho=0.0)
+    with pytest.raises(RuntimeError, match="backward"):
+        SAM([nn.Parameter(torch.tensor([1.0]))]).perturb()
 
 
 def test_frozen_batchnorm_keeps_running_statistics_and_restores_momentum():

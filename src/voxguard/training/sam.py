@@ -44,6 +44,8 @@ class SAM:
         if self._steps:
             raise RuntimeError("SAM.perturb called twice without restore")
         grads = [(p, p.grad) for p in self.params if p.grad is not None]
+        if not grads:
+            raise RuntimeError("SAM.perturb needs gradients: call loss.backward() first")
         norm = torch.linalg.vector_norm(
             torch.stack([torch.linalg.vector_norm(g) for _, g in grads])
         )
