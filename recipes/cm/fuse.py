@@ -118,6 +118,7 @@ def branch_training(run: Path, summary: dict) -> dict:
     shipped = summary.get("shipped", {"averaged_steps": summary["averaged_steps"]})
     return {
         "model": summary["args"]["model"], "params": summary["params"], "seed": summary["args"]["seed"],
+        "loss": summary.get("loss", "cross_entropy"),  # e.g. cross_entropy+sam(rho=0.05)
         "steps_planned": summary["args"]["steps"], "steps_run": steps_run,
         "stopped": "STOP file" if steps_run < summary["args"]["steps"] else "end of schedule",
         "weights": (f"snapshot of step {shipped['snapshot_step']} (better than the average of "

@@ -24,7 +24,7 @@ mixes each batch's waveforms with a shuffled copy, ``lam ~ Beta(alpha, alpha)``,
 cross-entropies of both labels by ``lam`` (Zhang et al., "mixup", ICLR 2018; cross-entropy
 only: a one-class loss has no soft label). ``--sam RHO`` takes each step with the gradient at
 the worst point of a ``RHO`` ball around the weights (sharpness-aware minimisation,
-``voxguard.training.sam``; with any of the losses; twice the CPU per step).
+``voxguard.training.sam``; with any of the losses; two forward-backward passes per step, 1.6x the CPU here).
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ def main() -> None:
     ap.add_argument("--mixup", type=float, default=0.0,
                     help="mixup alpha on the waveforms (0 = off; cross-entropy models only)")
     ap.add_argument("--sam", type=float, default=0.0,
-                    help="SAM neighbourhood radius rho (0 = off; 0.05 is the paper's default): twice the CPU per step")
+                    help="SAM neighbourhood radius rho (0 = off; 0.05 is the paper's default): two forward-backward passes per step")
     ap.add_argument("--init", default=None,
                     help="start from these weights instead of a random init: a bundle folder, its "
                     "model.safetensors, or a best.pt / ckpt.pt of this recipe (e.g. to finish a schedule a "
