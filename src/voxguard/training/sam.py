@@ -46,9 +46,7 @@ class SAM:
         grads = [(p, p.grad) for p in self.params if p.grad is not None]
         if not grads:
             raise RuntimeError("SAM.perturb needs gradients: call loss.backward() first")
-        norm = torch.linalg.vector_norm(
-            torch.stack([torch.linalg.vector_norm(g) for _, g in grads])
-        )
+        norm = torch.nn.utils.get_total_norm([g for _, g in grads])  # global L2, as clipping
         scale = self.rho / (norm + 1e-12)
         for p, g in grads:
             e = g * scale
