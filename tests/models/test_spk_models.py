@@ -129,3 +129,36 @@ def test_bundled_bccmt_tiny_weights_load_and_carry_a_card():
     with torch.no_grad():
         emb = model(torch.randn(1, 16000) * 0.1)
     assert emb.shape == (1, 192) and torch.isfinite(emb).all()
+
+
+def test_acanet_without_positions_sees_frames_as_a_set():
+    # positions="none": a 1x1 TDNN and attention over keys are order-free, so reversing the frames
+    # gives the same embedding; with the paper's time positions it does not.
+    torch.manual_seed(0)
+    feats = torch.randn(2, 50, 80)
+    for positions, invariant in (("none", True), ("time", False)):
+        torch.manual_seed(1)
+        net = voxguard.create_model("debug_acanet", n_mels=80, positions=positions).network.eval()
+        with torch.no_grad():
+            same = torch.allclose(net(feats), net(feats.flip(1)), atol=1e-5)
+        assert same is invariant, positions
+
+
+def test_acanet_positions_switch_rejects_unknown_values():
+    with pytest.raises(ValueError, match="positions"):
+        voxguard.create_model("debug_acanet", positions="batch")
+
+
+def test_acanet_latent_init_spread_decides_how_one_dimensional_the_start_is():
+    # With the reference's 0.02 the 192 latents start nearly equal and so do the embedding
+    # dimensions (the measurement in acanet.py's docstring); a spread of 1.0 pulls them apart.
+    feats = torch.randn(16, 120, 80) * 3 + torch.randn(16, 1, 80) * 2
+    corr = {}
+    for std in (0.02, 1.0):
+        torch.manual_seed(1)
+        net = voxguard.create_model("acanet", latent_init_std=std).network.train()
+        with torch.no_grad():
+            c = torch.corrcoef(net(feats).T)
+        corr[std] = c[~torch.eye(192, dtype=torch.bool)].abs().mean().item()
+    assert corr[0.02] > 0.99
+    assert corr[1.0] < 0.85

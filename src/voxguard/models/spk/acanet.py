@@ -35,6 +35,18 @@ Deviations from the public code (Yip-Jia-Qi/ACA-Net), on purpose:
   paper does not give the value it trained with; 0.0 keeps eval and train forward passes
   equal for the tests; set it (e.g. 0.1) for training runs.
 - **No squeeze of the batch axis** (the reference fails at batch size 1).
+- **A switch for the positions** (``ACANetConfig.positions``): ``"time"`` (default, the paper)
+  or ``"none"``. Without them the 1x1 TDNN, the cross-attention and everything after it see the
+  frames as a set, so the embedding does not depend on frame order or on where a crop starts, as
+  for the statistics pooling of ECAPA-TDNN; the reference code's batch-indexed table is, per
+  utterance, close to that (one constant offset for all its frames). Which of the two a speaker
+  embedder trains better with is measured in ``recipes/speaker/README.md``.
+- **A switch for the latent array's initial spread** (``ACANetConfig.latent_init_std``, default
+  the reference's 0.02). With 0.02 the 192 queries start almost equal, attention is almost
+  uniform, and every latent ends as nearly the same vector, so the 192 embedding dimensions are
+  0.999 correlated over a batch at initialisation (measured on the reference config): the
+  embedding starts one-dimensional and a short distillation cannot pull it apart; with 1.0 the
+  correlation at initialisation is 0.72.
 """
 
 from __future__ import annotations
@@ -63,6 +75,8 @@ class ACANetConfig:
     mlp_dim: int = 256
     latent_heads: int = 8
     dropout: float = 0.0  # after each attention MLP; the paper gives no value (see module doc)
+    positions: str = "time"  # "time": sinusoidal by frame (the paper); "none": frames as a set
+    latent_init_std: float = 0.02  # the reference's truncated-normal std for the latent array
     sample_rate: int = 16000
 
 
@@ -132,11 +146,14 @@ class ACANetNet(nn.Module):
         super().__init__()
         if cfg.embed_dim != cfg.latent_dim:
             raise ValueError("ACA-Net's embedding size is latent_dim; set embed_dim = latent_dim")
+        if cfg.positions not in ("time", "none"):
+            raise ValueError(f"ACA-Net positions must be 'time' or 'none', not {cfg.positions!r}")
+        self.positions = cfg.positions
         self.tdnn = nn.Sequential(
             nn.Conv1d(cfg.n_mels, cfg.width, 1), nn.ReLU(), nn.BatchNorm1d(cfg.width)
         )
         self.latent = nn.Parameter(
-            nn.init.trunc_normal_(torch.zeros(cfg.latent_dim, cfg.width), std=0.02)
+            nn.init.trunc_normal_(torch.zeros(cfg.latent_dim, cfg.width), std=cfg.latent_init_std)
         )
         self.blocks = nn.ModuleList(MLABlock(cfg) for _ in range(cfg.blocks))
         self.compress = nn.Conv1d(cfg.width, 1, 1)
@@ -144,7 +161,8 @@ class ACANetNet(nn.Module):
 
     def forward(self, feats: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         x = self.tdnn(feats.transpose(1, 2)).transpose(1, 2)  # (B, T', E)
-        x = x + sinusoidal_positions(x.shape[1], x.shape[2], x.device)
+        if self.positions == "time":
+            x = x + sinusoidal_positions(x.shape[1], x.shape[2], x.device)
         pad_mask = None
         if lengths is not None:
             pad_mask = (
