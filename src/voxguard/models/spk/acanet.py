@@ -39,8 +39,9 @@ Deviations from the public code (Yip-Jia-Qi/ACA-Net), on purpose:
   or ``"none"``. Without them the 1x1 TDNN, the cross-attention and everything after it see the
   frames as a set, so the embedding does not depend on frame order or on where a crop starts, as
   for the statistics pooling of ECAPA-TDNN; the reference code's batch-indexed table is, per
-  utterance, close to that (one constant offset for all its frames). Which of the two a speaker
-  embedder trains better with is measured in ``recipes/speaker/README.md``.
+  utterance, close to that (one constant offset for all its frames). The distillation in
+  ``recipes/speaker/README.md`` used ``"none"`` together with ``latent_init_std = 1.0``; the
+  effect of each switch alone on accuracy is not measured yet.
 - **A switch for the latent array's initial spread** (``ACANetConfig.latent_init_std``, default
   the reference's 0.02). With 0.02 the 192 queries start almost equal, attention is almost
   uniform, and every latent ends as nearly the same vector, so the 192 embedding dimensions are
