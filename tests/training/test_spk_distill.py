@@ -11,7 +11,9 @@ from voxguard.training.spk import FeatureCache
 from voxguard.training.spk_distill import CropBank, DistillConfig, train_distill
 
 #: a tiny, fast distillation run (steps set per test)
-TINY = dict(model="bccmt_tiny", batch_size=4, min_frames=40, max_frames=60, warmup_steps=1, eval_every=2)
+TINY = dict(
+    model="bccmt_tiny", batch_size=4, min_frames=40, max_frames=60, warmup_steps=1, eval_every=2
+)
 
 
 def _bank(path) -> CropBank:
@@ -98,3 +100,47 @@ def test_distill_from_the_shipped_bundle_by_name(tmp_path):
     card = load_pretrained("bccmt_tiny_ge2e_kd").card
     assert init["init_from"] == "bccmt_tiny_ge2e_kd" and init["init_sha256"] == card["sha256"]
     assert init["init_step"] == source_step(card) > 0
+
+
+def test_attention_kd_pulls_the_students_maps_to_the_teachers(tmp_path):
+    """With attention-map KD alone in the loss, the KD term falls as the student's maps move to
+    the frozen teacher's; the log has the teacher's hash and the student's card names it."""
+    from voxguard.models import create_model, load_pretrained, save_pretrained
+
+    bank = _bank(tmp_path)
+    torch.manual_seed(123)
+    save_pretrained(create_model("debug_bccmt").eval(), tmp_path / "teacher", {"recipe": "test"})
+    teacher = str(tmp_path / "teacher")
+    cfg = DistillConfig(
+        **{**TINY, "model": "debug_bccmt", "eval_every": 30},
+        steps=30,
+        lr=5e-3,
+        w_clean=0.0,
+        w_utt=0.0,
+        aam_weight=0.0,
+        attn_teacher=teacher,
+        attn_weight=100.0,
+    )
+    out = tmp_path / "run"
+    train_distill(cfg, bank, _dev(), out, {"recipe": "test"})
+    rows = [json.loads(x) for x in (out / "log.jsonl").read_text().splitlines()]
+    assert rows[0]["attn_teacher_sha256"] == load_pretrained(teacher).card["sha256"]
+    assert rows[0]["attn_teacher_blocks"] == rows[0]["attn_student_blocks"] > 0
+    kd = [r["attn_kd"] for r in rows if "loss" in r]
+    assert len(kd) == 3 and kd[-1] < 0.75 * kd[0], kd
+    card = json.loads((out / "best" / "config.json").read_text())["card"]
+    assert card["attention_kd"]["attn_teacher"] == teacher
+
+
+def test_attention_kd_needs_bccmt_and_a_known_kind(tmp_path):
+    import pytest
+
+    from voxguard.errors import VoxguardError
+
+    with pytest.raises(VoxguardError, match="attn_kind"):
+        DistillConfig.from_dict({"attn_kind": "l1"})
+    cfg = DistillConfig(
+        **{**TINY, "model": "debug_ecapa"}, steps=2, attn_teacher="bccmt_tiny_ge2e_kd"
+    )
+    with pytest.raises(VoxguardError, match="BC-CMT"):
+        train_distill(cfg, _bank(tmp_path), _dev(), tmp_path / "run", {"recipe": "test"})

@@ -19,6 +19,11 @@ A fresh run can start from a pretrained bundle's weights (``init_from``): the pr
 then fitted by least squares from the bundle's embeddings of ``init_crops`` crops to their teacher
 targets, and the AAM class centres are set to the classes' mean embeddings, so that the first
 steps refine the model instead of undoing it.
+
+With ``attn_teacher`` (BC-CMT only), the paper's attention-map KD is added: a frozen BC-CMT
+teacher (e.g. a Base distilled by this trainer) runs on the same windows, and
+``attn_weight * attention_kd_loss(student maps, teacher maps)`` joins the loss; the teacher's
+path and weights hash go into the log and the student's card.
 """
 
 from __future__ import annotations
@@ -67,6 +72,11 @@ class DistillConfig:
     threads: int = 1
     init_from: str = ""  # a weights directory or bundled model name to start from ("": random)
     init_crops: int = 4096  # crops embedded to fit P and the class centres at init
+    # BC-CMT attention-map KD (SPEC 1.3): a frozen BC-CMT teacher's temporal attention maps,
+    # matched by ``voxguard.losses.kd.attention_kd_loss`` ("": none)
+    attn_teacher: str = ""  # weights directory or bundled model name of the teacher
+    attn_weight: float = 1.0
+    attn_kind: str = "kl"  # "kl" (row-wise KL(teacher || student)) or "mse"
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DistillConfig:
@@ -74,7 +84,10 @@ class DistillConfig:
         bad = sorted(set(data) - set(cls.__dataclass_fields__))
         if bad:
             raise VoxguardError(f"unknown distillation config keys {bad}")
-        return cls(**data)
+        cfg = cls(**data)
+        if cfg.attn_kind not in ("kl", "mse"):
+            raise VoxguardError(f"attn_kind {cfg.attn_kind!r}: use 'kl' or 'mse'")
+        return cfg
 
 
 class CropBank:
@@ -171,8 +184,41 @@ def dev_eers(model: nn.Module, dev: Any, dev_full: Any = None) -> tuple[float, f
 
 
 def _embed(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    return _embed_with_maps(model, x)[0]
+
+
+def _embed_with_maps(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Embeddings and, for BC-CMT, its temporal attention maps (else ``[]``)."""
     out = model.network(x)
-    return out[0] if isinstance(out, tuple) else out
+    return (out[0], list(out[1])) if isinstance(out, tuple) else (out, [])
+
+
+def load_attention_teacher(cfg: DistillConfig, student: nn.Module) -> tuple[nn.Module, dict]:
+    """The frozen attention-map teacher of ``cfg`` and its provenance (path, model, sha256).
+
+    Both models must produce temporal attention maps (BC-CMT); the teacher's weights file is
+    hashed so that the log and the student's card say exactly which teacher was used.
+    """
+    from voxguard.models import load_pretrained
+
+    teacher = load_pretrained(cfg.attn_teacher).eval()
+    for p in teacher.parameters():
+        p.requires_grad_(False)
+    probe = torch.zeros(1, 120, 80)
+    maps = [_embed_with_maps(m.eval(), probe)[1] for m in (student, teacher)]
+    student.train()
+    if not maps[0] or not maps[1]:
+        raise VoxguardError(
+            f"attn_teacher {cfg.attn_teacher} -> {cfg.model}: attention-map KD needs BC-CMT "
+            "(bccmt_*) teacher and student; remove attn_teacher or use bccmt models"
+        )
+    card = getattr(teacher, "card", {}) or {}
+    info = {"attn_teacher": cfg.attn_teacher, "attn_teacher_model": teacher.model_name}
+    if "sha256" in card:
+        info["attn_teacher_sha256"] = card["sha256"]
+    info["attn_teacher_blocks"] = len(maps[1])
+    info["attn_student_blocks"] = len(maps[0])
+    return teacher, info
 
 
 def source_step(card: dict[str, Any]) -> int:
@@ -256,6 +302,7 @@ def train_distill(
     """
     from voxguard.losses.aam import AAMSoftmax, margin_schedule
     from voxguard.losses.embedding_kd import EmbeddingDistillLoss
+    from voxguard.losses.kd import attention_kd_loss
     from voxguard.models import create_model, save_pretrained
 
     torch.set_num_threads(cfg.threads)
@@ -293,6 +340,13 @@ def train_distill(
             state["init"]["dev_full_eer_pct"] = round(full0, 3)
         with open(out / "log.jsonl", "a") as f:
             f.write(json.dumps({"step": 0, **state["init"]}) + "\n")
+    teacher = None
+    if cfg.attn_teacher:
+        teacher, info = load_attention_teacher(cfg, model)
+        card = {**card, "attention_kd": {**info, "weight": cfg.attn_weight, "kind": cfg.attn_kind}}
+        if state["step"] == 0:
+            with open(out / "log.jsonl", "a") as f:
+                f.write(json.dumps({"step": 0, **info}) + "\n")
     (out / "distill_config.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
     log = open(out / "log.jsonl", "a")
     model.train()
@@ -310,7 +364,7 @@ def train_distill(
         for g in opt.param_groups:
             g["lr"] = _lr_at(cfg, step)
         head.set_margin(margin_schedule(step, int(cfg.margin_warmup * cfg.steps), cfg.margin))
-        emb = _embed(model, x)
+        emb, maps = _embed_with_maps(model, x)
         ids = torch.tensor(idx)
         kd_loss, cos = kd(
             emb,
@@ -319,6 +373,12 @@ def train_distill(
         )
         aam_loss, acc = head(emb, bank.labels[ids])
         loss = kd_loss + cfg.aam_weight * aam_loss
+        attn_loss = None
+        if teacher is not None:
+            with torch.no_grad():
+                t_maps = _embed_with_maps(teacher, x)[1]
+            attn_loss = attention_kd_loss(maps, t_maps, kind=cfg.attn_kind)
+            loss = loss + cfg.attn_weight * attn_loss
         opt.zero_grad(set_to_none=True)
         loss.backward()
         nn.utils.clip_grad_norm_(params, 5.0)
@@ -336,6 +396,7 @@ def train_distill(
                 "cos_utt": round(cos[2].item(), 4),
                 "aam": round(aam_loss.item(), 4),
                 "acc": round(acc.item(), 3),
+                **({"attn_kd": round(attn_loss.item(), 4)} if attn_loss is not None else {}),
                 "lr": _lr_at(cfg, step),
                 "frames": frames,
                 "wall_s": round(state["wall_s"], 1),
