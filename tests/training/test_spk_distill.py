@@ -144,3 +144,25 @@ def test_attention_kd_needs_bccmt_and_a_known_kind(tmp_path):
     )
     with pytest.raises(VoxguardError, match="BC-CMT"):
         train_distill(cfg, _bank(tmp_path), _dev(), tmp_path / "run", {"recipe": "test"})
+
+
+def test_a_zero_weight_attention_teacher_leaves_the_run_unchanged(tmp_path):
+    """The KD arm differs from its control only by the KD term: loading the teacher consumes no
+    randomness, so with weight 0 the two runs end with identical weights."""
+    from voxguard.models import create_model, save_pretrained
+
+    bank = _bank(tmp_path)
+    torch.manual_seed(7)
+    save_pretrained(create_model("debug_bccmt").eval(), tmp_path / "teacher", {"recipe": "test"})
+    base = {**TINY, "model": "debug_bccmt", "steps": 3, "eval_every": 3}
+    runs = {
+        "control": DistillConfig(**base),
+        "kd0": DistillConfig(**base, attn_teacher=str(tmp_path / "teacher"), attn_weight=0.0),
+    }
+    weights = {}
+    for name, cfg in runs.items():
+        train_distill(cfg, bank, _dev(), tmp_path / name, {"recipe": "test"})
+        weights[name] = torch.load(tmp_path / name / "last.pt", weights_only=True)["model"]
+    assert weights["control"].keys() == weights["kd0"].keys()
+    for k, v in weights["control"].items():
+        assert torch.equal(v, weights["kd0"][k]), k

@@ -201,7 +201,9 @@ def load_attention_teacher(cfg: DistillConfig, student: nn.Module) -> tuple[nn.M
     """
     from voxguard.models import load_pretrained
 
+    rng_state = torch.get_rng_state()  # building the teacher must not change the student's run
     teacher = load_pretrained(cfg.attn_teacher).eval()
+    torch.set_rng_state(rng_state)
     for p in teacher.parameters():
         p.requires_grad_(False)
     probe = torch.zeros(1, 120, 80)
