@@ -5,7 +5,7 @@ RUN: a run directory (its log.jsonl) or a log.jsonl file, optionally RUN@STEP to
 its weights started from when the checkpoint it was initialised from no longer exists.
 A run started from another run's checkpoint or a bundle (``init_from``) is drawn after it: its
 steps are offset by the training steps behind the weights it started from (``init_step`` in its
-log, else that checkpoint's card).
+log, else that checkpoint's card). Runs with attention-map KD also get their KD term drawn.
 """
 
 from __future__ import annotations
@@ -43,22 +43,26 @@ def main(out_png: str, *runs: str) -> None:
         dev = [r for r in rows if "dev_eer_pct" in r]
         name = path.name if path.is_dir() else path.stem.removeprefix("log_")
         full = [r for r in dev if "dev_full_eer_pct" in r]
-        if full:
-            axes[2].plot(
-                [r["step"] for r in full],
-                [r["dev_full_eer_pct"] for r in full],
+        attn = [r for r in train if "attn_kd" in r]  # runs with BC-CMT attention-map KD
+        lines = [  # (axis, rows, value of a row, style, label)
+            (
+                2,
+                full,
+                lambda r: r["dev_full_eer_pct"],
                 "s--",
-                label=f"{name} (38 dev speakers, 104 utt.: checkpoint choice)",
-            )
-        axes[0].plot([r["step"] for r in train], [r["kd"] for r in train], label=f"{name} KD")
-        axes[0].plot(
-            [r["step"] for r in train],
-            [r["aam"] * 0.2 for r in train],
-            alpha=0.6,
-            label=f"{name} 0.2 x AAM",
-        )
-        axes[1].plot([r["step"] for r in train], [r["cos_clean"] for r in train], label=name)
-        axes[2].plot([r["step"] for r in dev], [r["dev_eer_pct"] for r in dev], "o-", label=name)
+                f"{name} (38 dev speakers, 104 utt.: checkpoint choice)",
+            ),
+            (0, train, lambda r: r["kd"], "-", f"{name} KD"),
+            (0, train, lambda r: 0.2 * r["aam"], "-", f"{name} 0.2 x AAM"),
+            (0, attn, lambda r: r["attn_kd"], ":", f"{name} attention-map KD (KL)"),
+            (1, train, lambda r: r["cos_clean"], "-", name),
+            (2, dev, lambda r: r["dev_eer_pct"], "o-", name),
+        ]
+        for ax, part, value, style, label in lines:
+            if part:
+                axes[ax].plot(
+                    [r["step"] for r in part], [value(r) for r in part], style, label=label
+                )
     axes[0].set(title="training losses", xlabel="step")
     axes[1].set(title="cos(P s, teacher) on training crops", xlabel="step")
     axes[2].set(title="dev EER % (6 held-out speakers, 72 utt.)", xlabel="step", yscale="log")
