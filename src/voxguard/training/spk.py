@@ -177,7 +177,7 @@ def train_speaker_model(
         idx, order = np.array(order[: cfg.batch_size]), order[cfg.batch_size :]
         x = _random_crops(cache, idx, cfg.crop_frames, rng)
         head.set_margin(margin_schedule(step, int(cfg.margin_warmup * cfg.steps), cfg.margin))
-        emb, maps = _network_forward(model, x)
+        emb, maps = network_forward(model, x)
         loss, acc = head(emb, labels[idx])
         kd = torch.zeros(())
         if teacher is not None:
@@ -215,7 +215,7 @@ def train_speaker_model(
     return model
 
 
-def _network_forward(
+def network_forward(
     model: nn.Module, feats: torch.Tensor
 ) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """Embeddings (and BC-CMT attention maps, else ``[]``) of CMN'd fbank features."""
@@ -232,6 +232,6 @@ def embed_cache(model: nn.Module, cache: FeatureCache) -> torch.Tensor:
     embs = []
     for i in range(len(cache)):
         f = cache.get(i)[None]
-        emb, _ = _network_forward(model, cmn(f, torch.tensor([f.shape[1]])))
+        emb, _ = network_forward(model, cmn(f, torch.tensor([f.shape[1]])))
         embs.append(emb[0])
     return torch.stack(embs)

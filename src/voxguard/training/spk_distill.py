@@ -42,6 +42,7 @@ from torch import nn
 
 from voxguard.errors import VoxguardError
 from voxguard.frontends.fbank import cmn
+from voxguard.training.spk import network_forward
 
 
 @dataclass(frozen=True)
@@ -84,10 +85,11 @@ class DistillConfig:
         bad = sorted(set(data) - set(cls.__dataclass_fields__))
         if bad:
             raise VoxguardError(f"unknown distillation config keys {bad}")
-        cfg = cls(**data)
-        if cfg.attn_kind not in ("kl", "mse"):
-            raise VoxguardError(f"attn_kind {cfg.attn_kind!r}: use 'kl' or 'mse'")
-        return cfg
+        return cls(**data)
+
+    def __post_init__(self) -> None:
+        if self.attn_kind not in ("kl", "mse"):
+            raise VoxguardError(f"attn_kind {self.attn_kind!r}: use 'kl' or 'mse'")
 
 
 class CropBank:
@@ -184,13 +186,7 @@ def dev_eers(model: nn.Module, dev: Any, dev_full: Any = None) -> tuple[float, f
 
 
 def _embed(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    return _embed_with_maps(model, x)[0]
-
-
-def _embed_with_maps(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
-    """Embeddings and, for BC-CMT, its temporal attention maps (else ``[]``)."""
-    out = model.network(x)
-    return (out[0], list(out[1])) if isinstance(out, tuple) else (out, [])
+    return network_forward(model, x)[0]
 
 
 def load_attention_teacher(cfg: DistillConfig, student: nn.Module) -> tuple[nn.Module, dict]:
@@ -207,7 +203,7 @@ def load_attention_teacher(cfg: DistillConfig, student: nn.Module) -> tuple[nn.M
     for p in teacher.parameters():
         p.requires_grad_(False)
     probe = torch.zeros(1, 120, 80)
-    maps = [_embed_with_maps(m.eval(), probe)[1] for m in (student, teacher)]
+    maps = [network_forward(m.eval(), probe)[1] for m in (student, teacher)]
     student.train()
     if not maps[0] or not maps[1]:
         raise VoxguardError(
@@ -366,7 +362,7 @@ def train_distill(
         for g in opt.param_groups:
             g["lr"] = _lr_at(cfg, step)
         head.set_margin(margin_schedule(step, int(cfg.margin_warmup * cfg.steps), cfg.margin))
-        emb, maps = _embed_with_maps(model, x)
+        emb, maps = network_forward(model, x)
         ids = torch.tensor(idx)
         kd_loss, cos = kd(
             emb,
@@ -378,7 +374,7 @@ def train_distill(
         attn_loss = None
         if teacher is not None:
             with torch.no_grad():
-                t_maps = _embed_with_maps(teacher, x)[1]
+                t_maps = network_forward(teacher, x)[1]
             attn_loss = attention_kd_loss(maps, t_maps, kind=cfg.attn_kind)
             loss = loss + cfg.attn_weight * attn_loss
         opt.zero_grad(set_to_none=True)

@@ -114,7 +114,9 @@ def load_corpus(files: list[str], sample_rate: int = 16000) -> list[np.ndarray]:
     return out
 
 
-def random_batch(corpus: list[np.ndarray], batch: int, segment: int, rng: np.random.Generator) -> torch.Tensor:
+def random_batch(
+    corpus: list[np.ndarray], batch: int, segment: int, rng: np.random.Generator
+) -> torch.Tensor:
     """``batch`` random ``segment``-sample crops, each scaled to a random level (-30…-18 dBFS RMS)."""
     out = np.zeros((batch, segment), dtype=np.float32)
     for i in range(batch):
@@ -130,8 +132,14 @@ def random_batch(corpus: list[np.ndarray], batch: int, segment: int, rng: np.ran
 # ---- quality ----------------------------------------------------------------------------------
 
 
-def mel_cepstral_distortion(ref: np.ndarray, test: np.ndarray, order: int = 24, alpha: float = 0.42,
-                            frame: int = 512, hop: int = 160) -> float:
+def mel_cepstral_distortion(
+    ref: np.ndarray,
+    test: np.ndarray,
+    order: int = 24,
+    alpha: float = 0.42,
+    frame: int = 512,
+    hop: int = 160,
+) -> float:
     """Mean MCD (dB) over speech frames between two time-aligned 16 kHz signals (c0 excluded).
 
     MCD = (10 / ln 10) · sqrt(2 · Σ_{d≥1} (c_d − ĉ_d)²), mel-cepstra by pysptk ``mcep``; frames
@@ -225,14 +233,20 @@ def train(cfg: VocoderTrainConfig) -> Path:
         if use_gan:
             d_fake = disc(y_hat.detach())
             d_real = disc(y)
-            loss_d = sum(torch.mean((r - 1) ** 2) + torch.mean(f**2) for (r, _), (f, _) in zip(d_real, d_fake, strict=True))
+            loss_d = sum(
+                torch.mean((r - 1) ** 2) + torch.mean(f**2)
+                for (r, _), (f, _) in zip(d_real, d_fake, strict=True)
+            )
             opt_d.zero_grad()
             loss_d.backward()
             opt_d.step()
             d_fake = disc(y_hat)
             adv = sum(torch.mean((f - 1) ** 2) for f, _ in d_fake)
-            fm = sum(F.l1_loss(a, b.detach()) for (_, fa), (_, fr) in zip(d_fake, d_real, strict=True)
-                     for a, b in zip(fa, fr, strict=True))
+            fm = sum(
+                F.l1_loss(a, b.detach())
+                for (_, fa), (_, fr) in zip(d_fake, d_real, strict=True)
+                for a, b in zip(fa, fr, strict=True)
+            )
             loss = loss + 0.1 * adv + 0.2 * fm
             record.update(adv=float(adv), fm=float(fm), disc=float(loss_d))
         opt_g.zero_grad()
@@ -245,11 +259,18 @@ def train(cfg: VocoderTrainConfig) -> Path:
         if step % cfg.eval_every == 0 or step == cfg.steps:
             record.update(evaluate(gen, dev))
             torch.save(
-                {"gen": gen.state_dict(), "opt_g": opt_g.state_dict(),
-                 "disc": disc.state_dict() if disc else None,
-                 "opt_d": opt_d.state_dict() if opt_d else None, "step": step,
-                 "wall": record["wall_s"], "cpu": record["cpu_s"], "rng": rng.bit_generator.state},
-                out / "ckpt.tmp")
+                {
+                    "gen": gen.state_dict(),
+                    "opt_g": opt_g.state_dict(),
+                    "disc": disc.state_dict() if disc else None,
+                    "opt_d": opt_d.state_dict() if opt_d else None,
+                    "step": step,
+                    "wall": record["wall_s"],
+                    "cpu": record["cpu_s"],
+                    "rng": rng.bit_generator.state,
+                },
+                out / "ckpt.tmp",
+            )
             os.replace(out / "ckpt.tmp", ckpt)
             print(json.dumps(record), flush=True)
         log.write(json.dumps(record) + "\n")
@@ -258,13 +279,22 @@ def train(cfg: VocoderTrainConfig) -> Path:
     final = evaluate(gen, dev)
     n_params = sum(p.numel() for p in gen.parameters())
     card = {
-        "family": spec.family, "params": n_params, "steps": step, "batch": cfg.batch,
-        "segment": cfg.segment, "adversarial": cfg.gan_start >= 0, "gan_start": cfg.gan_start,
-        "seed": cfg.seed, "train_wall_s": round(record["wall_s"], 1),
-        "train_cpu_s": round(record["cpu_s"], 1), "threads": cfg.threads,
-        "train_files": len(cfg.train_files), "dev_files": len(cfg.dev_files),
+        "family": spec.family,
+        "params": n_params,
+        "steps": step,
+        "batch": cfg.batch,
+        "segment": cfg.segment,
+        "adversarial": cfg.gan_start >= 0,
+        "gan_start": cfg.gan_start,
+        "seed": cfg.seed,
+        "train_wall_s": round(record["wall_s"], 1),
+        "train_cpu_s": round(record["cpu_s"], 1),
+        "threads": cfg.threads,
+        "train_files": len(cfg.train_files),
+        "dev_files": len(cfg.dev_files),
         "train_data": "LibriSpeech (CC BY 4.0): librispeech-mini + librispeech-cohort of the shared data",
-        "dev_mcd_db": round(final["dev_mcd_db"], 3), "dev_mel_l1": round(final["dev_mel_l1"], 4),
+        "dev_mcd_db": round(final["dev_mcd_db"], 3),
+        "dev_mel_l1": round(final["dev_mel_l1"], 4),
         "licence": "MIT (weights trained here)",
     }
     return save_vocoder(gen, spec, out / "export", card)
