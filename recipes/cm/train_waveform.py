@@ -1,7 +1,8 @@
 """Train a waveform-input CM (e.g. ``lcnn_spec``, ``lcnn_lfcc``) on the engine's audio, views made on the fly.
 
 python recipes/cm/train_waveform.py --engine data/voxguard-engine-l --out runs/cm/lcnn_spec_s1 \
-    [--model lcnn_spec] [--steps 3000] [--batch 24] [--lr 1e-3] [--seed 1] [--eval-every 200] [--mixup 0.5] [--sam 0.05]
+    [--model lcnn_spec] [--steps 3000] [--batch 24] [--lr 1e-3] [--seed 1] [--eval-every 200] [--mixup 0.5] [--sam 0.05] \
+    [--extra-train data/voxguard-engine-vc]
 
 Run it with ``MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=4294967295``: glibc
 otherwise maps and unmaps every large conv buffer, and half the CPU goes to page faults (3.6 vs
@@ -89,9 +90,31 @@ def init_weights(path: Path) -> dict[str, torch.Tensor]:
     return torch.load(path, weights_only=True)["model"]
 
 
+def extra_train_rows(builds: list[Path], rows: list[dict]) -> list[dict]:
+    """The train-split spoofs of each supplementary build (their bona fide copies duplicate the
+    main build's), checked to come from the main build's train speakers only."""
+    held_out = {r["speaker"] for r in rows if r.get("set") == "engine" and r["split"] != "train"}
+    extra = []
+    for build in builds:
+        found = [{**r, "utt": f"{build.name}/{r['utt']}"} for r in engine_rows(build)
+                 if r["split"] == "train" and r["label"] == "spoof" and Path(r["path"]).is_file()]
+        leaked = {r["speaker"] for r in found} & held_out
+        if leaked:
+            raise SystemExit(f"--extra-train {build}: its train speakers {sorted(leaked)} are dev/eval "
+                             "speakers of the main build; build it with the main build's --seed and sources")
+        if not found:
+            raise SystemExit(f"--extra-train {build}: no train spoofs there; build it first")
+        extra += found
+    return extra
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--engine", default="data/voxguard-engine-l")
+    ap.add_argument("--extra-train", action="append", default=[], metavar="BUILD",
+                    help="also train on the spoofs of this build's train split (e.g. the voice-conversion "
+                    "supplement; built with the main build's seed and sources, so the same train speakers); "
+                    "dev, eval and selection stay the main build's")
     ap.add_argument("--shared", default="../shared/data")
     ap.add_argument("--out", required=True)
     ap.add_argument("--model", default="lcnn_spec")
@@ -121,6 +144,7 @@ def main() -> None:
     rows = engine_rows(Path(args.engine))
     rows = [r for r in rows if Path(r["path"]).is_file()]
     rows += validation_rows(Path(args.shared), rows)
+    rows += extra_train_rows([Path(e) for e in args.extra_train], rows)
     train_rows = [i for i, r in enumerate(rows) if r["split"] == "train"]
     assert all(rows[i]["set"] == "engine" for i in train_rows), "validation rows in training"
     audio: dict[int, np.ndarray] = {}

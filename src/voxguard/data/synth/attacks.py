@@ -3,13 +3,18 @@
 Every offline generator this machine can run is an attack, each voice its own attack:
 espeak-ng (formant), flite (diphone and clustergen), festival (diphone and HTS), piper (VITS,
 HiFi-GAN decoder), Kokoro-82M (StyleTTS2, iSTFTNet decoder), copy-synthesis with WORLD, MLSA and
-Griffin-Lim, the neural vocoders trained here (HiFi-GAN, MelGAN, Vocos families) and partial
-spoofs (genuine speech with a spoofed segment spliced in).
+Griffin-Lim, the neural vocoders trained here (HiFi-GAN, MelGAN, Vocos families), voice
+conversions (:mod:`voxguard.data.synth.conversion`: another voice re-synthesised by WORLD or a
+neural vocoder) and partial spoofs (genuine speech with a spoofed segment spliced in).
 
 Splits by family, as ASVspoof does: attacks marked ``eval_only`` never appear in train or dev.
 Whole families are reserved — the MelGAN neural-vocoder family and the festival TTS engine — so
 the eval EER measures attacks unlike anything in training; two more eval-only voices reuse a
 training engine (espeak-ng RP British, Kokoro's male voice).
+
+The voice-conversion attacks came after the ``engine-l`` build the shipped CMs were trained on;
+they are ``in_default_build=False`` so that build's command still makes the same files: name
+them with ``--attacks`` (``recipes/cm/README.md``, the VC supplement).
 
 Old voxguard-mini ids (``A01``–``A12``) still resolve through :data:`LEGACY_IDS`.
 """
@@ -23,7 +28,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from voxguard.data.synth import tts, vocoders
+from voxguard.data.synth import conversion, tts, vocoders
 from voxguard.data.synth.tts import SynthToolMissing
 from voxguard.errors import VoxguardError
 
@@ -47,6 +52,7 @@ class Attack:
         voice: engine voice or vocoder name (``-`` when there is none).
         eval_only: reserved for the eval split.
         description: one line for the docs.
+        in_default_build: drawn by a build that does not name its attacks (``--attacks``).
     """
 
     id: str
@@ -56,6 +62,7 @@ class Attack:
     voice: str
     eval_only: bool
     description: str
+    in_default_build: bool = True
 
     @property
     def splits(self) -> tuple[str, ...]:
@@ -65,7 +72,7 @@ class Attack:
         """Raise :class:`SynthToolMissing` if the engine of this attack is not installed."""
         if self.engine == "splice":
             return
-        if self.engine == "neural":
+        if self.engine in ("neural", "neural-vc"):
             from voxguard.data.synth.neural_vocoders import shipped_vocoders
 
             if self.voice not in shipped_vocoders():
@@ -79,6 +86,8 @@ class Attack:
         if not found:
             how = f"apt-get install -y {package}" if kind == "program" else f"pip install {package}"
             raise SynthToolMissing(f"attack {self.id} ({self.engine}) needs `{name}`: run `{how}`")
+        if self.engine == "world-vc" and not _importable("pysptk"):
+            raise SynthToolMissing(f"attack {self.id} ({self.engine}) needs `pysptk`: run `pip install pysptk`")
         if self.engine == "festival":
             tts.require_program("text2wave", "festival")
         if self.engine == "kokoro":
@@ -107,6 +116,10 @@ class Attack:
             from voxguard.data.synth.neural_vocoders import vocode
 
             return vocode(wav, v)
+        if e == "world-vc":
+            return conversion.world_vc(wav, seed)
+        if e == "neural-vc":
+            return conversion.neural_vc(wav, v, seed)
         raise ValueError(f"attack {self.id}: {e!r} attacks are made by the builder, not generate()")
 
 
@@ -132,6 +145,7 @@ _REQUIREMENTS = {
     "world": ("module", "pyworld", "pyworld"),
     "griffin-lim": ("module", "torch", "torch"),
     "mlsa": ("module", "pysptk", "pysptk"),
+    "world-vc": ("module", "pyworld", "pyworld pysptk"),
 }
 
 
@@ -179,6 +193,14 @@ def _catalogue() -> list[Attack]:
                     "Vocos-style ConvNeXt + iSTFT vocoder trained here, copy-synthesis"))
     a.append(Attack("voc-melgan", "melgan-vocoder", "vocoder", "neural", "melgan_s", True,
                     "MelGAN-style generator trained here — unseen neural-vocoder family"))
+    for aid, fam, engine, voice, ev, desc in (
+        ("vc-world", "world-vc", "world-vc", "-", False, "WORLD features, envelope and F0 converted"),
+        ("vc-hifigan", "hifigan-vc", "neural-vc", "hifigan_s", False, "converted log-mel, HiFi-GAN-style vocoder"),
+        ("vc-melgan", "melgan-vc", "neural-vc", "melgan_s", True, "converted log-mel, MelGAN-style vocoder — unseen"),
+    ):
+        a.append(Attack(aid, fam, "vocoder", engine, voice, ev,
+                        f"voice conversion ({desc}): F0 shift, VTLN warp, over-smoothed envelope",
+                        in_default_build=False))
     a.append(Attack("partial-seen", "partial", "partial", "splice", "-", False,
                     "bona fide speech with a 1-2.5 s segment from a train attack spliced in"))
     a.append(Attack("partial-unseen", "partial", "partial", "splice", "-", True,
@@ -195,9 +217,13 @@ LEGACY_IDS = {
 }
 
 
-def attacks_for(split: str, kinds: tuple[str, ...] = ("tts", "vocoder", "partial")) -> list[str]:
-    """Attack ids allowed in ``split`` (eval-only attacks in eval, the others in train/dev)."""
-    return [a.id for a in ATTACKS.values() if split in a.splits and a.kind in kinds]
+def attacks_for(
+    split: str, kinds: tuple[str, ...] = ("tts", "vocoder", "partial"), default_build: bool = True
+) -> list[str]:
+    """Attack ids allowed in ``split`` (eval-only attacks in eval, the others in train/dev);
+    with ``default_build`` only those a build draws when it is not given ``--attacks``."""
+    return [a.id for a in ATTACKS.values()
+            if split in a.splits and a.kind in kinds and (a.in_default_build or not default_build)]
 
 
 def get_attack(attack_id: str) -> Attack:
@@ -219,11 +245,12 @@ def catalogue_rows() -> list[dict]:
 def attack_table_markdown() -> str:
     """The catalogue as Markdown (used for ``docs/data.md``)."""
     rows = [
-        "| id | family | kind | engine | voice | eval only | description |",
-        "|---|---|---|---|---|---|---|",
+        "| id | family | kind | engine | voice | eval only | default build | description |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     rows += [
-        f"| {a.id} | {a.family} | {a.kind} | {a.engine} | {a.voice} | {'yes' if a.eval_only else 'no'} | {a.description} |"
+        f"| {a.id} | {a.family} | {a.kind} | {a.engine} | {a.voice} | {'yes' if a.eval_only else 'no'} "
+        f"| {'yes' if a.in_default_build else 'no (name it)'} | {a.description} |"
         for a in ATTACKS.values()
     ]
     return "\n".join(rows)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -95,13 +96,21 @@ def log_mel(wav: torch.Tensor, cfg: MelConfig = MelConfig()) -> torch.Tensor:
 
 
 def _wn_conv(c_in: int, c_out: int, k: int, dilation: int = 1) -> nn.Module:
-    return weight_norm(nn.Conv1d(c_in, c_out, k, dilation=dilation, padding=dilation * (k - 1) // 2))
+    return weight_norm(
+        nn.Conv1d(c_in, c_out, k, dilation=dilation, padding=dilation * (k - 1) // 2)
+    )
 
 
 def _wn_up(c_in: int, c_out: int, rate: int) -> nn.Module:
     return weight_norm(
-        nn.ConvTranspose1d(c_in, c_out, 2 * rate, stride=rate, padding=rate // 2 + rate % 2,
-                           output_padding=rate % 2)
+        nn.ConvTranspose1d(
+            c_in,
+            c_out,
+            2 * rate,
+            stride=rate,
+            padding=rate // 2 + rate % 2,
+            output_padding=rate % 2,
+        )
     )
 
 
@@ -122,8 +131,14 @@ class _ResBlock(nn.Module):
 class HiFiGANGenerator(nn.Module):
     """HiFi-GAN generator: upsampling stages, each followed by an MRF (mean of resblocks)."""
 
-    def __init__(self, n_mels: int = 80, channels: int = 128, rates: tuple[int, ...] = (8, 8, 4),
-                 kernels: tuple[int, ...] = (3, 7, 11), dilations: tuple[int, ...] = (1, 3, 5)):
+    def __init__(
+        self,
+        n_mels: int = 80,
+        channels: int = 128,
+        rates: tuple[int, ...] = (8, 8, 4),
+        kernels: tuple[int, ...] = (3, 7, 11),
+        dilations: tuple[int, ...] = (1, 3, 5),
+    ):
         super().__init__()
         self.pre = _wn_conv(n_mels, channels, 7)
         self.ups, self.mrfs = nn.ModuleList(), nn.ModuleList()
@@ -148,8 +163,12 @@ class _ResStack(nn.Module):
     def __init__(self, channels: int):
         super().__init__()
         self.blocks = nn.ModuleList(
-            nn.Sequential(nn.LeakyReLU(0.2), _wn_conv(channels, channels, 3, d), nn.LeakyReLU(0.2),
-                          _wn_conv(channels, channels, 1))
+            nn.Sequential(
+                nn.LeakyReLU(0.2),
+                _wn_conv(channels, channels, 3, d),
+                nn.LeakyReLU(0.2),
+                _wn_conv(channels, channels, 1),
+            )
             for d in (1, 3, 9)
         )
         self.skips = nn.ModuleList(_wn_conv(channels, channels, 1) for _ in range(3))
@@ -194,8 +213,9 @@ class _ConvNeXtBlock(nn.Module):
 class VocosGenerator(nn.Module):
     """Vocos-style generator: ConvNeXt at frame rate → magnitude and phase → inverse STFT."""
 
-    def __init__(self, n_mels: int = 80, dim: int = 192, blocks: int = 6, n_fft: int = 1024,
-                 hop: int = 256):
+    def __init__(
+        self, n_mels: int = 80, dim: int = 192, blocks: int = 6, n_fft: int = 1024, hop: int = 256
+    ):
         super().__init__()
         self.n_fft, self.hop = n_fft, hop
         self.pre = nn.Conv1d(n_mels, dim, 7, padding=3)
@@ -214,8 +234,9 @@ class VocosGenerator(nn.Module):
         spec = torch.polar(mag, phase)
         window = torch.hann_window(self.n_fft, device=mel.device)
         frames = mel.shape[-1]
-        return torch.istft(spec, self.n_fft, self.hop, window=window, center=True,
-                           length=frames * self.hop)
+        return torch.istft(
+            spec, self.n_fft, self.hop, window=window, center=True, length=frames * self.hop
+        )
 
 
 class NSFGenerator(nn.Module):
@@ -223,12 +244,20 @@ class NSFGenerator(nn.Module):
     mel-conditioned stack of dilated convolutions. F0 is estimated from the log-mel itself
     (a small frame-rate network) so the vocoder takes the same input as the others."""
 
-    def __init__(self, n_mels: int = 80, channels: int = 64, layers: int = 10, hop: int = 256,
-                 sample_rate: int = SAMPLE_RATE, harmonics: int = 4):
+    def __init__(
+        self,
+        n_mels: int = 80,
+        channels: int = 64,
+        layers: int = 10,
+        hop: int = 256,
+        sample_rate: int = SAMPLE_RATE,
+        harmonics: int = 4,
+    ):
         super().__init__()
         self.hop, self.sample_rate, self.harmonics = hop, sample_rate, harmonics
-        self.f0_net = nn.Sequential(nn.Conv1d(n_mels, 128, 5, padding=2), nn.GELU(),
-                                    nn.Conv1d(128, 2, 5, padding=2))
+        self.f0_net = nn.Sequential(
+            nn.Conv1d(n_mels, 128, 5, padding=2), nn.GELU(), nn.Conv1d(128, 2, 5, padding=2)
+        )
         self.cond = nn.Conv1d(n_mels, channels, 1)
         self.inp = nn.Conv1d(harmonics + 1, channels, 1)
         self.dil = nn.ModuleList(
@@ -276,7 +305,9 @@ class VocoderSpec:
 
     def build(self) -> nn.Module:
         if self.family not in FAMILIES:
-            raise VocoderError(f"unknown vocoder family {self.family!r}; known: {', '.join(FAMILIES)}")
+            raise VocoderError(
+                f"unknown vocoder family {self.family!r}; known: {', '.join(FAMILIES)}"
+            )
         return FAMILIES[self.family](**dict(self.kwargs))
 
 
@@ -284,7 +315,9 @@ class VocoderSpec:
 SPECS = {
     s.name: s
     for s in [
-        VocoderSpec("hifigan_s", "hifigan", (("channels", 128), ("kernels", (3, 7)), ("dilations", (1, 3)))),
+        VocoderSpec(
+            "hifigan_s", "hifigan", (("channels", 128), ("kernels", (3, 7)), ("dilations", (1, 3)))
+        ),
         VocoderSpec("melgan_s", "melgan", (("channels", 128),)),
         VocoderSpec("vocos_s", "vocos", (("dim", 128), ("blocks", 4))),
         VocoderSpec("nsf_s", "nsf", (("channels", 48), ("layers", 10))),
@@ -305,14 +338,19 @@ def save_vocoder(model: nn.Module, spec: VocoderSpec, directory: str | Path, car
 
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(out / "model.safetensors"))
+    save_file(
+        {k: v.contiguous() for k, v in model.state_dict().items()}, str(out / "model.safetensors")
+    )
     meta = {
         "name": spec.name,
         "family": spec.family,
         "kwargs": {k: v for k, v in spec.kwargs},
         "mel": asdict(MelConfig()),
-        "card": {**card, "sha256": sha256_of(out / "model.safetensors"),
-                 "files": {"model.safetensors": sha256_of(out / "model.safetensors")}},
+        "card": {
+            **card,
+            "sha256": sha256_of(out / "model.safetensors"),
+            "files": {"model.safetensors": sha256_of(out / "model.safetensors")},
+        },
     }
     (out / "config.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
     return out
@@ -348,8 +386,17 @@ def shipped_vocoders() -> list[str]:
 
 
 @torch.inference_mode()
-def vocode(wav: np.ndarray, name: str, chunk_s: float = 30.0) -> np.ndarray:
-    """Copy-synthesis: log-mel of ``wav`` (16 kHz mono) → vocoder ``name`` → waveform, same length."""
+def vocode(
+    wav: np.ndarray,
+    name: str,
+    chunk_s: float = 30.0,
+    mel_transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
+) -> np.ndarray:
+    """Copy-synthesis: log-mel of ``wav`` (16 kHz mono) → vocoder ``name`` → waveform, same length.
+
+    ``mel_transform`` changes each chunk's log-mel ``(1, n_mels, frames)`` before the vocoder
+    (the voice-conversion attacks of :mod:`voxguard.data.synth.conversion`).
+    """
     model = load_vocoder(name)
     x = torch.from_numpy(np.ascontiguousarray(wav, dtype=np.float32))
     hop = MelConfig().hop
@@ -358,6 +405,8 @@ def vocode(wav: np.ndarray, name: str, chunk_s: float = 30.0) -> np.ndarray:
     for start in range(0, max(len(x), 1), step):
         seg = x[start : start + step]
         mel = log_mel(seg[None])
+        if mel_transform is not None:
+            mel = mel_transform(mel)
         pieces.append(model(mel)[0, : len(seg)])
     y = torch.cat(pieces) if pieces else torch.zeros(0)
     return y.numpy().astype(np.float32)
