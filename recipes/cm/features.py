@@ -46,6 +46,7 @@ def planned_rows(engine: Path) -> list[dict]:
     cfg = json.loads((engine / "build_config.json").read_text())
     cfg["sources"] = [SourceSpec(s["corpus"], tuple(s["speakers"]), s["utterances"]) for s in cfg["sources"]]
     cfg["channels"] = tuple(cfg["channels"])
+    cfg.setdefault("cross_corpus_speakers", True)  # builds made before the field kept those speakers
     return [{"utt": j.utt, "path": str(audio_path(engine, j)), "label": j.label, "attack": j.attack,
              "split": j.split, "set": "engine", "channel": j.channel, "source_corpus": j.corpus,
              "speaker": j.speaker}

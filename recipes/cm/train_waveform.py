@@ -93,15 +93,15 @@ def init_weights(path: Path) -> dict[str, torch.Tensor]:
 def extra_train_rows(builds: list[Path], rows: list[dict]) -> list[dict]:
     """The train-split spoofs of each supplementary build (their bona fide copies duplicate the
     main build's), checked to come from the main build's train speakers only."""
-    held_out = {r["speaker"] for r in rows if r.get("set") == "engine" and r["split"] != "train"}
+    train_speakers = {r["speaker"] for r in rows if r.get("set") == "engine" and r["split"] == "train"}
     extra = []
     for build in builds:
         found = [{**r, "utt": f"{build.name}/{r['utt']}"} for r in engine_rows(build)
                  if r["split"] == "train" and r["label"] == "spoof" and Path(r["path"]).is_file()]
-        leaked = {r["speaker"] for r in found} & held_out
-        if leaked:
-            raise SystemExit(f"--extra-train {build}: its train speakers {sorted(leaked)} are dev/eval "
-                             "speakers of the main build; build it with the main build's --seed and sources")
+        foreign = {r["speaker"] for r in found} - train_speakers
+        if foreign:
+            raise SystemExit(f"--extra-train {build}: speakers {sorted(foreign)[:10]} are not train speakers of "
+                             "the main build; build it with the main build's --seed and sources")
         if not found:
             raise SystemExit(f"--extra-train {build}: no train spoofs there; build it first")
         extra += found

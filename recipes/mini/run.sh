@@ -9,7 +9,7 @@
 #   STAGE=all: both
 set -euo pipefail
 STAGE="${STAGE:-1}"
-voxguard data synth --out data/voxguard-mini --speakers 6 6 6 --utterances 12 --spoofs-per-utt 2 --workers 2 --seed 0
+voxguard data synth --out data/voxguard-mini --speakers 6 6 6 --utterances 12 --spoofs-per-utt 2 --workers 2 --seed 0 --cross-corpus-speakers
 if [[ "$STAGE" == 1 || "$STAGE" == all ]]; then
   voxguard train recipes/mini/config.yaml --set data.dev=null "$@"
   voxguard evaluate cm runs/mini_aasist_l_lr1e-4/scores_eval.tsv \

@@ -156,6 +156,20 @@ def test_channels_are_balanced_over_both_classes(shared_dir):
     assert {j.speaker for j in jobs if j.split == "train"}.isdisjoint({j.speaker for j in jobs if j.split == "eval"})
 
 
+def test_a_speaker_in_dev_or_eval_is_not_trained_through_another_corpus(shared_dir):
+    # every librispeech-mini speaker is also a librispeech-cohort speaker (global LibriSpeech ids)
+    sources = [SourceSpec("librispeech-mini", (2, 3, 3), 1), SourceSpec("librispeech-cohort", (-1, 0, 0), 1)]
+    cfg = BuildConfig(data=str(shared_dir / "data"), out="x", sources=sources, spoofs_per_utt=0)
+    jobs = plan(cfg)
+    held = {j.speaker for j in jobs if j.split != "train"}
+    train = {j.speaker for j in jobs if j.split == "train"}
+    assert len(held) == 6 and not train & held
+    assert len(train) == 251 - 6  # the cohort less the six held-out speakers (the 2 mini train ones are in it)
+    # the switch that reproduces the builds made before keeps them (engine-l)
+    legacy = plan(BuildConfig(**{**cfg.__dict__, "cross_corpus_speakers": True}))
+    assert {j.speaker for j in legacy if j.split == "train"} & held == held
+
+
 def test_validation_corpora_cannot_be_sources(shared_dir):
     from voxguard.data.synth.attacks import BuildError
 

@@ -72,6 +72,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     s.add_argument("--p-channel", type=float, default=0.5, help="share of files given a channel")
     s.add_argument("--seed", type=int, default=0)
+    s.add_argument(
+        "--cross-corpus-speakers",
+        action="store_true",
+        help="keep train sources of speakers another corpus puts in dev/eval (every "
+        "librispeech-mini speaker is also a cohort speaker); only to reproduce builds made "
+        "before 2026-12-03, such as engine-l",
+    )
     s.add_argument("--workers", type=int, default=2, help="generator processes")
     s.add_argument("--no-progress", action="store_true")
     s.add_argument(
@@ -142,6 +149,7 @@ def run_synth(args: argparse.Namespace) -> int:
         data=str(data), out=args.out, sources=sources, spoofs_per_utt=args.spoofs_per_utt,
         p_vocoder=args.p_vocoder, p_partial=args.p_partial, channels=channels or ("-",),
         p_channel=args.p_channel if channels else 0.0, seed=args.seed, workers=args.workers,
+        cross_corpus_speakers=args.cross_corpus_speakers,
     )
     for item in args.attacks:
         split, _, ids = item.partition("=")

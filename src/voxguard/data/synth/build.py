@@ -86,6 +86,12 @@ class BuildConfig:
     max_words: int = 24
     seed: int = 0
     workers: int = 2
+    # LibriSpeech speaker ids are global and every librispeech-mini speaker is also a
+    # librispeech-cohort speaker, so a speaker the mini corpus puts in dev / eval could be in
+    # train through the cohort. False (the default since 2026-12-03) leaves such train sources
+    # out; True reproduces the builds made before (engine-l: 10 of its 251 cohort train
+    # utterances, and their spoofs, were of dev / eval speakers).
+    cross_corpus_speakers: bool = False
 
 
 @dataclass(frozen=True)
@@ -152,6 +158,9 @@ def _sources(cfg: BuildConfig, rng: np.random.Generator) -> dict[str, list]:
                 pick = rng.choice(len(utts), size=min(spec.utterances, len(utts)), replace=False)
                 out[split] += [(utts[i], manifest.parent) for i in sorted(pick)]
             start += n
+    if not cfg.cross_corpus_speakers:
+        held = {src.speaker for split in ("dev", "eval") for src, _ in out[split]}
+        out["train"] = [(src, root) for src, root in out["train"] if src.speaker not in held]
     return out
 
 
