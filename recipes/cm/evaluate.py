@@ -153,6 +153,9 @@ def main() -> None:
     res["vctk_vc"] = {"eer": float(eer(svc[vb], svc[~vb])[0]), "conversions_called_spoof": float(np.mean(svc[~vb] < thr)),
                       "bonafide_called_spoof": float(np.mean(svc[vb] < thr)),
                       "speecht5_vs_vctk_bonafide_eer": float(eer(svc[vb], st5)[0])}
+    systems = np.array([r["attack"] for r in vc])
+    res["vctk_vc"]["called_spoof_per_system"] = {
+        a: float(np.mean(svc[systems == a] < thr)) for a in sorted(set(systems[~vb]))}
     ami = rows_of(shared / "ami-excerpts" / "manifest.jsonl", shared)
     sami, dami = scores(det, [r["file"] for r in ami])
     res["ami_called_spoof"] = int(np.sum(sami < thr))

@@ -127,7 +127,9 @@ def branch_training(run: Path, summary: dict) -> dict:
         "batch": summary["args"]["batch"], "crop_s": summary["args"]["crop_s"], "lr": summary["args"]["lr"],
         "cpu_s": round(summary["cpu_s"]), "wall_s": round(summary["wall_s"]), "train_files": summary["train_files"],
         "selection": "dev EER + same-corpus validation EER (VCTK + AMI bona fide vs SpeechT5 + VCTK conversions)",
-        "data": ("voxguard spoof data engine build data/voxguard-engine-l (recipes/cm), train split only: "
+        "data": ("voxguard spoof data engine build data/voxguard-engine-l (recipes/cm), train split only"
+                 + "".join(f", plus the train spoofs of {e}" for e in summary["args"].get("extra_train", []))
+                 + ": "
                  f"{summary['train_files']['bonafide']} bona fide files (LibriSpeech mini + cohort, FSDD) and "
                  f"{summary['train_files']['spoof']} spoofs of the attacks listed; partial spoofs left out (a 2-s "
                  "training crop could miss the spoofed segment); views made on the fly (train_waveform.py: 4-s crop; "
