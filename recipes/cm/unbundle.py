@@ -34,6 +34,8 @@ def main() -> None:
     path = [int(p) for p in args.branch.split(".")]
     config, card, module = meta["config"], meta["card"], load_pretrained(args.bundle)
     for i in path:
+        if i >= len(config.get("branches", [])):
+            raise SystemExit(f"{args.bundle}: no branch {args.branch} (its fusion tree: {meta['config'].get('branches')})")
         name = config["branches"][i]
         # the card keeps a nested fusion's record under branch_0 and each branch's as branch_<i>_training
         record = card.get(f"branch_{i}_training")
@@ -44,7 +46,8 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     snapshot = re.search(r"snapshot of step (\d+)", record["weights"])
-    averaged = [int(s) for s in re.findall(r"\d+", record["weights"].split("average of steps")[-1])]
+    listed = re.search(r"\[([\d, ]+)\]", record["weights"])  # the run's averaged steps
+    averaged = [int(s) for s in listed.group(1).split(",")] if listed else []
     steps = [int(snapshot.group(1))] if snapshot else averaged
     torch.save({"model": module.state_dict(), "model_name": name, "averaged_steps": steps}, out / "best.pt")
     summary = {
