@@ -96,6 +96,8 @@ def extra_train_rows(builds: list[Path], rows: list[dict]) -> list[dict]:
     train_speakers = {r["speaker"] for r in rows if r.get("set") == "engine" and r["split"] == "train"}
     extra = []
     for build in builds:
+        if not (build / "manifest.jsonl").is_file():
+            raise SystemExit(f"--extra-train {build}: no manifest.jsonl there; build it with `voxguard data synth`")
         found = [{**r, "utt": f"{build.name}/{r['utt']}"} for r in engine_rows(build)
                  if r["split"] == "train" and r["label"] == "spoof" and Path(r["path"]).is_file()]
         foreign = {r["speaker"] for r in found} - train_speakers
