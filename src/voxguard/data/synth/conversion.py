@@ -21,14 +21,12 @@ matched pair, like the engine's vocoder copies; only the speaker and the generat
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from voxguard.data.synth._pkg_resources import ensure_pkg_resources
-from voxguard.data.synth.tts import SynthToolMissing
+from voxguard.data.synth import vocoders
 
 SAMPLE_RATE = 16000
 
@@ -117,22 +115,11 @@ def world_vc(
 ) -> np.ndarray:
     """WORLD analysis, the drawn conversion of F0 and envelope, coded aperiodicity, synthesis
     (``smooth=False``: the envelope is warped but not over-smoothed)."""
-    try:
-        ensure_pkg_resources()  # pyworld / pysptk import pkg_resources (gone in setuptools >= 81)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            import pysptk
-            import pyworld
-    except ImportError:
-        raise SynthToolMissing(
-            "WORLD voice conversion needs `pip install pyworld pysptk`"
-        ) from None
+    what = "WORLD voice conversion"
+    pysptk = vocoders.require_module("pysptk", what, "pyworld pysptk")
+    pyworld = vocoders.require_module("pyworld", what, "pyworld pysptk")
     tf = draw(seed)
-    x = wav.astype(np.float64)
-    f0, t = pyworld.dio(x, sample_rate, frame_period=frame_period)
-    f0 = pyworld.stonemask(x, f0, t, sample_rate)
-    sp = pyworld.cheaptrick(x, f0, t, sample_rate)
-    ap = pyworld.d4c(x, f0, t, sample_rate)
+    f0, sp, ap = vocoders.world_analysis(wav, sample_rate, frame_period)
     fft_len = (sp.shape[1] - 1) * 2
     log_sp = _resample_rows(np.log(np.maximum(sp, 1e-16)), warp_axis(sp.shape[1], tf.warp_alpha))
     mc = pysptk.sp2mc(np.exp(log_sp), order=tf.mcep_order, alpha=0.42)

@@ -6,6 +6,7 @@ words and speaker are those of the real utterance, only the waveform generation 
 
 from __future__ import annotations
 
+import importlib
 import warnings
 
 import numpy as np
@@ -17,23 +18,33 @@ from voxguard.data.synth.tts import SynthToolMissing
 SAMPLE_RATE = 16000
 
 
-def world(wav: np.ndarray, sample_rate: int = SAMPLE_RATE, frame_period: float = 5.0) -> np.ndarray:
-    """WORLD analysis (DIO + StoneMask F0, CheapTrick envelope, D4C aperiodicity) and synthesis."""
+def require_module(module: str, what: str, pip: str):
+    """``module``, or :class:`SynthToolMissing` saying ``what`` needs ``pip install PIP``
+    (pyworld / pysptk import the deprecated pkg_resources: it is shimmed, their warnings muted)."""
     try:
-        ensure_pkg_resources()  # pyworld imports pkg_resources (gone in setuptools >= 81)
+        ensure_pkg_resources()  # gone in setuptools >= 81
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            import pyworld
+            return importlib.import_module(module)
     except ImportError:
-        raise SynthToolMissing(
-            "the WORLD vocoder needs `pip install pyworld`"
-        ) from None
+        raise SynthToolMissing(f"{what} needs `pip install {pip}`") from None
+
+
+def world_analysis(
+    wav: np.ndarray, sample_rate: int = SAMPLE_RATE, frame_period: float = 5.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """WORLD features of ``wav``: F0 (DIO + StoneMask), envelope (CheapTrick), aperiodicity (D4C)."""
+    pyworld = require_module("pyworld", "the WORLD vocoder", "pyworld")
     x = wav.astype(np.float64)
     f0, t = pyworld.dio(x, sample_rate, frame_period=frame_period)
     f0 = pyworld.stonemask(x, f0, t, sample_rate)
-    sp = pyworld.cheaptrick(x, f0, t, sample_rate)
-    ap = pyworld.d4c(x, f0, t, sample_rate)
-    y = pyworld.synthesize(f0, sp, ap, sample_rate, frame_period)
+    return f0, pyworld.cheaptrick(x, f0, t, sample_rate), pyworld.d4c(x, f0, t, sample_rate)
+
+
+def world(wav: np.ndarray, sample_rate: int = SAMPLE_RATE, frame_period: float = 5.0) -> np.ndarray:
+    """WORLD analysis (DIO + StoneMask F0, CheapTrick envelope, D4C aperiodicity) and synthesis."""
+    f0, sp, ap = world_analysis(wav, sample_rate, frame_period)
+    y = require_module("pyworld", "the WORLD vocoder", "pyworld").synthesize(f0, sp, ap, sample_rate, frame_period)
     return y[: len(wav)].astype(np.float32)
 
 
@@ -72,16 +83,8 @@ def mlsa(
     seed: int = 0,
 ) -> np.ndarray:
     """Mel-cepstral analysis and MLSA-filter synthesis (SWIPE' F0, pulse / noise excitation)."""
-    try:
-        ensure_pkg_resources()  # pysptk imports pkg_resources (gone in setuptools >= 81)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            import pysptk
-            from pysptk.synthesis import MLSADF, Synthesizer
-    except ImportError:
-        raise SynthToolMissing(
-            "the MLSA vocoder needs `pip install pysptk`"
-        ) from None
+    pysptk = require_module("pysptk", "the MLSA vocoder", "pysptk")
+    synthesis = require_module("pysptk.synthesis", "the MLSA vocoder", "pysptk")
     x = wav.astype(np.float64)
     f0 = pysptk.swipe(x, fs=sample_rate, hopsize=hop, min=60, max=400, otype="f0")
     n_frames = len(f0)
@@ -100,7 +103,7 @@ def mlsa(
     pitch = np.where(f0 > 0, sample_rate / np.maximum(f0, 1e-3), 0.0)
     np.random.seed(seed)  # pysptk.excite draws its noise from numpy's global generator
     source = pysptk.excite(pitch.astype(np.float64), hop)
-    y = Synthesizer(MLSADF(order=order, alpha=alpha), hop).synthesis(source, b)
+    y = synthesis.Synthesizer(synthesis.MLSADF(order=order, alpha=alpha), hop).synthesis(source, b)
     y = y[: len(wav)]
     if len(y) < len(wav):
         y = np.pad(y, (0, len(wav) - len(y)))
