@@ -59,6 +59,19 @@ def test_each_generator_makes_16khz_audio(attack_id):
         assert abs(len(y) - len(wav)) <= 1
 
 
+@pytest.mark.parametrize("attack_id", sorted(a for a in ATTACKS if ATTACKS[a].kind == "vocoder"))
+def test_a_copy_does_not_depend_on_what_the_process_made_before(attack_id):
+    # an engine build's files must not depend on which files a worker made first (SPTK's
+    # M-sequence excitation kept its state between calls: the MLSA copies did)
+    _require([attack_id])
+    from voxguard.testing.audio import synthetic_speech
+
+    a, b = synthetic_speech(1.0, 16000, seed=0), synthetic_speech(1.0, 16000, seed=1)
+    first = ATTACKS[attack_id].generate("hello world", a, seed=1)
+    ATTACKS[attack_id].generate("hello world", b, seed=2)
+    assert np.array_equal(ATTACKS[attack_id].generate("hello world", a, seed=1), first)
+
+
 def test_piper_phoneme_ids():
     id_map = {"_": [0], "^": [1], "$": [2], " ": [3], "a": [14], "b": [15]}
     assert tts.phoneme_ids("ab ?", id_map) == [1, 0, 14, 0, 15, 0, 3, 0, 2]

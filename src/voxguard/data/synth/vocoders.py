@@ -101,8 +101,10 @@ def mlsa(
     )
     b = pysptk.mc2b(mc, alpha)
     pitch = np.where(f0 > 0, sample_rate / np.maximum(f0, 1e-3), 0.0)
-    np.random.seed(seed)  # pysptk.excite draws its noise from numpy's global generator
-    source = pysptk.excite(pitch.astype(np.float64), hop)
+    # Gaussian noise from SPTK's generator seeded per call: the default M-sequence keeps its state
+    # in the C library between calls, so a build's MLSA files depended on which files a worker
+    # had made before (and numpy's global seed, set here until 2026-12-04, never reached it)
+    source = pysptk.excite(pitch.astype(np.float64), hop, gaussian=True, seed=int(seed) % 2**31 + 1)
     y = synthesis.Synthesizer(synthesis.MLSADF(order=order, alpha=alpha), hop).synthesis(source, b)
     y = y[: len(wav)]
     if len(y) < len(wav):
