@@ -57,6 +57,9 @@ def main() -> None:
         "train_files": record["train_files"], "cpu_s": record["cpu_s"], "wall_s": record["wall_s"],
         "shipped": {"snapshot_step": steps[0]} if snapshot else {"averaged_steps": steps},
         "unbundled_from": f"{args.bundle} branch {args.branch}",
+        # every branch of a shipped fusion trained on the same engine build's train split, so the
+        # bundle's list is each branch's (fuse.py's card writer needs it)
+        "attacks_seen": meta["card"].get("attacks_seen", []),
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
     (out / "args.json").write_text(json.dumps(summary["args"], indent=1) + "\n")  # per_attack.py reads it
