@@ -13,7 +13,14 @@ learning curve's 72 utterances; ``dev_full``: those and the 32 dev cohort speake
 checkpoint choice).
 Written in shards (``shard_XXX.safetensors`` + ``.json``) so a partial run is usable.
 
+``--pseudo 0.88,1.12`` adds pseudo speakers (:func:`voxguard.training.spk_augment.pseudo_speaker`):
+every LibriSpeech training utterance resampled by each factor is a new class ``SPEAKER@FACTOR``,
+with ``--pseudo-crops`` crops, the teacher run on the transformed utterance. They go to their own
+shards (``shard_ps_XXX``) after the plain ones, whose content does not change, so the plain
+shards of such a cache are the cache without pseudo speakers (the control arm).
+
 Usage: python precompute.py DATA_DIR OUT_DIR [--crops 8] [--fsdd-n 1000] [--seed 0]
+       [--pseudo F1,F2 --pseudo-crops 6]
 """
 
 from __future__ import annotations
@@ -34,7 +41,7 @@ from splits import dev_curve_subset, splits  # noqa: E402
 from voxguard.audio.io import load_audio  # noqa: E402
 from voxguard.frontends.fbank import Fbank  # noqa: E402
 from voxguard.training.spk import build_feature_cache  # noqa: E402
-from voxguard.training.spk_augment import SpeakerAugment  # noqa: E402
+from voxguard.training.spk_augment import SpeakerAugment, pseudo_speaker  # noqa: E402
 from voxguard.training.teacher import GE2ETeacher, crop_target  # noqa: E402
 
 SHARD = 150
@@ -47,7 +54,10 @@ def main() -> None:
     ap.add_argument("--crops", type=int, default=8)
     ap.add_argument("--fsdd-n", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--pseudo", default="", help="comma-separated speed factors (pseudo speakers)")
+    ap.add_argument("--pseudo-crops", type=int, default=6)
     a = ap.parse_args()
+    factors = [float(f) for f in a.pseudo.split(",") if f]
     torch.set_num_threads(1)
     root, out = Path(a.data_dir), Path(a.out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -61,8 +71,11 @@ def main() -> None:
     libri = [e for e in sp["train"] if e["corpus"] != "fsdd"]
     fsdd = [e for e in sp["train"] if e["corpus"] == "fsdd"]
     fsdd = [fsdd[i] for i in sorted(rng.choice(len(fsdd), a.fsdd_n, replace=False))]
-    work = [(e, a.crops) for e in libri] + [(e, 1) for e in fsdd]
-    classes = sorted({e["speaker"] for e, _ in work})
+    work = [(e, a.crops, 1.0) for e in libri] + [(e, 1, 1.0) for e in fsdd]
+    classes = sorted({e["speaker"] for e, _, _ in work})
+    # pseudo speakers after the plain classes, so the plain labels keep their indices
+    pseudo = [(e, a.pseudo_crops, f) for f in factors for e in libri]
+    classes += sorted({f"{e['speaker']}@{f:g}" for e, _, f in pseudo})
     (out / "classes.json").write_text(json.dumps(classes))
     babble_pool = [e for e in libri[::10]]
     wav_cache: dict[str, np.ndarray] = {}
@@ -75,15 +88,21 @@ def main() -> None:
     aug = SpeakerAugment(babble=lambda r: load(babble_pool[int(r.integers(len(babble_pool)))]))
     teacher, fbank = GE2ETeacher(), Fbank(n_mels=80, cmn=False).eval()
     t0 = time.time()
-    for s0 in range(0, len(work), SHARD):
-        path = out / f"shard_{s0 // SHARD:03d}.safetensors"
+    shards = [(f"shard_{i // SHARD:03d}", [a.seed, i], work[i : i + SHARD])
+              for i in range(0, len(work), SHARD)]
+    shards += [(f"shard_ps_{i // SHARD:03d}", [a.seed, 1_000_000 + i], pseudo[i : i + SHARD])
+               for i in range(0, len(pseudo), SHARD)]
+    for n_done, (name, rng_seed, items) in enumerate(shards):
+        path = out / f"{name}.safetensors"
         if path.is_file():
-            rng = np.random.default_rng([a.seed, s0])
             continue
-        rng = np.random.default_rng([a.seed, s0])
+        rng = np.random.default_rng(rng_seed)
         feats, offsets, t_clean, t_aug, t_utt, labels, meta = [], [0], [], [], [], [], []
-        for e, k in work[s0 : s0 + SHARD]:
+        for e, k, factor in items:
             wav = load(e) if e["corpus"] != "fsdd" else load_audio(root / e["path"], 16000)[0]
+            speaker = e["speaker"] if factor == 1.0 else f"{e['speaker']}@{factor:g}"
+            if factor != 1.0:
+                wav = pseudo_speaker(wav, factor)
             partials, starts = teacher.dense_partials(wav)
             utt_emb = partials.mean(axis=0)
             utt_emb = (utt_emb / np.linalg.norm(utt_emb)).astype(np.float32)
@@ -99,8 +118,9 @@ def main() -> None:
                 t_clean.append(ce)
                 t_aug.append(ae)
                 t_utt.append(utt_emb)
-                labels.append(classes.index(e["speaker"]))
-                meta.append({"utt": e["utt"], "corpus": e["corpus"], "aug": applied})
+                labels.append(classes.index(speaker))
+                meta.append({"utt": e["utt"], "corpus": e["corpus"], "aug": applied}
+                            | ({"pseudo_factor": factor} if factor != 1.0 else {}))
         save_file(
             {
                 "feats": torch.cat(feats).contiguous(),
@@ -113,15 +133,15 @@ def main() -> None:
             str(path),
         )
         Path(f"{path}.json").write_text(json.dumps(meta))
-        for e, _ in work[s0 : s0 + SHARD]:
+        for e, _, _ in items:
             if e["corpus"] == "fsdd":
                 wav_cache.pop(e["utt"], None)
         print(
             json.dumps(
                 {
-                    "shard": s0 // SHARD,
-                    "done": min(s0 + SHARD, len(work)),
-                    "of": len(work),
+                    "shard": name,
+                    "done": n_done + 1,
+                    "of": len(shards),
                     "elapsed_s": round(time.time() - t0, 1),
                 }
             ),

@@ -6,6 +6,11 @@ noise (white / pink / brown) or babble made of other training utterances; reverb
 synthetic exponentially decaying room impulse response (RT60 0.2-0.9 s) with a direct path;
 codecs go through :func:`voxguard.audio.augment.apply_codec` (mp3, opus, 8 kHz mu-law); the
 telephone channel is 8 kHz resampling with a 300-3400 Hz band; speed is resampling by 0.95-1.05.
+
+:func:`pseudo_speaker` is the other use of resampling: a factor well outside that range (e.g.
+0.88 or 1.12) moves pitch and formants far enough that the copy is treated as a *new* speaker
+(Yamamoto et al., "Speaker augmentation and bandwidth extension for deep speaker embedding",
+Interspeech 2019), which widens the set of voices the distilled student sees.
 """
 
 from __future__ import annotations
@@ -53,6 +58,17 @@ def _mix(x: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:
     px = np.mean(x**2) + 1e-10
     pn = np.mean(noise**2) + 1e-10
     return x + noise * np.sqrt(px / (pn * 10 ** (snr_db / 10)))
+
+
+def pseudo_speaker(x: np.ndarray, factor: float, fs: int = 16000) -> np.ndarray:
+    """``x`` played ``factor`` times faster: pitch and formants times ``factor``, length / ``factor``.
+
+    Resampling from ``fs * factor`` to ``fs`` (the signal read as if it had been recorded at the
+    higher rate), float32 out.
+    """
+    if not 0.5 <= factor <= 2.0:
+        raise ValueError(f"pseudo-speaker factor {factor}: use 0.5-2.0")
+    return resample(np.asarray(x, dtype=np.float32), int(round(fs * factor)), fs)
 
 
 def synthetic_rir(rt60: float, fs: int, rng: np.random.Generator) -> np.ndarray:
