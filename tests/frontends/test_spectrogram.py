@@ -7,7 +7,7 @@ import pytest
 import torch
 from scipy.fft import dct
 
-from voxguard.frontends.spectrogram import LFCC, LogSpectrogram, PhaseSpectrogram
+from voxguard.frontends.spectrogram import LFCC, LogMel, LogSpectrogram, PhaseSpectrogram
 
 
 def _frames(x: np.ndarray, length: int, hop: int) -> np.ndarray:
@@ -122,3 +122,34 @@ def test_phase_channels_fade_in_near_silent_bins():
     magnitude = torch.sqrt(feats[0, 1] ** 2 + feats[0, 2] ** 2).mean(0)  # over frames
     assert magnitude[3:5].min() > 0.5  # the steps bin 3 -> 4 and 4 -> 5 (1 kHz = bin 4 of 250 Hz)
     assert magnitude[12:].max() < 0.05
+
+
+def _kaldi_mel_filters(n_mels: int, n_fft: int, fs: int) -> np.ndarray:
+    # Kaldi's triangles, written out in numpy: edges evenly spaced on 1127 ln(1 + f / 700)
+    # between 20 Hz and Nyquist, weights taken on the mel scale, the Nyquist bin left out
+    mel = lambda f: 1127.0 * np.log1p(np.asarray(f, dtype=np.float64) / 700.0)  # noqa: E731
+    edges = np.linspace(mel(20.0), mel(fs / 2), n_mels + 2)
+    bins = mel(np.arange(n_fft // 2 + 1) * fs / n_fft)
+    w = np.zeros((n_fft // 2 + 1, n_mels))
+    for m in range(n_mels):
+        lo, c, hi = edges[m : m + 3]
+        w[:-1, m] = np.clip(np.minimum((bins - lo) / (c - lo), (hi - bins) / (hi - c)), 0, None)[
+            :-1
+        ]
+    return w
+
+
+def test_log_mel_matches_numpy_mel_filters_with_per_band_mean_removed(tone_and_noise):
+    feats, frames = LogMel()(torch.from_numpy(tone_and_noise)[None])
+    mel_power = _power(tone_and_noise.astype(np.float64), 400, 160, 512) @ _kaldi_mel_filters(
+        80, 512, 16000
+    )
+    ref = np.log(mel_power + 1e-8)
+    ref -= ref.mean(0)
+    assert feats.shape == (1, ref.shape[0], 80) and int(frames[0]) == ref.shape[0]
+    np.testing.assert_allclose(feats[0].numpy(), ref, atol=2e-3)
+    # before the mean removal the 440 Hz tone dominates the band centred nearest to it
+    centres = 700.0 * np.expm1(
+        np.linspace(1127.0 * np.log1p(20 / 700), 1127.0 * np.log1p(8000 / 700), 82)[1:-1] / 1127.0
+    )
+    assert int(np.argmax(mel_power.mean(0))) == int(np.argmin(np.abs(centres - 440.0)))

@@ -36,7 +36,7 @@ def test_lcnn_wide_sees_the_wide_band_spectrogram():
     assert model.out.in_features == 2 * 16 * 2
 
 
-@pytest.mark.parametrize("name", ["lcnn_spec", "lcnn_wide", "lcnn_widephase", "lcnn_wide_oc"])
+@pytest.mark.parametrize("name", ["lcnn_spec", "lcnn_mel", "lcnn_wide", "lcnn_widephase", "lcnn_wide_oc"])
 def test_lcnn_items_score_independently_of_their_batch(name):
     torch.manual_seed(0)
     model = vg.create_model(name).eval()

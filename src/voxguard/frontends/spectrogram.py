@@ -14,6 +14,9 @@ against a fixed cosine/sine basis (as :mod:`.fbank`), so they export at any inpu
   ASVspoof 2019/2021 LFCC-LCNN baseline (Wang & Yamagishi, 2021): 20 ms frames every 10 ms, a
   512-point FFT, 20 linear triangular filters, log, DCT-II to 20 coefficients, then Δ and ΔΔ
   (60 dimensions).
+- :class:`LogMel`: the log power of 80 mel bands (Kaldi's triangular filters, 25 ms frames every
+  10 ms), mean-normalised per band: the resolution a Whisper or fbank front-end sees, for the
+  front-end study's log-mel row; harmonics above the lowest bands merge inside one filter.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import sys
 import torch
 from torch import nn
 
-from voxguard.frontends.fbank import cmn
+from voxguard.frontends.fbank import cmn, mel_filterbank
 
 EPS = 1e-8
 
@@ -165,6 +168,28 @@ class LogSpectrogram(_Framed):
         power, frames = self.power(wav, lengths)
         feats = torch.log(power + EPS)
         return (cmn(feats, frames) if self.cmn else feats), frames
+
+
+class LogMel(_Framed):
+    """``(wav (B, T), lengths) -> (log mel power (B, T', n_mels), frame lengths)``, per-band CMN."""
+
+    def __init__(
+        self,
+        frame_length: int = 400,
+        hop_length: int = 160,
+        n_fft: int = 512,
+        n_mels: int = 80,
+        sample_rate: int = 16000,
+    ) -> None:
+        super().__init__(frame_length, hop_length, n_fft)
+        self.register_buffer("mel", mel_filterbank(n_mels, n_fft, sample_rate), persistent=False)
+        self.dim = n_mels
+
+    def forward(
+        self, wav: torch.Tensor, lengths: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        power, frames = self.power(wav, lengths)
+        return cmn(torch.log(power @ self.mel + EPS), frames), frames
 
 
 class PhaseSpectrogram(_Framed):

@@ -17,6 +17,8 @@ Decisions written down here:
   structure, where Griffin-Lim and WORLD/MLSA copies differ from speech; the Whisper front-end's
   80 mel bands smooth it away). The time axis is the CNN's first spatial axis, as in the
   baseline (``(B, 1, T, D)``).
+- ``features="logmel"``: 80 log mel bands (25 ms frames every 10 ms, per-band CMN), the
+  front-end study's log-mel row: what a mel front-end keeps, on the same network as ``lcnn_spec``.
 - ``features="widespec"``: the wide-band log spectrogram (4-ms Hann frames every 2 ms, 33
   bins), where each glottal pulse is a vertical stripe. A copy re-synthesised from a 32-ms
   magnitude spectrogram (Griffin-Lim, from its own 512-point STFT) keeps that magnitude exactly,
@@ -45,7 +47,7 @@ import torch
 from torch import nn
 
 from voxguard.frontends.fbank import length_mask
-from voxguard.frontends.spectrogram import LFCC, LogSpectrogram, PhaseSpectrogram
+from voxguard.frontends.spectrogram import LFCC, LogMel, LogSpectrogram, PhaseSpectrogram
 from voxguard.models._registry import Variant, register_variants
 
 
@@ -53,7 +55,7 @@ from voxguard.models._registry import Variant, register_variants
 class LCNNConfig:
     """Architecture of an LCNN countermeasure (see the module docstring)."""
 
-    features: str = "lfcc"  # a key of FRONTENDS: "lfcc", "logspec", "widespec", "widephase"
+    features: str = "lfcc"  # a key of FRONTENDS: "lfcc", "logspec", "widespec", "widephase", "logmel"
     width: float = 1.0
     pooling: str = "blstm"  # "blstm" (the baseline) or "stats"
     dropout: float = 0.7
@@ -121,6 +123,7 @@ FRONTENDS = {
     "logspec": LogSpectrogram,
     "widespec": lambda: LogSpectrogram(frame_length=64, hop_length=32, n_fft=64),
     "widephase": PhaseSpectrogram,
+    "logmel": LogMel,
 }
 
 
@@ -208,6 +211,10 @@ register_variants(
         "lcnn_spec": Variant(
             LCNNConfig("logspec", 0.5, "stats"),
             "LCNN (half width) on the 257-bin log power spectrogram, mean + std pooling",
+        ),
+        "lcnn_mel": Variant(
+            LCNNConfig("logmel", 0.5, "stats"),
+            "LCNN (half width) on 80 log mel bands (25 ms / 10 ms), mean + std pooling",
         ),
         "lcnn_wide": Variant(
             LCNNConfig("widespec", 0.5, "stats"),
