@@ -51,6 +51,7 @@ FRONTEND_TEXT = {
     "lcnn_widephase": "wide-band log power spectrogram and the cosine / sine of its phase step between "
                       "neighbouring bins (group delay), 4-ms frames every 2 ms, 33 linear bins",
     "lcnn_lfcc": "LFCC (60 coefficients with deltas), 20-ms frames",
+    "lcnn_mel": "80 log mel bands (Kaldi triangles), 25-ms frames every 10 ms",
 }
 FRONTEND_TEXT["lcnn_wide_oc"] = FRONTEND_TEXT["lcnn_wide"] + "; one-class softmax head"
 
