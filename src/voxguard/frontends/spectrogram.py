@@ -1,6 +1,6 @@
-"""Linear-frequency front-ends for the classic countermeasures: log power spectrogram and LFCC.
+"""Spectral front-ends for the classic countermeasures: log power spectrogram, LFCC and log mel.
 
-Both are pure torch: the FFT in eager mode, and under ONNX export the DFT as a real matmul
+All are pure torch: the FFT in eager mode, and under ONNX export the DFT as a real matmul
 against a fixed cosine/sine basis (as :mod:`.fbank`), so they export at any input length.
 
 - :class:`LogSpectrogram`: ``log |STFT|²`` on all ``n_fft / 2 + 1`` linear bins (Hann window).
