@@ -1,7 +1,7 @@
 """CPU cost of the SSL / Whisper front-ends, and what dropping WavLM-Large layers saves.
 
-1. CPU and wall time of one 4 s utterance (batch 1) through the Whisper tiny.en encoder
-   (log-mel included) and WavLM-Base / WavLM-Large truncated to 3 / 6 / 12 layers, all with
+1. CPU and wall time of one 4 s utterance (batch 1) through the Whisper tiny.en and base
+   encoders (log-mel included) and WavLM-Base / WavLM-Large truncated to 3 / 6 / 12 layers, all with
    random weights (the cost does not depend on them), and through the official AASIST (its
    published weights from ``../shared/anchors/aasist/``) as the reference, timed in the same
    run: rounds interleave the models so that CPU contention hits them alike; the median over
@@ -31,7 +31,7 @@ from _common import REPO, conditions, interleaved, load, official_aasist, write_
 OUT = REPO / "benchmarks" / "results" / "frontends.json"
 CROP = 64600
 
-LATENCY_ROWS = [("whisper_tiny_en", None)] + [
+LATENCY_ROWS = [("whisper_tiny_en", None), ("whisper_base", None)] + [
     (preset, n) for preset in ("wavlm_base", "wavlm_large") for n in (3, 6, 12)
 ]
 

