@@ -80,6 +80,7 @@ def main() -> None:
     ap.add_argument("--per-class", type=int, default=500)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--encoders", default=",".join(ENCODERS))
+    ap.add_argument("--limit", type=int, default=0, help="at most this many files per set (smoke)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     rows = engine_rows(args.engine)
@@ -97,6 +98,8 @@ def main() -> None:
         **{s: [r for r in val if r["set"] == s]
            for s in ("speecht5-hifigan", "vctk-vc", "librispeech-test-other")},
     }  # fmt: skip
+    if args.limit:
+        sets = {k: v[: args.limit] if k != "train" else v for k, v in sets.items()}
     y = {k: np.array([int(r["label"] == "bonafide") for r in v]) for k, v in sets.items()}
     result = {"per_class": args.per_class, "seed": args.seed,
               "n": {k: len(v) for k, v in sets.items()}, "encoders": {}}  # fmt: skip
