@@ -133,6 +133,8 @@ def test_a_model_bin_split_in_parts_reads_as_the_whole(tmp_path):
         assert torch.equal(state_parts[k], v), k
     with pytest.raises(WeightsError, match="truncated"):
         ct2_encoder_state(parts[:1])
+    with pytest.raises(WeightsError, match="part of the split model.bin cannot be read"):
+        ct2_encoder_state([parts[0], tmp_path / "missing.part2"])
 
 
 def test_whisper_base_parts_match_ctranslate2(tmp_path, shared_dir):

