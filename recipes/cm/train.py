@@ -23,6 +23,7 @@ are averaged as at the end.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
@@ -34,7 +35,7 @@ import torch
 from torch.nn import functional as F
 
 from voxguard.metrics.det import eer
-from voxguard.models import create_model
+from voxguard.models import build_from_config, create_model
 
 VALIDATION_SETS = ("speecht5-hifigan", "vctk-vc", "ami-excerpts", "librispeech-test-other", "fsdd-heldout")
 #: The validation term of the selection criterion. It was the pooled validation EER (test-other
@@ -83,6 +84,12 @@ def build(args: argparse.Namespace) -> torch.nn.Module:
     if args.backend:
         overrides["backend"] = args.backend
     model = create_model(args.model, **overrides)
+    if getattr(args, "k_train", None) is not None:
+        # SpAArSIST's protocol trains the baseline back-end at one keep ratio for all six graph
+        # pools (k_train, e.g. 0.3); the registered spaarsist_base config uses AASIST-style
+        # pool_ratios (0.5 each) instead. Same weights either way, only the pools' ratio differs.
+        cfg = dataclasses.replace(model.backend.config, k_train=args.k_train, k_infer=None)
+        model.backend = build_from_config(model.backend.model_name, cfg)
     return model
 
 
@@ -224,6 +231,8 @@ def main() -> None:
     ap.add_argument("--model", default="spaarsist_rank1_whisper_tiny")
     ap.add_argument("--merge", default="weighted_sum")
     ap.add_argument("--backend", default=None, help="backend override (e.g. spaarsist_base: the graph baseline)")
+    ap.add_argument("--k-train", type=float, default=None,
+                    help="graph back-ends: one keep ratio for all pools in training (SpAArSIST's k_train)")
     ap.add_argument("--levels", default="0,1,2,3,4", help="hidden states used: 0 = conv stem, 1-4 = layers")
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--batch", type=int, default=32)
@@ -306,6 +315,7 @@ def main() -> None:
     final = evaluate(model, states, rows, groups, levels)
     torch.save({"model": {k: v for k, v in model.state_dict().items() if not k.startswith("frontend.")},
                 "levels": levels, "merge": args.merge, "model_name": args.model, "backend": args.backend,
+                "k_train": getattr(args, "k_train", None),
                 "averaged_steps": [h[1] for h in history]}, out / "best.pt")
     summary = {"final_averaged": final, "averaged_steps": [h[1] for h in history],
                "params_trained": sum(p.numel() for p in params), "args": vars(args),
