@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from sklearn.linear_model import LogisticRegression
 from tqdm import tqdm
-from train import VALIDATION_SETS, build, load, metrics, score
+from train import VALIDATION_SETS, load, load_run, metrics, score
 
 from voxguard.api import SpoofDetector
 
@@ -40,17 +40,7 @@ BUNDLE = "lcnn_triplesam_engine"
 
 
 def whisper_scores(run: Path, states, groups: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    best = torch.load(run / "best.pt", weights_only=True)
-    model = build(
-        argparse.Namespace(
-            model=best["model_name"],
-            merge=best["merge"],
-            backend=best["backend"],
-            k_train=best.get("k_train"),
-        )
-    )
-    missing, unexpected = model.load_state_dict(best["model"], strict=False)
-    assert not unexpected and all(k.startswith("frontend.") for k in missing)
+    model, best = load_run(run)
     levels = list(range(len(best["levels"])))
     return {k: score(model, states, v, levels) for k, v in groups.items()}
 

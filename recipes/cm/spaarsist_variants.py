@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from train import backend_forward, build, evaluate, load, score
+from train import backend_forward, evaluate, load, load_run, score
 
 from voxguard.evaluation.selection import select
 from voxguard.metrics.cllr import cllr
@@ -130,17 +130,7 @@ def main() -> None:
     )
     args = ap.parse_args()
     torch.set_num_threads(1)
-    best = torch.load(Path(args.run) / "best.pt", weights_only=True)
-    model = build(
-        argparse.Namespace(
-            model=best["model_name"],
-            merge=best["merge"],
-            backend=best["backend"],
-            k_train=best.get("k_train"),
-        )
-    )
-    missing, unexpected = model.load_state_dict(best["model"], strict=False)
-    assert not unexpected and all(k.startswith("frontend.") for k in missing)
+    model, best = load_run(Path(args.run))
     states, rows = load(args.feats)
     groups = {s: [i for i, r in enumerate(rows) if r["split"] == s] for s in ("dev", "eval")}
     for k in (

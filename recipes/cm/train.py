@@ -93,6 +93,17 @@ def build(args: argparse.Namespace) -> torch.nn.Module:
     return model
 
 
+def load_run(run: Path) -> tuple[torch.nn.Module, dict]:
+    """A finished run's averaged model (``run/best.pt``, frozen front-end left out) and its record."""
+    best = torch.load(Path(run) / "best.pt", weights_only=True)
+    model = build(argparse.Namespace(model=best["model_name"], merge=best["merge"], backend=best["backend"],
+                                     k_train=best.get("k_train")))
+    missing, unexpected = model.load_state_dict(best["model"], strict=False)
+    if unexpected or not all(k.startswith("frontend.") for k in missing):
+        raise ValueError(f"{run}/best.pt does not fit {best['model_name']}: missing {missing[:3]}, unexpected {unexpected[:3]}")
+    return model, best
+
+
 def backend_forward(model, x: torch.Tensor, levels: list[int]) -> torch.Tensor:
     frames = torch.full((x.shape[0],), x.shape[2], dtype=torch.long)
     hidden = x if len(levels) == x.shape[1] else x[:, levels]
