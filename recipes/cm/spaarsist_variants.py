@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from train import backend_forward, evaluate, load, load_run, score
+from train import backend_forward, load, load_run, metrics, score
 
 from voxguard.evaluation.selection import select
 from voxguard.metrics.cllr import cllr
@@ -67,12 +67,12 @@ class _MergeBackend(torch.nn.Module):
         return backend_forward(self, states, self.levels)
 
 
-def calibrated_costs(model, states, rows, groups, levels) -> dict[str, float]:
+def calibrated_costs(scores: dict[str, np.ndarray], rows, groups) -> dict[str, float]:
     """minDCF, and actDCF / Cllr after an affine calibration fitted on the dev scores, on dev
     (minDCF), the same-corpus validation pairs (actDCF, Cllr: VCTK + AMI bona fide against
     SpeechT5 + VCTK conversions, what the training criterion selects on) and the engine eval
     split (all three, reported, never used to rank)."""
-    raw = {k: score(model, states, groups[k], levels) for k in SCORED if len(groups[k])}
+    raw = {k: scores[k] for k in SCORED if k in scores}
     bona = {k: np.array([rows[i]["label"] == "bonafide" for i in groups[k]]) for k in raw}
     cal = AffineCalibrator().fit(raw["dev"], bona["dev"].astype(int))
     llr = {k: cal.transform(v) for k, v in raw.items()}
@@ -151,7 +151,8 @@ def main() -> None:
         for k_infer in (float(k) for k in args.k_infer.split(",")):
             variant, report = derive_variant(base, k_infer=k_infer, **switches)
             model.backend = variant
-            res = evaluate(model, states, rows, groups, list(range(len(best["levels"]))))
+            scores = {k: score(model, states, v, levels) for k, v in groups.items() if len(v)}
+            res = metrics(scores, rows, groups)
             row = {
                 "variant": label,
                 "k_infer": k_infer,
@@ -160,7 +161,7 @@ def main() -> None:
                 "backend_params": sum(p.numel() for p in variant.parameters()),
             }
             row.update({k: res.get(k) for k in KEYS})
-            row.update(calibrated_costs(model, states, rows, groups, levels))
+            row.update(calibrated_costs(scores, rows, groups))
             row.update(static_cost(model, levels))
             nets.append(_MergeBackend(copy.deepcopy(model.merge), variant, levels).eval())
             table.append(row)

@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from splits import splits  # noqa: E402
 
 import voxguard  # noqa: E402
+from voxguard.audio.crop import sliding_windows  # noqa: E402
 from voxguard.audio.io import load_audio  # noqa: E402
 from voxguard.metrics import sv_metrics  # noqa: E402
 from voxguard.scoring.cosine import all_pairs_trials, cosine_matrix  # noqa: E402
@@ -36,15 +37,11 @@ from voxguard.scoring.cosine import all_pairs_trials, cosine_matrix  # noqa: E40
 SR = 16000
 
 
-def windows(wav: np.ndarray, seconds: float) -> list[np.ndarray]:
-    """Windows of ``seconds`` with half-window hop, the last aligned to the end."""
-    length, hop = int(seconds * SR), int(seconds * SR) // 2
-    if len(wav) <= length:
-        return [wav]
-    starts = list(range(0, len(wav) - length + 1, hop))
-    if starts[-1] + length < len(wav):
-        starts.append(len(wav) - length)
-    return [wav[s : s + length] for s in starts]
+def windows(wav: np.ndarray, seconds: float) -> np.ndarray:
+    """Windows of ``seconds`` with half-window hop, the last aligned to the end; a signal no
+    longer than one window stays whole (``sliding_windows`` would tile-repeat it)."""
+    length = int(seconds * SR)
+    return wav[None] if len(wav) <= length else sliding_windows(wav, length, length // 2)
 
 
 @torch.no_grad()
@@ -54,7 +51,7 @@ def embed(model: torch.nn.Module, wav: np.ndarray, policy: str) -> np.ndarray:
     raw = policy.endswith("raw")
     seconds = float(policy[1:].removesuffix("raw"))
     parts = windows(wav, seconds)
-    out = model(torch.from_numpy(np.stack(parts)))  # equal lengths, or a single whole signal
+    out = model(torch.from_numpy(np.ascontiguousarray(parts)))  # equal lengths, or one whole signal
     if not raw:
         out = torch.nn.functional.normalize(out, dim=-1)
     return out.mean(0).numpy()
