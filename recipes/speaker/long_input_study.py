@@ -49,7 +49,9 @@ def long_dev(data_dir: str, dev_mini: list[dict], dev_cohort: list[dict], group:
         order = rng.permutation(len(entries))
         for k in range(0, len(order) - group + 1, group):
             parts = [entries[i] for i in order[k : k + group]]
-            waves.append(np.concatenate([load_audio(Path(data_dir) / e["path"], SR)[0] for e in parts]))
+            waves.append(
+                np.concatenate([load_audio(Path(data_dir) / e["path"], SR)[0] for e in parts])
+            )
             speakers.append(spk)
             sources.append([e["utt"] for e in parts])
     for e in dev_cohort:
@@ -72,9 +74,14 @@ def main() -> None:
     args = ap.parse_args()
     threads = int(os.environ.get("OMP_NUM_THREADS", "1"))
     parts = splits(args.data_dir)
-    lw, ls, lsrc = long_dev(args.data_dir, parts["dev_mini"], parts["dev_cohort"], args.group, args.seed)
+    lw, ls, lsrc = long_dev(
+        args.data_dir, parts["dev_mini"], parts["dev_cohort"], args.group, args.seed
+    )
     sets: dict[str, tuple[list[np.ndarray], list[str]]] = {"dev_long": (lw, ls)}
-    for name, entries in (("dev", parts["dev_mini"] + parts["dev_cohort"]), ("test_other", parts["test"])):
+    for name, entries in (
+        ("dev", parts["dev_mini"] + parts["dev_cohort"]),
+        ("test_other", parts["test"]),
+    ):
         sets[name] = (
             [load_audio(Path(args.data_dir) / e["path"], SR)[0] for e in entries],
             [e["speaker"] for e in entries],
@@ -85,7 +92,10 @@ def main() -> None:
             k: {
                 "inputs": len(w),
                 "speakers": len(set(s)),
-                "seconds_min_median_max": [round(float(f(np.array([len(x) for x in w]))) / SR, 2) for f in (np.min, np.median, np.max)],
+                "seconds_min_median_max": [
+                    round(float(f(np.array([len(x) for x in w]))) / SR, 2)
+                    for f in (np.min, np.median, np.max)
+                ],
             }
             for k, (w, s) in sets.items()
         },
@@ -95,7 +105,9 @@ def main() -> None:
     print(json.dumps(result["sets"]), flush=True)
     for policy in args.policies.split(","):
         t, w = (float(x) for x in policy.split(":"))
-        verifier = SpeakerVerifier.from_pretrained(args.model, long_file_s=t, window_s=w, num_threads=threads)
+        verifier = SpeakerVerifier.from_pretrained(
+            args.model, long_file_s=t, window_s=w, num_threads=threads
+        )
         row: dict = {"long_file_s": t, "window_s": w}
         c0 = time.process_time()
         for name, (waves, speakers) in sets.items():

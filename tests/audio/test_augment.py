@@ -9,8 +9,10 @@ from voxguard.audio.augment import (
     RawBoostConfig,
     _bandstop,
     apply_codec,
+    colour_gain,
     impulsive_noise,
     notch_filter,
+    random_colour,
     rawboost,
     stationary_noise,
 )
@@ -106,3 +108,43 @@ def test_bandstop_matches_scipy_firwin():
     for taps, f1, f2 in [(11, 20.0, 500.0), (101, 1000.0, 2000.0), (57, 6000.0, 7999.999)]:
         ref = signal.firwin(taps, [f1, f2], window="hamming", fs=FS)  # pass_zero: band-stop
         np.testing.assert_allclose(_bandstop(taps, f1, f2, FS), ref, atol=1e-12)
+
+
+def test_colour_gain_shapes_are_lowpass_or_tilt():
+    """Every draw is 1 at DC and monotone in frequency; a falling one is either a Butterworth
+    low-pass (below 1/sqrt(2) at Nyquist: its cutoff is at most 7.6 kHz) or a tilt whose
+    Nyquist gain lies in -15..+6 dB; both kinds occur."""
+    rng = np.random.default_rng(0)
+    kinds = set()
+    for _ in range(200):
+        g = colour_gain(1024, 16000, rng)
+        assert g.shape == (513,)
+        assert g[0] == pytest.approx(1.0)
+        d = np.diff(g)
+        assert np.all(d <= 1e-12) or np.all(d >= -1e-12)
+        nyq_db = 20 * np.log10(g[-1])
+        assert -15.0 - 1e-9 <= nyq_db <= 6.0 + 1e-9 or g[-1] < 1 / np.sqrt(2)
+        flat_below_corner = np.all(g[np.fft.rfftfreq(1024, 1 / 16000) < 1500] == 1.0)
+        kinds.add("tilt" if flat_below_corner else "lowpass")
+        if not flat_below_corner:
+            assert g[-1] < 1 / np.sqrt(2) and np.all(d <= 1e-12)
+    assert kinds == {"lowpass", "tilt"}
+
+
+def test_random_colour_keeps_length_and_rms_and_dulls_or_tilts_white_noise():
+    rng = np.random.default_rng(1)
+    x = np.random.default_rng(2).standard_normal(16000).astype(np.float32) * 0.1
+    f = np.fft.rfftfreq(len(x), 1 / 16000)
+
+    def hi(s: np.ndarray) -> float:
+        return float(s[f > 7000].sum() / s[f < 1000].sum())
+
+    changed = 0
+    for _ in range(20):
+        y = random_colour(x, rng)
+        assert y.shape == x.shape and y.dtype == np.float32
+        assert np.sqrt(np.mean(y**2)) == pytest.approx(np.sqrt(np.mean(x**2)), rel=1e-4)
+        spec_x, spec_y = np.abs(np.fft.rfft(x)) ** 2, np.abs(np.fft.rfft(y)) ** 2
+        changed += abs(np.log(hi(spec_y) / hi(spec_x))) > 0.1
+    assert changed >= 15
+    assert random_colour(np.zeros(0, np.float32), rng).size == 0

@@ -11,6 +11,10 @@ RawBoost algorithms, each on a mono float signal with an explicit ``numpy.random
 ``algo`` 4 = 1→2→3 in series, 5 = 1→2, 6 = 1→3, 7 = 2→3, 8 = 1 and 2 in parallel (summed).
 The FIR design (windowed-sinc band-stop, Hamming) and filtering are plain numpy.
 
+Recording colour (:func:`random_colour`): a random zero-phase low-pass (Butterworth magnitude,
+cutoff 3-7.6 kHz, order 1-4) or a high-shelf tilt (-15..+6 dB above 1.5-4 kHz), so that how
+bright a recording is cannot tell bona fide from spoof when both classes get it.
+
 Codecs (:func:`apply_codec`): ``mp3``, ``opus`` (soundfile / libsndfile ≥ 1.1) and ``ulaw8k``
 (8 kHz G.711 μ-law telephone band), each decoded back to the input rate.
 """
@@ -197,3 +201,36 @@ def apply_codec(
     out = np.zeros(len(x), dtype=np.float32)
     out[: min(len(x), len(dec))] = dec[: len(x)]
     return out
+
+
+def colour_gain(n_fft: int, fs: int, rng: np.random.Generator) -> np.ndarray:
+    """The magnitude response ``(n_fft // 2 + 1,)`` of one random recording colour.
+
+    Half the draws are a Butterworth low-pass magnitude ``1 / sqrt(1 + (f / fc) ** (2 n))``
+    (``fc`` 3-7.6 kHz, order ``n`` 1-4: a duller microphone or an MP3-era band limit), the other
+    half a linear-in-frequency high-shelf tilt reaching ``g`` dB (-15..+6) at Nyquist from a
+    corner at 1.5-4 kHz (a brighter or darker room and microphone).
+    """
+    f = np.fft.rfftfreq(n_fft, 1.0 / fs)
+    if rng.random() < 0.5:
+        fc = rng.uniform(3000.0, min(7600.0, 0.475 * fs))
+        order = int(rng.integers(1, 5))
+        return 1.0 / np.sqrt(1.0 + (f / fc) ** (2 * order))
+    corner = rng.uniform(1500.0, 4000.0)
+    gain_db = rng.uniform(-15.0, 6.0)
+    ramp = np.clip((f - corner) / (fs / 2 - corner), 0.0, 1.0)
+    return 10.0 ** (gain_db * ramp / 20.0)
+
+
+def random_colour(x: np.ndarray, rng: np.random.Generator, fs: int = 16000) -> np.ndarray:
+    """``x`` through one random recording colour (:func:`colour_gain`), zero phase, same
+    length and RMS as the input (so the level cue is left to the other augmentations)."""
+    x = np.asarray(x, dtype=np.float32)
+    if x.size == 0:
+        return x
+    n_fft = 1 << int(np.ceil(np.log2(len(x))))
+    y = np.fft.irfft(np.fft.rfft(x, n_fft) * colour_gain(n_fft, fs, rng), n_fft)[: len(x)]
+    rms_in, rms_out = float(np.sqrt(np.mean(x**2))), float(np.sqrt(np.mean(y**2)))
+    if rms_out > 0:
+        y *= rms_in / rms_out
+    return y.astype(np.float32)
