@@ -8,7 +8,7 @@ policy through the real inference path (``SpeakerVerifier.from_pretrained(long_f
 window_s=W)``, ``embed_array``):
 
 - ``dev_long``: each of the 6 dev mini speakers' utterances shuffled (seed 0) and concatenated in
-  groups of ``--group`` (3: about 18 s, 16 inputs per speaker), plus the held-out cohort
+  groups of ``--group`` (3: 18 s; 12-24 inputs per speaker, 94 in all), plus the held-out cohort
   utterances as they are (6 s, non-target only); all pairs.
 - ``dev``: the 320 dev utterances as they are (all at most 6 s), all pairs.
 - ``test_other``: all 4,950 pairs of LibriSpeech test-other — reported, never used to choose.
