@@ -30,7 +30,6 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from features import WINDOW, engine_rows  # noqa: E402
 
-import voxguard  # noqa: E402
 from voxguard.api import SpoofDetector  # noqa: E402
 from voxguard.audio.crop import tile_to  # noqa: E402
 from voxguard.audio.io import load_audio  # noqa: E402
@@ -97,7 +96,7 @@ def main() -> None:
     for name, g in groups.items():
         out[name] = {k: rate_of(v) for k, v in sorted(g.items())}
 
-    model = voxguard.load_pretrained(args.bundle).eval()
+    model = det.model.eval()  # the detector's own module: the weights just scored
     clean = [r for r in rows if r["channel"] == "-" and r["source_corpus"] == "librispeech-mini"]
     leaf: dict[str, list[list[float]]] = defaultdict(list)
     slope: dict[str, list[float]] = defaultdict(list)
