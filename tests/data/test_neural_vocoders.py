@@ -21,12 +21,38 @@ from voxguard.data.synth.neural_vocoders import (
 
 
 def test_three_families_are_shipped():
+    from voxguard.data.synth.neural_vocoders import bundled_dir
+
     names = shipped_vocoders()
-    assert {"hifigan_s", "melgan_s", "vocos_s"} <= set(names)
-    assert {SPECS[n].family for n in names} >= {"hifigan", "melgan", "vocos"}
+    assert {"hifigan_s", "melgan_s", "vocos_s", "hifigan_gan", "melgan_gan", "vocos_gan"} <= set(
+        names
+    )
+    families = {
+        json.loads((bundled_dir() / n / "config.json").read_text())["family"] for n in names
+    }
+    assert families >= {"hifigan", "melgan", "vocos"}
 
 
-@pytest.mark.parametrize("name", ["hifigan_s", "melgan_s", "vocos_s"])
+def test_gan_fine_tuned_vocoders_are_their_base_architecture_with_a_lower_measured_mcd():
+    from voxguard.data.synth.neural_vocoders import bundled_dir
+
+    for name, base in (
+        ("hifigan_gan", "hifigan_s"),
+        ("melgan_gan", "melgan_s"),
+        ("vocos_gan", "vocos_s"),
+    ):
+        meta = json.loads((bundled_dir() / name / "config.json").read_text())
+        assert meta["kwargs"] == {
+            k: list(v) if isinstance(v, tuple) else v for k, v in SPECS[base].kwargs
+        }
+        card = meta["card"]
+        assert card["adversarial"] and card["initialised_from"]["from"] == base
+        assert card["dev_mcd_db"] < card["dev_mcd_db_of_baseline"]
+
+
+@pytest.mark.parametrize(
+    "name", ["hifigan_s", "melgan_s", "vocos_s", "hifigan_gan", "vocos_gan", "melgan_gan"]
+)
 def test_copy_synthesis_keeps_length_and_is_finite(name):
     from voxguard.testing.audio import synthetic_speech
 
@@ -64,8 +90,16 @@ def test_training_runs_resumes_and_exports(tmp_path, shared_dir):
     from voxguard.training.vocoder import VocoderTrainConfig, train
 
     files = sorted(str(p) for p in (shared_dir / "data" / "librispeech-cohort").glob("*.flac"))[:3]
-    cfg = VocoderTrainConfig(vocoder="vocos_s", out=str(tmp_path / "run"), train_files=files[:2],
-                             dev_files=files[2:], steps=2, batch=2, segment=2048, eval_every=2)
+    cfg = VocoderTrainConfig(
+        vocoder="vocos_s",
+        out=str(tmp_path / "run"),
+        train_files=files[:2],
+        dev_files=files[2:],
+        steps=2,
+        batch=2,
+        segment=2048,
+        eval_every=2,
+    )
     train(cfg)
     cfg.steps = 3
     export = train(cfg)  # resumes from step 2
@@ -104,3 +138,34 @@ def _blocking_import(real):
         return real(name, *args, **kwargs)
 
     return imp
+
+
+def test_training_from_a_shipped_vocoder_with_a_time_limit_and_no_mcd(tmp_path, shared_dir):
+    from voxguard.data.synth.neural_vocoders import bundled_dir
+    from voxguard.training.vocoder import VocoderTrainConfig, train
+
+    files = sorted(str(p) for p in (shared_dir / "data" / "librispeech-cohort").glob("*.flac"))[:3]
+    cfg = VocoderTrainConfig(
+        vocoder="vocos_s",
+        out=str(tmp_path / "a"),
+        train_files=files[:2],
+        dev_files=files[2:],
+        steps=50,
+        batch=2,
+        segment=2048,
+        eval_every=1,
+        init_from="vocos_s",
+        mcd=False,
+        max_minutes=1e-9,
+        gan_start=0,
+        train_data="three cohort files",
+    )
+    export = train(cfg)  # the time limit is spent before the first step: exported as loaded
+    card = json.loads((export / "config.json").read_text())["card"]
+    shipped = json.loads((bundled_dir() / "vocos_s" / "config.json").read_text())["card"]
+    assert card["stopped"] == "time" and card["steps"] == 0 and card["adversarial"]
+    assert card["initialised_from"] == {"from": "vocos_s", "sha256": shipped["sha256"]}
+    assert card["dev_mcd_db"] is None and card["dev_mel_l1"] > 0
+    assert card["train_data"] == "three cohort files"
+    # no step was taken, so the weights are the shipped ones
+    assert card["sha256"] == shipped["sha256"]

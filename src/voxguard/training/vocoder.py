@@ -25,7 +25,13 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from voxguard.data.synth.neural_vocoders import SPECS, MelConfig, log_mel, save_vocoder
+from voxguard.data.synth.neural_vocoders import (
+    SPECS,
+    MelConfig,
+    bundled_dir,
+    log_mel,
+    save_vocoder,
+)
 
 
 @dataclass
@@ -44,6 +50,11 @@ class VocoderTrainConfig:
     eval_every: int = 250
     seed: int = 0
     threads: int = 1
+    device: str = "cpu"  # "cpu", "cuda", or "auto" (CUDA when present)
+    max_minutes: float = 0.0  # stop (and export) after this much wall time; 0: run all steps
+    init_from: str = ""  # start the generator from a saved vocoder (name or folder); "": random
+    mcd: bool = True  # held-out MCD at each evaluation (needs pysptk); False: log-mel L1 only
+    train_data: str = "LibriSpeech (CC BY 4.0): librispeech-mini + librispeech-cohort of the shared data"
 
 
 # ---- losses -------------------------------------------------------------------------------
@@ -170,18 +181,31 @@ def mel_cepstral_distortion(
 
 
 @torch.inference_mode()
-def evaluate(model: nn.Module, dev: list[np.ndarray]) -> dict[str, float]:
-    """Held-out MCD (dB) and log-mel L1 of copy-synthesis."""
+def evaluate(model: nn.Module, dev: list[np.ndarray], mcd: bool = True) -> dict[str, float]:
+    """Held-out MCD (dB; only with ``mcd``) and log-mel L1 of copy-synthesis, on the model's device."""
     model.eval()
+    device = next(model.parameters()).device
     mcds, mels = [], []
     for x in dev:
-        wav = torch.from_numpy(x.astype(np.float32) / 32767)[None]
+        wav = torch.from_numpy(x.astype(np.float32) / 32767)[None].to(device)
         mel = log_mel(wav)
         y = model(mel)[:, : wav.shape[1]]
         mels.append(float(F.l1_loss(log_mel(y), mel)))
-        mcds.append(mel_cepstral_distortion(wav[0].numpy(), y[0].numpy()))
+        if mcd:
+            mcds.append(mel_cepstral_distortion(wav[0].cpu().numpy(), y[0].cpu().numpy()))
     model.train()
-    return {"dev_mcd_db": float(np.mean(mcds)), "dev_mel_l1": float(np.mean(mels))}
+    out = {"dev_mel_l1": float(np.mean(mels))}
+    if mcd:
+        out["dev_mcd_db"] = float(np.mean(mcds))
+    return out
+
+
+def _device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device {name!r}: no CUDA device here; use --device cpu or auto")
+    return torch.device(name)
 
 
 # ---- loop -------------------------------------------------------------------------------------
@@ -195,15 +219,27 @@ def train(cfg: VocoderTrainConfig) -> Path:
     (out / "train_config.json").write_text(json.dumps(asdict(cfg), indent=1) + "\n")
     spec = SPECS[cfg.vocoder]
     torch.manual_seed(cfg.seed)
+    device = _device(cfg.device)
+    torch.backends.cudnn.benchmark = device.type == "cuda"
     gen = spec.build()
-    disc = MultiResDiscriminator() if cfg.gan_start >= 0 else None
+    init = None
+    if cfg.init_from:
+        from voxguard.data.synth.neural_vocoders import load_vocoder
+        from voxguard.models._hub import sha256_of
+
+        gen.load_state_dict(load_vocoder(cfg.init_from).state_dict(), strict=True)
+        src = Path(cfg.init_from)
+        src = src if (src / "config.json").is_file() else bundled_dir() / cfg.init_from
+        init = {"from": cfg.init_from, "sha256": sha256_of(src / "model.safetensors")}
+    gen = gen.to(device)
+    disc = MultiResDiscriminator().to(device) if cfg.gan_start >= 0 else None
     opt_g = torch.optim.AdamW(gen.parameters(), cfg.lr, betas=(0.8, 0.99))
     opt_d = torch.optim.AdamW(disc.parameters(), cfg.lr, betas=(0.8, 0.99)) if disc else None
     step, rng = 0, np.random.default_rng(cfg.seed)
     wall0, cpu0 = 0.0, 0.0
     ckpt = out / "ckpt.pt"
     if ckpt.is_file():
-        state = torch.load(ckpt, weights_only=True)
+        state = torch.load(ckpt, map_location=device, weights_only=True)
         gen.load_state_dict(state["gen"])
         opt_g.load_state_dict(state["opt_g"])
         if disc and state.get("disc"):
@@ -218,11 +254,20 @@ def train(cfg: VocoderTrainConfig) -> Path:
     mel_cfg = MelConfig()
     gen.train()
     record = {"wall_s": wall0, "cpu_s": cpu0}
+    stopped = "steps"
     while step < cfg.steps:
-        lr = cfg.lr * 0.5 * (1 + math.cos(math.pi * step / cfg.steps))
+        if cfg.max_minutes and time.time() - t_wall > 60 * cfg.max_minutes:
+            stopped = "time"
+            break
+        # cosine decay over the steps, or over the time limit when that comes first (so a
+        # time-boxed run still anneals to zero)
+        progress = step / cfg.steps
+        if cfg.max_minutes:
+            progress = max(progress, (time.time() - t_wall) / (60 * cfg.max_minutes))
+        lr = cfg.lr * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
         for g in opt_g.param_groups:
             g["lr"] = lr
-        y = random_batch(corpus, cfg.batch, cfg.segment, rng)
+        y = random_batch(corpus, cfg.batch, cfg.segment, rng).to(device, non_blocking=True)
         mel = log_mel(y, mel_cfg)
         y_hat = gen(mel)[:, : y.shape[1]]
         loss_stft = stft_loss(y_hat, y)
@@ -257,7 +302,7 @@ def train(cfg: VocoderTrainConfig) -> Path:
         record["wall_s"] = wall0 + time.time() - t_wall
         record["cpu_s"] = cpu0 + time.process_time() - t_cpu
         if step % cfg.eval_every == 0 or step == cfg.steps:
-            record.update(evaluate(gen, dev))
+            record.update(evaluate(gen, dev, cfg.mcd))
             torch.save(
                 {
                     "gen": gen.state_dict(),
@@ -276,7 +321,8 @@ def train(cfg: VocoderTrainConfig) -> Path:
         log.write(json.dumps(record) + "\n")
         log.flush()
     log.close()
-    final = evaluate(gen, dev)
+    gen = gen.cpu()
+    final = evaluate(gen, dev, cfg.mcd)
     n_params = sum(p.numel() for p in gen.parameters())
     card = {
         "family": spec.family,
@@ -290,10 +336,13 @@ def train(cfg: VocoderTrainConfig) -> Path:
         "train_wall_s": round(record["wall_s"], 1),
         "train_cpu_s": round(record["cpu_s"], 1),
         "threads": cfg.threads,
+        "device": str(device) if device.type == "cpu" else torch.cuda.get_device_name(device),
+        "stopped": stopped,
+        **({"initialised_from": init} if init else {}),
         "train_files": len(cfg.train_files),
         "dev_files": len(cfg.dev_files),
-        "train_data": "LibriSpeech (CC BY 4.0): librispeech-mini + librispeech-cohort of the shared data",
-        "dev_mcd_db": round(final["dev_mcd_db"], 3),
+        "train_data": cfg.train_data,
+        "dev_mcd_db": round(final["dev_mcd_db"], 3) if "dev_mcd_db" in final else None,
         "dev_mel_l1": round(final["dev_mel_l1"], 4),
         "licence": "MIT (weights trained here)",
     }

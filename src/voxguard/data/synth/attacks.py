@@ -193,6 +193,16 @@ def _catalogue() -> list[Attack]:
                     "Vocos-style ConvNeXt + iSTFT vocoder trained here, copy-synthesis"))
     a.append(Attack("voc-melgan", "melgan-vocoder", "vocoder", "neural", "melgan_s", True,
                     "MelGAN-style generator trained here — unseen neural-vocoder family"))
+    # the same three generators fine-tuned with the adversarial loss on a lent GPU (lower
+    # held-out MCD: recipes/vocoders/README.md); named-only, so the default build is unchanged
+    for aid, fam, voice, ev, desc in (
+        ("voc-hifigan-gan", "hifigan-vocoder", "hifigan_gan", False, "HiFi-GAN-style"),
+        ("voc-vocos-gan", "vocos-vocoder", "vocos_gan", False, "Vocos-style"),
+        ("voc-melgan-gan", "melgan-vocoder", "melgan_gan", True, "MelGAN-style (unseen family)"),
+    ):
+        a.append(Attack(aid, fam, "vocoder", "neural", voice, ev,
+                        f"{desc} generator trained here, then adversarially on a GPU; copy-synthesis",
+                        in_default_build=False))
     for aid, fam, engine, voice, ev, desc in (
         ("vc-world", "world-vc", "world-vc", "-", False, "WORLD features, envelope and F0 converted"),
         ("vc-hifigan", "hifigan-vc", "neural-vc", "hifigan_s", False, "converted log-mel, HiFi-GAN-style vocoder"),
