@@ -5,7 +5,8 @@ RUN: a run directory (its log.jsonl) or a log.jsonl file, optionally RUN@STEP to
 its weights started from when the checkpoint it was initialised from no longer exists.
 A run started from another run's checkpoint or a bundle (``init_from``) is drawn after it: its
 steps are offset by the training steps behind the weights it started from (``init_step`` in its
-log, else that checkpoint's card). Runs with attention-map KD also get their KD term drawn.
+log, else that checkpoint's card). Runs with attention-map KD also get their KD term drawn, and
+runs with a moving average of the weights (``ema_decay``) the average's dev EER on the 38 speakers.
 """
 
 from __future__ import annotations
@@ -57,6 +58,14 @@ def main(out_png: str, *runs: str) -> None:
             (0, attn, lambda r: r["attn_kd"], ":", f"{name} attention-map KD (KL)"),
             (1, train, lambda r: r["cos_clean"], "-", name),
             (2, dev, lambda r: r["dev_eer_pct"], "o-", name),
+            # runs with a moving average of the weights (ema_decay): its dev figures, dotted
+            (
+                2,
+                [r for r in full if "ema_dev_full_eer_pct" in r],
+                lambda r: r["ema_dev_full_eer_pct"],
+                "s:",
+                f"{name} EMA weights (38 speakers)",
+            ),
         ]
         for ax, part, value, style, label in lines:
             if part:

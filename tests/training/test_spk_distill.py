@@ -166,3 +166,55 @@ def test_a_zero_weight_attention_teacher_leaves_the_run_unchanged(tmp_path):
     assert weights["control"].keys() == weights["kd0"].keys()
     for k, v in weights["control"].items():
         assert torch.equal(v, weights["kd0"][k]), k
+
+
+def test_ema_update_follows_the_warm_up_ramp_and_copies_integer_buffers():
+    from voxguard.training.spk_distill import ema_update
+
+    live, avg = torch.nn.BatchNorm1d(3), torch.nn.BatchNorm1d(3)
+    with torch.no_grad():
+        live.weight.fill_(1.0)
+        avg.weight.fill_(0.0)
+        live.running_mean.fill_(2.0)
+        avg.running_mean.fill_(0.0)
+    live.num_batches_tracked.fill_(7)
+    # step 0: the ramp gives d = 1 / 10 (not the asked 0.9): ema = 0.1 * 0 + 0.9 * 1
+    assert ema_update(avg, live, 0.9, 0) == 0.1
+    assert torch.allclose(avg.weight, torch.full((3,), 0.9))
+    assert torch.allclose(avg.running_mean, torch.full((3,), 1.8))  # buffers averaged too
+    assert int(avg.num_batches_tracked) == 7  # integer buffer copied
+    # late in a run the asked decay holds: 0.9 * 0.9 + 0.1 * 1 = 0.91
+    assert ema_update(avg, live, 0.9, 10_000) == 0.9
+    assert torch.allclose(avg.weight, torch.full((3,), 0.91))
+
+
+def test_ema_run_logs_both_weights_keeps_the_better_and_resumes_the_average(tmp_path):
+    bank = _bank(tmp_path)
+    cfg = {**TINY, "steps": 4, "ema_decay": 0.99}
+    out = tmp_path / "run"
+    train_distill(DistillConfig(**cfg), bank, _dev(), out, {"recipe": "test"}, dev_full=_dev())
+    rows = [json.loads(x) for x in (out / "log.jsonl").read_text().splitlines()]
+    evals = [r for r in rows if "best" in r]
+    assert [r["step"] for r in evals] == [2, 4]
+    assert all("ema_dev_full_eer_pct" in r and "ema_dev_eer_pct" in r for r in evals)
+    card = json.loads((out / "best" / "config.json").read_text())["card"]
+    assert card["weights"] in ("trained", "ema") and card["ema_decay"] == 0.99
+    first_best = evals[0]
+    side = "ema_dev_full_eer_pct" if first_best["best_weights"] == "ema" else "dev_full_eer_pct"
+    assert first_best[side] == min(
+        first_best["dev_full_eer_pct"], first_best["ema_dev_full_eer_pct"]
+    )
+    ck = torch.load(out / "last.pt", weights_only=True)
+    assert set(ck["ema"]) == set(ck["model"])  # the average is saved for a resume
+    train_distill(DistillConfig(**{**cfg, "steps": 6}), bank, _dev(), out, {"recipe": "test"})
+    rows = [json.loads(x) for x in (out / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows if "best" in r] == [2, 4, 6]
+
+
+def test_ema_decay_out_of_range_is_refused():
+    import pytest
+
+    from voxguard.errors import VoxguardError
+
+    with pytest.raises(VoxguardError, match="ema_decay"):
+        DistillConfig(ema_decay=1.0)

@@ -28,6 +28,7 @@ path and weights hash go into the log and the student's card.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import time
@@ -78,6 +79,11 @@ class DistillConfig:
     attn_teacher: str = ""  # weights directory or bundled model name of the teacher
     attn_weight: float = 1.0
     attn_kind: str = "kl"  # "kl" (row-wise KL(teacher || student)) or "mse"
+    # An exponential moving average of the weights (0: none), evaluated beside the trained
+    # weights at every dev evaluation; either may become ``best/`` (its card says which).
+    # Decay ramps as min(ema_decay, (1 + t) / (10 + t)) over the run's steps t (the usual
+    # warm-up, so the average is not dominated by the starting weights).
+    ema_decay: float = 0.0
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DistillConfig:
@@ -90,6 +96,8 @@ class DistillConfig:
     def __post_init__(self) -> None:
         if self.attn_kind not in ("kl", "mse"):
             raise VoxguardError(f"attn_kind {self.attn_kind!r}: use 'kl' or 'mse'")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise VoxguardError(f"ema_decay {self.ema_decay}: use 0 (none) or a value in (0, 1)")
 
 
 class CropBank:
@@ -187,6 +195,21 @@ def dev_eers(model: nn.Module, dev: Any, dev_full: Any = None) -> tuple[float, f
 
 def _embed(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return network_forward(model, x)[0]
+
+
+@torch.no_grad()
+def ema_update(ema: nn.Module, model: nn.Module, decay: float, step: int) -> float:
+    """``ema ← d·ema + (1 − d)·model`` over every floating-point parameter and buffer (BatchNorm's
+    running statistics included, as timm's ModelEmaV2 does); integer buffers are copied.
+    ``d = min(decay, (1 + step) / (10 + step))``; returns the ``d`` used."""
+    d = min(decay, (1.0 + step) / (10.0 + step))
+    live = model.state_dict()
+    for name, value in ema.state_dict().items():
+        if value.is_floating_point():
+            value.mul_(d).add_(live[name].detach(), alpha=1.0 - d)
+        else:
+            value.copy_(live[name])
+    return d
 
 
 def load_attention_teacher(cfg: DistillConfig, student: nn.Module) -> tuple[nn.Module, dict]:
@@ -323,10 +346,14 @@ def train_distill(
         "frames_seen": 0,
     }
     rng = np.random.default_rng(cfg.seed)
+    ema = None
     if (out / "last.pt").is_file():
         ck = torch.load(out / "last.pt", map_location="cpu", weights_only=True)
         for name, mod in (("model", model), ("head", head), ("kd", kd), ("opt", opt)):
             mod.load_state_dict(ck[name])
+        if cfg.ema_decay:
+            ema = copy.deepcopy(model)
+            ema.load_state_dict(ck["ema"])
         state = ck["state"]
         rng.bit_generator.state = ck["rng"]
         torch.set_rng_state(ck["torch_rng"])
@@ -338,6 +365,8 @@ def train_distill(
             state["init"]["dev_full_eer_pct"] = round(full0, 3)
         with open(out / "log.jsonl", "a") as f:
             f.write(json.dumps({"step": 0, **state["init"]}) + "\n")
+    if cfg.ema_decay and ema is None:  # a fresh run: the average starts at the starting weights
+        ema = copy.deepcopy(model)
     teacher = None
     if cfg.attn_teacher:
         teacher, info = load_attention_teacher(cfg, model)
@@ -381,6 +410,8 @@ def train_distill(
         loss.backward()
         nn.utils.clip_grad_norm_(params, 5.0)
         opt.step()
+        if ema is not None:
+            ema_update(ema, model, cfg.ema_decay, step)
         state["step"] = step + 1
         state["crops_seen"] += len(idx)
         state["frames_seen"] += len(idx) * frames
@@ -405,26 +436,40 @@ def train_distill(
         done = state["step"]
         if done % cfg.eval_every == 0 or done >= cfg.steps:
             eer, full = dev_eers(model, dev, dev_full)
-            sel = full if full is not None else eer
+            candidates = [("trained", model, eer, full)]
+            if ema is not None:
+                candidates.append(("ema", ema, *dev_eers(ema, dev, dev_full)))
+            # the selection figure of each; the better of the trained and averaged weights competes
+            chosen = min(candidates, key=lambda c: c[3] if c[3] is not None else c[2])
+            sel = chosen[3] if chosen[3] is not None else chosen[2]
             better = sel < state["best_eer"]
             if better:
                 state["best_eer"], state["bad_evals"] = sel, 0
-                model.eval()
-                scores = {"dev_eer_pct": round(eer, 3)}
-                if full is not None:
-                    scores["dev_full_eer_pct"] = round(full, 3)
-                save_pretrained(model, out / "best", {**card, "train_step": done, **scores})
+                kind, net = chosen[0], chosen[1]
+                net.eval()
+                scores = {"dev_eer_pct": round(chosen[2], 3)}
+                if chosen[3] is not None:
+                    scores["dev_full_eer_pct"] = round(chosen[3], 3)
+                extra = {"weights": kind, "ema_decay": cfg.ema_decay} if ema is not None else {}
+                save_pretrained(net, out / "best", {**card, "train_step": done, **scores, **extra})
                 # the projection P of this checkpoint (fold.py can score in the teacher-like space)
                 torch.save({"step": done, "proj": kd.state_dict()}, out / "best_projection.pt")
                 model.train()
             else:
                 state["bad_evals"] += 1
+            ema_rec = {}
+            if ema is not None:
+                ema_rec = {"ema_dev_eer_pct": round(candidates[1][2], 3)}
+                if candidates[1][3] is not None:
+                    ema_rec["ema_dev_full_eer_pct"] = round(candidates[1][3], 3)
+                ema_rec["best_weights"] = chosen[0] if better else None
             log.write(
                 json.dumps(
                     {
                         "step": done,
                         "dev_eer_pct": round(eer, 3),
                         **({"dev_full_eer_pct": round(full, 3)} if full is not None else {}),
+                        **ema_rec,
                         "best": better,
                         "crops_seen": state["crops_seen"],
                         "audio_seen_h": round(state["frames_seen"] / 360000, 3),
@@ -444,6 +489,7 @@ def train_distill(
                     "state": state,
                     "rng": rng.bit_generator.state,
                     "torch_rng": torch.get_rng_state(),
+                    **({"ema": ema.state_dict()} if ema is not None else {}),
                 },
                 out / "last.pt",
             )
