@@ -86,13 +86,14 @@ def test_tampered_vocoder_is_refused(tmp_path):
         load_vocoder("no_such_vocoder")
 
 
-def test_training_runs_resumes_and_exports(tmp_path, shared_dir):
-    from voxguard.training.vocoder import VocoderTrainConfig, train
+def _tiny_run(shared_dir, out, **overrides):
+    """A vocos_s run on three cohort files (two to train, one held out), tiny batches."""
+    from voxguard.training.vocoder import VocoderTrainConfig
 
     files = sorted(str(p) for p in (shared_dir / "data" / "librispeech-cohort").glob("*.flac"))[:3]
-    cfg = VocoderTrainConfig(
+    base = dict(
         vocoder="vocos_s",
-        out=str(tmp_path / "run"),
+        out=str(out),
         train_files=files[:2],
         dev_files=files[2:],
         steps=2,
@@ -100,6 +101,13 @@ def test_training_runs_resumes_and_exports(tmp_path, shared_dir):
         segment=2048,
         eval_every=2,
     )
+    return VocoderTrainConfig(**{**base, **overrides})
+
+
+def test_training_runs_resumes_and_exports(tmp_path, shared_dir):
+    from voxguard.training.vocoder import train
+
+    cfg = _tiny_run(shared_dir, tmp_path / "run")
     train(cfg)
     cfg.steps = 3
     export = train(cfg)  # resumes from step 2
@@ -142,17 +150,12 @@ def _blocking_import(real):
 
 def test_training_from_a_shipped_vocoder_with_a_time_limit_and_no_mcd(tmp_path, shared_dir):
     from voxguard.data.synth.neural_vocoders import bundled_dir
-    from voxguard.training.vocoder import VocoderTrainConfig, train
+    from voxguard.training.vocoder import train
 
-    files = sorted(str(p) for p in (shared_dir / "data" / "librispeech-cohort").glob("*.flac"))[:3]
-    cfg = VocoderTrainConfig(
-        vocoder="vocos_s",
-        out=str(tmp_path / "a"),
-        train_files=files[:2],
-        dev_files=files[2:],
+    cfg = _tiny_run(
+        shared_dir,
+        tmp_path / "a",
         steps=50,
-        batch=2,
-        segment=2048,
         eval_every=1,
         init_from="vocos_s",
         mcd=False,

@@ -18,7 +18,7 @@ import torch
 
 import voxguard
 from voxguard.models import get_entry
-from voxguard.profiling import example_input, input_length, input_spec
+from voxguard.testing.models import model_with_input
 
 #: Above these parameter counts a model that is not tagged "debug" runs only with ``-m slow``.
 HEAVY_FORWARD = 100_000
@@ -61,13 +61,10 @@ _PARAMS_ONNX = _params(HEAVY_ONNX, ONNX_XFAIL)
 
 
 def _build(name: str) -> tuple[torch.nn.Module, torch.Tensor]:
-    torch.manual_seed(0)
-    model = voxguard.create_model(name)
-    if model.task not in ("cm", "spk") and not hasattr(model, "input_kind"):
-        pytest.skip(f"{name}: task {model.task!r} has no single-input forward contract")
-    spec = input_spec(model)
-    x = example_input(spec, input_length(spec, seconds=SECONDS), batch=2, seed=1)
-    return model, x
+    built = model_with_input(name, SECONDS)
+    if built is None:
+        pytest.skip(f"{name}: its task has no single-input forward contract")
+    return built
 
 
 def _check_output(model: torch.nn.Module, out: torch.Tensor, batch: int) -> None:

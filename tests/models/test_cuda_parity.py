@@ -16,7 +16,7 @@ import torch
 
 import voxguard
 from voxguard.models import get_entry
-from voxguard.profiling import example_input, input_length, input_spec
+from voxguard.testing.models import model_with_input
 
 pytestmark = [
     pytest.mark.cuda,
@@ -39,12 +39,10 @@ def _ieee_fp32():
 
 
 def _build(name: str) -> tuple[torch.nn.Module, torch.Tensor]:
-    torch.manual_seed(0)
-    model = voxguard.create_model(name)
-    if model.task not in ("cm", "spk") and not hasattr(model, "input_kind"):
-        pytest.skip(f"{name}: task {model.task!r} has no single-input forward contract")
-    spec = input_spec(model)
-    return model, example_input(spec, input_length(spec, seconds=SECONDS), batch=2, seed=1)
+    built = model_with_input(name, SECONDS)
+    if built is None:
+        pytest.skip(f"{name}: its task has no single-input forward contract")
+    return built
 
 
 @pytest.mark.parametrize("name", NAMES)
