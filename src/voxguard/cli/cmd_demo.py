@@ -71,7 +71,7 @@ def demo_audio(seed: int = 0) -> tuple[list[np.ndarray], list[tuple[str, str, np
 def _neural_copy(x: np.ndarray) -> np.ndarray:
     from voxguard.data.synth.neural_vocoders import vocode
 
-    return vocode(x, "hifigan_s")
+    return vocode(x, "hifigan_gan")
 
 
 def _opus(x: np.ndarray) -> np.ndarray:
