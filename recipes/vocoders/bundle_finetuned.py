@@ -12,13 +12,14 @@ the weights are not changed, the card is rewritten with the figure and re-hashed
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
 
 from train import file_lists
 
-from voxguard.data.synth.neural_vocoders import VocoderSpec, bundled_dir, load_vocoder, save_vocoder
+from voxguard.data.synth.neural_vocoders import bundled_dir, load_vocoder, save_vocoder, spec_of
 from voxguard.training.vocoder import evaluate, load_corpus
 
 
@@ -47,8 +48,7 @@ def main() -> None:
         dev_mcd_db_of_baseline=round(base["dev_mcd_db"], 3),
         baseline=args.baseline,
     )
-    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in meta["kwargs"].items()}
-    spec = VocoderSpec(args.name, meta["family"], tuple(kwargs.items()))
+    spec = dataclasses.replace(spec_of(meta), name=args.name)
     out = save_vocoder(load_vocoder(args.export), spec, bundled_dir() / args.name, card)
     print(f"{args.name}: installed into the package ({out.name})")
 

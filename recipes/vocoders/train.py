@@ -7,7 +7,7 @@ python recipes/vocoders/train.py --data ../shared/data --out runs/vocoders [--vo
 ``--files-from`` names the train and dev files instead (JSON ``{"train": [...], "dev": [...],
 "describe": "..."}``, paths relative to ``--data``): how a subset of the speech travels to a
 lent GPU machine (``make_gpu_subset.py``). ``--no-mcd`` where pysptk is missing (the held-out
-MCD is then measured afterwards with ``report.py``).
+MCD is then measured afterwards by ``bundle_finetuned.py``).
 
 Train data: librispeech-mini (all 1,519 utterances) + librispeech-cohort minus the 12 held-out
 cohort utterances used as dev (mel-cepstral distortion of copy-synthesis). test-other is never

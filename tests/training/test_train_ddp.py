@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 import torch
 from safetensors.torch import load_file
 
@@ -57,3 +58,12 @@ def test_torchrun_two_cpu_processes(tiny_config, tmp_path):
     ckpt = load_file(str(out / "checkpoints" / f"epoch_{best:03d}.safetensors"))
     for key in final:
         torch.testing.assert_close(final[key], ckpt[key])
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_asking_for_cuda_without_a_gpu_is_refused_clearly():
+    from voxguard.training.ddp import pick_device
+
+    with pytest.raises(ValueError, match="no CUDA device"):
+        pick_device("cuda")
+    assert pick_device("auto").type == "cpu"

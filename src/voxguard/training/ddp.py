@@ -36,11 +36,14 @@ class DistContext:
 
 
 def pick_device(preference: str = "auto", local_rank: int = 0) -> torch.device:
-    """``auto`` → ``cuda:LOCAL_RANK`` when available, else CPU; otherwise the named device."""
+    """``auto`` → ``cuda:LOCAL_RANK`` when available, else CPU; otherwise the named device
+    (a CUDA device asked for on a machine without one is refused with a clear error)."""
     if preference == "auto":
         return (
             torch.device(f"cuda:{local_rank}") if torch.cuda.is_available() else torch.device("cpu")
         )
+    if preference.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device {preference!r}: no CUDA device on this machine; use cpu or auto")
     return torch.device(preference)
 
 

@@ -28,10 +28,12 @@ from torch.nn import functional as F
 from voxguard.data.synth.neural_vocoders import (
     SPECS,
     MelConfig,
-    bundled_dir,
+    load_vocoder,
     log_mel,
     save_vocoder,
+    vocoder_dir,
 )
+from voxguard.training.ddp import pick_device
 
 
 @dataclass
@@ -54,7 +56,9 @@ class VocoderTrainConfig:
     max_minutes: float = 0.0  # stop (and export) after this much wall time; 0: run all steps
     init_from: str = ""  # start the generator from a saved vocoder (name or folder); "": random
     mcd: bool = True  # held-out MCD at each evaluation (needs pysptk); False: log-mel L1 only
-    train_data: str = "LibriSpeech (CC BY 4.0): librispeech-mini + librispeech-cohort of the shared data"
+    train_data: str = (
+        "LibriSpeech (CC BY 4.0): librispeech-mini + librispeech-cohort of the shared data"
+    )
 
 
 # ---- losses -------------------------------------------------------------------------------
@@ -200,14 +204,6 @@ def evaluate(model: nn.Module, dev: list[np.ndarray], mcd: bool = True) -> dict[
     return out
 
 
-def _device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device {name!r}: no CUDA device here; use --device cpu or auto")
-    return torch.device(name)
-
-
 # ---- loop -------------------------------------------------------------------------------------
 
 
@@ -219,18 +215,14 @@ def train(cfg: VocoderTrainConfig) -> Path:
     (out / "train_config.json").write_text(json.dumps(asdict(cfg), indent=1) + "\n")
     spec = SPECS[cfg.vocoder]
     torch.manual_seed(cfg.seed)
-    device = _device(cfg.device)
+    device = pick_device(cfg.device)
     torch.backends.cudnn.benchmark = device.type == "cuda"
     gen = spec.build()
     init = None
-    if cfg.init_from:
-        from voxguard.data.synth.neural_vocoders import load_vocoder
-        from voxguard.models._hub import sha256_of
-
+    if cfg.init_from:  # load_vocoder checks the weights against their card's sha256
         gen.load_state_dict(load_vocoder(cfg.init_from).state_dict(), strict=True)
-        src = Path(cfg.init_from)
-        src = src if (src / "config.json").is_file() else bundled_dir() / cfg.init_from
-        init = {"from": cfg.init_from, "sha256": sha256_of(src / "model.safetensors")}
+        meta = json.loads((vocoder_dir(cfg.init_from) / "config.json").read_text())
+        init = {"from": cfg.init_from, "sha256": meta["card"]["sha256"]}
     gen = gen.to(device)
     disc = MultiResDiscriminator().to(device) if cfg.gan_start >= 0 else None
     opt_g = torch.optim.AdamW(gen.parameters(), cfg.lr, betas=(0.8, 0.99))

@@ -356,6 +356,23 @@ def save_vocoder(model: nn.Module, spec: VocoderSpec, directory: str | Path, car
     return out
 
 
+def vocoder_dir(name_or_dir: str) -> Path:
+    """The folder of a saved vocoder (``name_or_dir`` itself) or of a shipped one by name."""
+    path = Path(name_or_dir)
+    if not (path / "config.json").is_file():
+        path = bundled_dir() / name_or_dir
+    if not (path / "config.json").is_file():
+        known = ", ".join(shipped_vocoders()) or "none"
+        raise VocoderError(f"no vocoder {name_or_dir!r}; shipped: {known}")
+    return path
+
+
+def spec_of(meta: dict) -> VocoderSpec:
+    """The :class:`VocoderSpec` a saved vocoder's ``config.json`` describes."""
+    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in meta["kwargs"].items()}
+    return VocoderSpec(meta["name"], meta["family"], tuple(kwargs.items()))
+
+
 @lru_cache(maxsize=8)
 def load_vocoder(name_or_dir: str) -> nn.Module:
     """A shipped vocoder by name (``hifigan_s``…) or a saved folder, sha256-checked, in eval mode."""
@@ -363,19 +380,12 @@ def load_vocoder(name_or_dir: str) -> nn.Module:
 
     from voxguard.models._hub import sha256_of
 
-    path = Path(name_or_dir)
-    if not (path / "config.json").is_file():
-        path = bundled_dir() / name_or_dir
-    if not (path / "config.json").is_file():
-        known = sorted(p.name for p in bundled_dir().glob("*") if (p / "config.json").is_file())
-        raise VocoderError(f"no vocoder {name_or_dir!r}; shipped: {', '.join(known) or 'none'}")
+    path = vocoder_dir(name_or_dir)
     meta = json.loads((path / "config.json").read_text(encoding="utf-8"))
     weights = path / "model.safetensors"
     if sha256_of(weights) != meta["card"]["sha256"]:
         raise VocoderError(f"{weights}: sha256 does not match its card; re-train or re-install")
-    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in meta["kwargs"].items()}
-    spec = VocoderSpec(meta["name"], meta["family"], tuple(kwargs.items()))
-    model = spec.build()
+    model = spec_of(meta).build()
     model.load_state_dict(load_file(str(weights)), strict=True)
     return model.eval()
 
