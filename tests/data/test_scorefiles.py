@@ -186,3 +186,28 @@ def test_asv_scores_2019(tmp_path):
     out = sf.read_asv_scores_2019(path)
     assert out.labels == ["target", "nontarget", "spoof"]
     assert out.scores.tolist() == [3.5, -1.0, 0.25]
+
+
+def test_duplicate_keys_and_trials_are_refused_with_both_lines(tmp_path):
+    # a second key for one utterance (here with the other label) would silently change the EER
+    keys = tmp_path / "keys.txt"
+    keys.write_text("S1 u1 - A01 spoof\nS1 u2 - - bonafide\nS1 u1 - - bonafide\n")
+    with pytest.raises(ParseError, match=r"keys.txt:3: duplicate 'u1' \(first on line 1\)"):
+        sf.read_cm_keys(keys)
+    trials = tmp_path / "trials.txt"
+    trials.write_text("1 a.wav b.wav\n0 a.wav c.wav\n0 a.wav b.wav\n")
+    with pytest.raises(ParseError, match=r"trials.txt:3: duplicate 'a.wav b.wav'"):
+        sf.read_trials(trials)
+    sasv = tmp_path / "sasv.txt"
+    sasv.write_text("e1 t1 0.5 target\ne1 t2 -0.5 spoof\ne1 t1 0.7 target\n")
+    with pytest.raises(ParseError, match=r"sasv.txt:3: duplicate 'e1 t1'"):
+        sf.read_labeled_scores(sasv)
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_id(tmp_path):
+    scores = tmp_path / "scores.txt"
+    scores.write_bytes(b"\xef\xbb\xbfu1 1.5\nu2 -0.5\n")
+    assert sf.read_cm_scores(scores, "asvspoof2021").ids == ["u1", "u2"]
+    keys = tmp_path / "keys.txt"
+    keys.write_bytes(b"\xef\xbb\xbfS1 u1 - - bonafide\nS1 u2 - A01 spoof\n")
+    assert sf.read_cm_keys(keys).ids == ["u1", "u2"]

@@ -173,3 +173,14 @@ def test_evaluate_cm_with_own_asv_scores(ref, tmp_path, capsys):
     assert out["min_tdcf"] == pytest.approx(t["min_tdcf_revised"], rel=REL)
     assert out["min_tdcf_legacy"] == pytest.approx(t["min_tdcf_legacy_2019"], rel=REL)
     assert out["asv_rates"]["pfa"] == pytest.approx(t["Pfa_asv"], rel=REL)
+
+
+def test_evaluate_cm_warns_about_unscored_keys(ref, tmp_path, capsys):
+    c = ref["cm"]["separable"]
+    scores, keys = _write_cm_tsv(tmp_path, c["bona"], c["spoof"])
+    with open(keys, "a") as fh:
+        fh.write("E_unscored_1\tspoof\nE_unscored_2\tbonafide\n")
+    assert main(["evaluate", "cm", str(scores), str(keys), "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["n_unscored"] == 2
+    assert "warning: 2 keyed trials have no score" in captured.err

@@ -121,14 +121,18 @@ def test_cli_export_reports_parity(tmp_path, capsys):
     assert out.is_file()
 
 
-def test_cli_export_fails_above_tolerance(tmp_path, capsys):
+def test_cli_export_fails_above_tolerance(tmp_path, capsys, monkeypatch):
+    import voxguard.export.onnx as onnx_export
+
     out = tmp_path / "cm.onnx"
-    # a negative tolerance cannot be met: the command must exit non-zero
-    assert (
-        main(["export", "debug_cm", "--out", str(out), "--check-lengths", "1", "--tolerance", "-1"])
-        == 1
-    )
-    assert "parity check failed" in capsys.readouterr().err
+    # a parity report above the tolerance (a real one is ~1e-6): the command must exit non-zero
+    monkeypatch.setattr(onnx_export, "parity_report", lambda model, path, lengths: {1.0: 0.5})
+    args = ["export", "debug_cm", "--out", str(out), "--check-lengths", "1", "--tolerance", "0.1"]
+    assert main(args) == 1
+    assert "parity check failed: 5.000e-01 > tolerance 0.1" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # a negative tolerance is refused before any work
+        main([*args[:-1], "-1"])
+    assert "--tolerance: -1 must be above 0" in capsys.readouterr().err
 
 
 def test_cli_export_loads_weights(tmp_path, capsys):

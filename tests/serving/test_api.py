@@ -224,3 +224,17 @@ def test_oversized_chunked_upload_refused(client, make_wav):
         "/detect", content=body(), headers={"Content-Type": "multipart/form-data; boundary=b"}
     )
     assert r.status_code == 413 and r.json()["error"] == "upload too large"
+
+
+def test_enrolling_silence_is_refused_and_stores_nothing(client, make_wav, api_key):
+    key = {"X-API-Key": api_key}
+    buf = io.BytesIO()
+    sf.write(buf, np.zeros(16000, np.float32), 16000, format="WAV", subtype="PCM_16")
+    files = [
+        ("files", ("speech.wav", make_wav(seed=40))),
+        ("files", ("silence.wav", buf.getvalue())),
+    ]
+    r = client.post("/enroll", data={"speaker_id": "mute"}, headers=key, files=files)
+    assert r.status_code == 422, r.text
+    assert "no speech to enroll" in r.text
+    assert client.get("/speakers/mute").status_code == 404  # a voice login fails closed

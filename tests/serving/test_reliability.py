@@ -109,12 +109,29 @@ def _writer(
                     acked.setdefault(sid, []).append(r.json())
 
 
+def _real_speech_wav(seconds: float) -> bytes:
+    """``seconds`` of the bundled demo speech (LibriSpeech test-other) as 16-bit WAV bytes."""
+    import io
+
+    import soundfile as sf
+
+    from voxguard.audio import load_audio
+    from voxguard.cli.cmd_demo import DEMO_AUDIO
+
+    speech = load_audio(DEMO_AUDIO / "speaker_a_enroll1.flac", 16000)[0]
+    buf = io.BytesIO()
+    sf.write(buf, speech[8000 : 8000 + int(seconds * 16000)], 16000, format="WAV", subtype="PCM_16")
+    return buf.getvalue()
+
+
 def test_sigkill_mid_write_loses_no_acknowledged_enrollment(
-    tmp_path, subprocess_server, make_wav, api_key, figures
+    tmp_path, subprocess_server, api_key, figures
 ):
     db = tmp_path / "kill.sqlite"
     srv = subprocess_server(db)
-    wav = make_wav(seed=7)
+    # real speech: the server runs in its own process with the real VAD, which refuses to enroll
+    # the tests' synthetic "speech" (a voice login fails closed)
+    wav = _real_speech_wav(1.5)
     acked: dict[str, list[dict]] = {}
     tries: list[str] = []
     lock = threading.Lock()

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from voxguard.errors import UnknownModelError, WeightsError
+from voxguard.errors import UnknownModelError, VoxguardError, WeightsError
 from voxguard.inference.runner import Backend, TorchBackend
 
 # Preferred bundled weights per task, best first; the first one present is the default.
@@ -156,9 +156,10 @@ def load_model(
     if weights is None:
         if not random_init:
             raise WeightsError(
-                f"{name_or_dir}: no weights given; pass weights= (a weights directory, .safetensors "
-                "or official .pth file), use a bundled model name, or random_init=True for an "
-                "untrained model"
+                f"{name_or_dir}: a registered model without weights; give its weights (API "
+                "weights=, CLI --weights: a weights directory, .safetensors or official .pth), "
+                "use a bundled model name (`voxguard models` marks them 'pretrained'), or allow an "
+                "untrained model (random_init=True, --random-init)"
             )
         model = create_model(entry.name, **overrides)
         card = {"weights": "random initialisation (untrained: scores are meaningless)"}
@@ -382,9 +383,17 @@ def make_backend(
     if backend == "torch":
         if loaded.model is None:
             raise WeightsError(f"{loaded.name}: only an ONNX file was given; use backend='onnx'")
-        if num_threads:
-            import torch
+        import torch
 
+        try:
+            dev = torch.device(device)
+        except (RuntimeError, TypeError):
+            raise VoxguardError(
+                f"device {device!r} is not a torch device; use cpu, or cuda / cuda:N with a GPU"
+            ) from None
+        if dev.type == "cuda" and not torch.cuda.is_available():
+            raise VoxguardError(f"device {device!r}: this machine has no CUDA GPU; use cpu")
+        if num_threads:
             torch.set_num_threads(num_threads)
         return TorchBackend(loaded.model, device)
     if backend == "onnx":

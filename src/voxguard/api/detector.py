@@ -45,7 +45,7 @@ from voxguard.api._load import (
 from voxguard.audio.activity import speech_fraction
 from voxguard.audio.crop import AASIST_CROP
 from voxguard.audio.io import prepare_waveform
-from voxguard.errors import AudioError, WeightsError
+from voxguard.errors import AudioError, VoxguardError, WeightsError
 from voxguard.inference.aggregate import (
     DEFAULT_AGGREGATE,
     MIN_WINDOW_SPEECH,
@@ -67,6 +67,21 @@ def load_calibration(calibration: Any) -> Any:
     except ImportError as exc:  # pragma: no cover - scoring module absent
         raise WeightsError(f"calibration needs voxguard.scoring.calibration ({exc})") from None
     return AffineCalibrator.load(calibration)
+
+
+def check_threshold(value: float | None, name: str) -> None:
+    """Refuse a decision threshold that is not a finite number (a NaN compares false with every
+    score, which would turn a rejection into an acceptance somewhere downstream)."""
+    if value is None:
+        return
+    try:
+        finite = bool(np.isfinite(float(value)))
+    except (TypeError, ValueError):
+        finite = False
+    if not finite:
+        raise VoxguardError(
+            f"{name} {value!r}: a decision threshold must be a finite number, e.g. 2.5"
+        )
 
 
 class _Scorer:
@@ -96,6 +111,7 @@ class _Scorer:
         if calibration is None:  # a weights directory may bundle its calibration.json
             calibration = loaded.card.get("calibration_file")
         self.calibration = load_calibration(calibration)
+        check_threshold(threshold, "threshold")
         self.threshold = 0.0 if threshold is None and self.calibration is not None else threshold
         self._given_threshold = threshold
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from voxguard.api.detector import NO_SPEECH, SpoofDetector
+from voxguard.api.detector import NO_SPEECH, SpoofDetector, check_threshold
 from voxguard.api.verifier import AudioInput, SpeakerVerifier
 from voxguard.errors import VoxguardError
 
@@ -96,6 +96,7 @@ class SASVSystem:
                 f"fusion={fusion!r} combines calibrated scores; give both the CM and the ASV model a "
                 "calibration (AffineCalibrator JSON), or use fusion='cascade' with thresholds"
             )
+        check_threshold(threshold, "fused threshold")
         self.cm, self.asv, self.fusion = cm, asv, fusion
         self.cm_threshold = cm.decision_threshold
         self.asv_threshold = asv.decision_threshold
@@ -126,15 +127,17 @@ class SASVSystem:
             cm_decision = NO_SPEECH
         asv_decision = "accept" if asv_value >= self.asv_threshold else "reject"
         if self.fusion == "cascade":
+            # accepted only when both say so; a NaN score (or margin) never passes a comparison,
+            # so it can only reject (Python's min() would let a NaN margin through)
             fused = min(cm_value - self.cm_threshold, asv_value - self.asv_threshold)
-            accept = fused >= 0
+            accept = cm_decision == "bonafide" and asv_decision == "accept"
         elif self.fusion == "sum":
             fused = cm_value + asv_value
             accept = fused >= self.threshold
         else:
             fused = _sigmoid(cm_value) * _sigmoid(asv_value)
             accept = fused >= self.threshold
-        if cm_decision == NO_SPEECH:
+        if cm_decision == NO_SPEECH or not np.isfinite(fused):
             accept = False
         return SASVResult(
             label,

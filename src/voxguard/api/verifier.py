@@ -9,6 +9,11 @@ threshold of the :class:`~voxguard.scoring.operating_point.OperatingPoint` in fo
 ``reject``: by default the threshold for a 1 % false-accept rate measured on held-out speakers
 (when the bundle's ``calibration.json`` has an ``operating_points`` table), else equal priors
 (LLR 0). ``far=`` picks another false-accept rate, ``threshold=`` an explicit threshold.
+
+Speech is measured in every input as the detector measures it (Silero VAD, the energy gate
+without ``silero-vad``). A voice login fails closed: an enrollment input with less than
+:data:`MIN_ENROLL_SPEECH` speech (silence, noise, a tone) is refused, and so is an enrollment
+embedding that is not finite or has no length.
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ from typing import Any
 import numpy as np
 
 from voxguard.api._load import load_model, make_backend, sample_rate_of
-from voxguard.api.detector import _Scorer
+from voxguard.api.detector import MIN_SPEECH, _Scorer
+from voxguard.audio.activity import speech_fraction, vad_name
 from voxguard.audio.io import prepare_waveform
 from voxguard.errors import AudioError, VoxguardError
 from voxguard.inference.runner import WindowPolicy
@@ -34,6 +40,8 @@ from voxguard.scoring.operating_point import (
 )
 
 AudioInput = str | os.PathLike | np.ndarray
+#: least speech fraction of an enrollment input (the CM's ``no_speech`` gate)
+MIN_ENROLL_SPEECH = MIN_SPEECH
 
 
 @dataclass
@@ -45,6 +53,19 @@ class Embedding:
     n_windows: int = 0
     duration_s: float = 0.0
     error: str | None = None
+    #: speech fraction of the input (Silero VAD, else the energy gate)
+    speech_fraction: float | None = None
+
+
+def no_speech_problem(speech: float) -> str | None:
+    """Why an input with ``speech`` fraction cannot enroll a speaker, or None if it can."""
+    if speech >= MIN_ENROLL_SPEECH:
+        return None
+    return (
+        f"holds no speech to enroll ({100 * speech:.0f} % speech by the {vad_name()} VAD, at "
+        f"least {100 * MIN_ENROLL_SPEECH:.0f} % needed); enroll with recordings of the speaker "
+        "talking, a few seconds each"
+    )
 
 
 @dataclass
@@ -121,7 +142,7 @@ class SpeakerVerifier(_Scorer):
         length = int(window_s * sample_rate_of(loaded))
         policy = WindowPolicy(length=length, mode="full", long_file_s=long_file_s)
         fn = make_backend(loaded, backend, device, num_threads, onnx_path, length)
-        verifier = cls(loaded, fn, policy, 1, calibration, threshold)
+        verifier = cls(loaded, fn, policy, 1, calibration, threshold, speech_fraction)
         source = calibration if isinstance(calibration, str | os.PathLike) else None
         verifier._set_operating_point(far, threshold, source or loaded.card.get("calibration_file"))
         return verifier
@@ -186,24 +207,35 @@ class SpeakerVerifier(_Scorer):
         self, samples: np.ndarray, sample_rate: int = 16000, label: str = "<array>"
     ) -> np.ndarray:
         """The embedding ``(E,)`` of one in-memory signal."""
+        return self._embed_array(samples, sample_rate, label)[0]
+
+    def _embed_array(
+        self, samples: np.ndarray, sample_rate: int, label: str
+    ) -> tuple[np.ndarray, float]:
         wave = prepare_waveform(samples, sample_rate, self.sample_rate, label)
         if wave.size == 0:
             raise AudioError(label, "contains no audio samples", "pass a non-empty signal")
-        return self.runner.run_arrays([wave])[0].output
+        out = self.runner.run_arrays([wave])[0]
+        return out.output, float(out.active)
 
     def embed_file(self, path: str | os.PathLike) -> np.ndarray:
         """The embedding ``(E,)`` of one file (raises :class:`AudioError` on a bad file)."""
+        return self._embed_file(path)[0]
+
+    def _embed_file(self, path: str | os.PathLike) -> tuple[np.ndarray, float]:
         out = self.runner.run_files([path])[0]
         if out.exception is not None:
             raise out.exception
-        return out.output  # type: ignore[return-value]
+        return out.output, float(out.active)  # type: ignore[return-value]
 
     def embed_files(
         self, paths: Sequence[str | os.PathLike], progress: Callable[[int], None] | None = None
     ) -> list[Embedding]:
         """Embeddings of many files; failures get ``error`` set and the rest go on."""
         return [
-            Embedding(str(p), o.output, o.n_windows, o.duration_s, o.error)
+            Embedding(
+                str(p), o.output, o.n_windows, o.duration_s, o.error, None if o.error else o.active
+            )
             for p, o in zip(paths, self.runner.run_files(paths, progress), strict=True)
         ]
 
@@ -212,20 +244,44 @@ class SpeakerVerifier(_Scorer):
             return self.embed_array(item, self.sample_rate)
         return self.embed_file(item)
 
+    def enrollment_embedding(
+        self, item: AudioInput, sample_rate: int | None = None, label: str | None = None
+    ) -> np.ndarray:
+        """The embedding of one enrollment input (a file, or a signal at ``sample_rate``, default
+        the model rate).
+
+        Raises:
+            AudioError: it cannot be embedded, or it holds no speech (a voice login fails
+                closed: silence, noise or a tone never becomes a speaker).
+        """
+        if isinstance(item, np.ndarray):
+            label = label or "<array>"
+            emb, speech = self._embed_array(item, sample_rate or self.sample_rate, label)
+        else:
+            label = label or str(item)
+            emb, speech = self._embed_file(item)
+        problem = no_speech_problem(speech)
+        if problem:
+            raise AudioError(label, problem)
+        return emb
+
     def enroll(self, inputs: Sequence[AudioInput]) -> np.ndarray:
         """Mean embedding of a speaker's enrollment files or arrays (at the model rate).
 
         Raises:
-            VoxguardError: no inputs given, or one of them cannot be embedded.
+            VoxguardError: no inputs given, or one of them cannot be embedded or holds no speech.
         """
         if len(inputs) == 0:
             raise VoxguardError("enroll needs at least one enrollment file")
-        embeddings = [self._embed(x) for x in inputs]
-        return np.mean(np.stack(embeddings), axis=0).astype(np.float32)
+        embeddings = [self.enrollment_embedding(item) for item in inputs]
+        return check_embedding(
+            np.mean(np.stack(embeddings), axis=0).astype(np.float32), "enrollment"
+        )
 
     def score(self, enrollment: np.ndarray, test: AudioInput) -> float:
         """Cosine score of ``test`` (a file, or a signal at the model rate) against an enrollment."""
         embedding = self._embed(test)
+        enrollment = check_embedding(np.asarray(enrollment, dtype=np.float32), "the enrollment")
         if np.asarray(enrollment).size != embedding.size:
             raise VoxguardError(
                 f"the enrollment has {np.asarray(enrollment).size} dimensions but {self.name} gives "
@@ -254,7 +310,7 @@ def save_embedding(
     path: str | os.PathLike, embedding: np.ndarray, meta: dict[str, Any] | None = None
 ) -> Path:
     """Save an (enrollment) embedding as ``.npy``, or ``.json`` with metadata."""
-    path = Path(path)
+    path = check_embedding_path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix == ".json":
         import json
@@ -267,6 +323,17 @@ def save_embedding(
     return path
 
 
+def check_embedding_path(path: str | os.PathLike) -> Path:
+    """``path`` if it names a ``.npy`` or ``.json`` embedding file (``np.save`` would silently
+    write ``PATH.npy`` for any other name, which ``verify`` would then not find)."""
+    path = Path(path)
+    if path.suffix not in (".npy", ".json"):
+        raise VoxguardError(
+            f"{path}: an enrollment file is .npy or .json; name it e.g. {path.with_suffix('.npy')}"
+        )
+    return path
+
+
 def load_embedding(path: str | os.PathLike) -> np.ndarray:
     """Read an embedding written by :func:`save_embedding`."""
     path = Path(path)
@@ -276,7 +343,35 @@ def load_embedding(path: str | os.PathLike) -> np.ndarray:
         if path.suffix == ".json":
             import json
 
-            return np.asarray(json.loads(path.read_text())["embedding"], dtype=np.float32)
-        return np.asarray(np.load(path, allow_pickle=False), dtype=np.float32)
-    except (ValueError, KeyError, OSError) as exc:
-        raise VoxguardError(f"{path}: not an embedding file ({exc})") from None
+            emb = np.asarray(json.loads(path.read_text())["embedding"], dtype=np.float32)
+        else:
+            emb = np.asarray(np.load(path, allow_pickle=False), dtype=np.float32)
+    except (ValueError, KeyError, TypeError, OSError, EOFError, UnicodeDecodeError) as exc:
+        why = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        raise VoxguardError(
+            f"{path}: not an embedding file ({why.splitlines()[0][:120]}; write one with "
+            "`voxguard enroll SPEECH... -o FILE.npy`)"
+        ) from None
+    return check_embedding(emb, str(path))
+
+
+def check_embedding(embedding: np.ndarray, label: str) -> np.ndarray:
+    """``embedding`` if it is a usable speaker embedding: a non-empty vector, finite, not all zero.
+
+    Raises:
+        VoxguardError: otherwise (a NaN or zero enrollment would make every trial's cosine
+            meaningless, and a voice login must fail closed).
+    """
+    emb = np.asarray(embedding)
+    if emb.ndim != 1 or emb.size == 0:
+        problem = f"has shape {emb.shape}, not a vector"
+    elif not np.isfinite(emb).all():
+        problem = "has NaN or infinite values"
+    elif not np.any(emb):
+        problem = "is all zeros"
+    else:
+        return emb
+    raise VoxguardError(
+        f"{label}: not a usable speaker embedding ({problem}); enroll the speaker again with "
+        "`voxguard enroll`"
+    )

@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from voxguard.cli._files import finite_float, positive_int
+
 
 @contextlib.contextmanager
 def start_up() -> Iterator[None]:
@@ -52,7 +54,7 @@ def add_model_args(p: argparse.ArgumentParser, task: str, prefix: str = "") -> N
     )
     p.add_argument(
         f"{dash}threshold",
-        type=float,
+        type=finite_float,
         default=None,
         help="decision threshold (on LLRs when calibrated; default 0)",
     )
@@ -69,7 +71,7 @@ def add_runtime_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="cpu", help="torch device (default cpu)")
     p.add_argument(
         "--threads",
-        type=int,
+        type=positive_int,
         default=1,
         help="intra-op threads (default 1: on a shared CPU more threads in one process cost "
         "more CPU for little gain; `voxguard score --workers N` scales over processes)",

@@ -65,3 +65,61 @@ def probability(text: str) -> float:
     if not (math.isfinite(value) and 0.0 < value < 1.0):
         raise argparse.ArgumentTypeError(f"{text} is not a probability strictly between 0 and 1")
     return value
+
+
+def _number(text: str, kind: type) -> float:
+    try:
+        value = kind(text)
+    except ValueError:
+        what = "a whole number" if kind is int else "a number"
+        raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text} is not a finite number")
+    return value
+
+
+def finite_float(text: str) -> float:
+    """argparse type: a finite number (decision thresholds: a NaN would decide nothing)."""
+    return _number(text, float)
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a finite number above 0 (durations, rates, sizes)."""
+    value = _number(text, float)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} must be above 0")
+    return value
+
+
+def nonnegative_float(text: str) -> float:
+    """argparse type: a finite number of 0 or more (a penalty weight)."""
+    value = _number(text, float)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} must be 0 or more")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number of 1 or more (threads, batch sizes, workers, repeats)."""
+    value = int(_number(text, int))
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be 1 or more")
+    return value
+
+
+def nonnegative_int(text: str) -> int:
+    """argparse type: a whole number of 0 or more."""
+    value = int(_number(text, int))
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} must be 0 or more")
+    return value
+
+
+def aggregate(text: str) -> str:
+    """argparse type: a window aggregation ``min``, ``mean`` or a percentile ``p<q>``."""
+    from voxguard.inference.aggregate import check_aggregate
+
+    try:
+        return check_aggregate(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None

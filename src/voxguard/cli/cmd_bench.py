@@ -15,6 +15,7 @@ from collections.abc import Callable
 import numpy as np
 
 from voxguard.cli._common import add_model_args, emit
+from voxguard.cli._files import positive_float, positive_int
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,12 +31,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_model_args(p, "cm")
     p.add_argument("--random-init", action="store_true", help="allow an untrained registered model")
     p.add_argument("--backend", nargs="+", choices=["torch", "onnx"], default=["torch"])
-    p.add_argument("--threads", nargs="+", type=int, default=[1], help="intra-op thread counts")
     p.add_argument(
-        "--seconds", nargs="+", type=float, default=[1.0, 4.0, 10.0], help="input lengths"
+        "--threads", nargs="+", type=positive_int, default=[1], help="intra-op thread counts"
     )
-    p.add_argument("--batch-size", type=int, default=8, help="batch of the throughput test")
-    p.add_argument("--repeats", type=int, default=5, help="timed repetitions (after one warm-up)")
+    p.add_argument(
+        "--seconds", nargs="+", type=positive_float, default=[1.0, 4.0, 10.0], help="input lengths"
+    )
+    p.add_argument(
+        "--batch-size", type=positive_int, default=8, help="batch of the throughput test"
+    )
+    p.add_argument(
+        "--repeats", type=positive_int, default=5, help="timed repetitions (after one warm-up)"
+    )
     p.add_argument("--json", action="store_true", help="one JSON record per row")
     p.set_defaults(func=run)
 

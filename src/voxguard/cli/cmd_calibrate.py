@@ -17,7 +17,7 @@ import json
 import sys
 from typing import Any
 
-from voxguard.cli._files import probability
+from voxguard.cli._files import nonnegative_float, probability
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -53,7 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--key-format", default="auto")
     p.add_argument(
         "--l2",
-        type=float,
+        type=nonnegative_float,
         default=1e-6,
         help="ridge on the (standardised) scale of the fit (default 1e-6); raise it, e.g. to "
         "0.01, to temper a fit on separable dev scores",

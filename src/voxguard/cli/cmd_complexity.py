@@ -14,6 +14,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from voxguard.cli._files import nonnegative_int, positive_float, positive_int
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -28,16 +30,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     length = p.add_mutually_exclusive_group()
     length.add_argument(
         "--seconds",
-        type=float,
+        type=positive_float,
         help="input duration (default: 64,600 samples = 4.04 s for waveform models, "
         "201 frames for feature models, which convert seconds at 50 frames/s)",
     )
-    length.add_argument("--frames", type=int, help="input frames, for feature-input models")
+    length.add_argument("--frames", type=positive_int, help="input frames, for feature-input models")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--latency", action="store_true", help="also measure CPU latency")
-    p.add_argument("--threads", type=int, help="torch intra-op threads for --latency")
-    p.add_argument("--repeats", type=int, default=10, help="timed runs for --latency (median)")
-    p.add_argument("--warmup", type=int, default=2, help="untimed runs before timing")
+    p.add_argument("--threads", type=positive_int, help="torch intra-op threads for --latency")
+    p.add_argument("--repeats", type=positive_int, default=10, help="timed runs for --latency (median)")
+    p.add_argument("--warmup", type=nonnegative_int, default=2, help="untimed runs before timing")
     p.set_defaults(func=run)
 
 

@@ -12,6 +12,8 @@ import argparse
 import json
 from pathlib import Path
 
+from voxguard.cli._files import nonnegative_int, positive_int
+
 FORMATS = (
     "asvspoof2019",
     "asvspoof2021-la",
@@ -48,13 +50,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar=("TRAIN", "DEV", "EVAL"),
         help="librispeech-mini speakers per split (disjoint)",
     )
-    s.add_argument("--utterances", type=int, default=16, help="librispeech-mini utterances per speaker")
-    s.add_argument("--cohort", type=int, default=251, help="librispeech-cohort speakers in train (0: none)")
+    s.add_argument("--utterances", type=positive_int, default=16, help="librispeech-mini utterances per speaker")
+    s.add_argument("--cohort", type=nonnegative_int, default=251, help="librispeech-cohort speakers in train (0: none)")
     s.add_argument(
-        "--fsdd", type=int, default=25, help="fsdd utterances per speaker (4/1/1 speakers; 0: none)"
+        "--fsdd", type=nonnegative_int, default=25, help="fsdd utterances per speaker (4/1/1 speakers; 0: none)"
     )
     s.add_argument(
-        "--spoofs-per-utt", type=int, default=2, help="spoofed files made from each bona fide one"
+        "--spoofs-per-utt", type=positive_int, default=2, help="spoofed files made from each bona fide one"
     )
     s.add_argument("--p-vocoder", type=float, default=0.5, help="share of spoofs that are vocoded copies")
     s.add_argument("--p-partial", type=float, default=0.1, help="share of spoofs that are partial spoofs")
@@ -71,7 +73,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="channels applied (to both classes) in every split",
     )
     s.add_argument("--p-channel", type=float, default=0.5, help="share of files given a channel")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--seed", type=nonnegative_int, default=0)
     s.add_argument(
         "--cross-corpus-speakers",
         action="store_true",
@@ -79,7 +81,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "librispeech-mini speaker is also a cohort speaker); only to reproduce builds made "
         "before 2026-12-03, such as engine-l",
     )
-    s.add_argument("--workers", type=int, default=2, help="generator processes")
+    s.add_argument("--workers", type=positive_int, default=2, help="generator processes")
     s.add_argument("--no-progress", action="store_true")
     s.add_argument(
         "--allow-missing",

@@ -25,6 +25,7 @@ from voxguard.cli._common import (
     load_detector,
     report_error,
 )
+from voxguard.cli._files import aggregate, positive_int
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -38,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_model_args(p, "cm")
     add_runtime_args(p)
     add_window_args(p)
-    p.add_argument("--batch-size", type=int, default=None, help="windows per forward pass (default: the bundle's, else 16)")
+    p.add_argument("--batch-size", type=positive_int, default=None, help="windows per forward pass (default: the bundle's, else 16)")
     p.add_argument("--json", action="store_true", help="one JSON record per file")
     p.add_argument(
         "--segments",
@@ -58,7 +59,7 @@ def add_window_args(p: argparse.ArgumentParser) -> None:
         "tile-repeated (the AASIST eval convention; inputs over 20 s are still windowed)",
     )
     p.add_argument(
-        "--aggregate",
+        "--aggregate", type=aggregate,
         default="min",
         help="utterance score from the window scores: min (default: the worst window with "
         ">= 50%% speech), mean, or a percentile p<q> such as p10",

@@ -40,11 +40,18 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from voxguard.api import save_embedding
+    from voxguard.api.verifier import check_embedding, check_embedding_path, no_speech_problem
 
+    check_embedding_path(args.output)  # before minutes of work
     verifier = load_verifier(args)
     files = expand_inputs(args.files)
     with progress_bar(args, len(files)) as bar:
         results = verifier.embed_files(files, bar.update)
+    for r in results:  # a voice login fails closed: no enrollment from silence or noise
+        if r.error is None and r.speech_fraction is not None:
+            problem = no_speech_problem(r.speech_fraction)
+            if problem:
+                r.error = f"{r.file}: {problem}"
     bad = [r for r in results if r.error is not None]
     for r in bad:
         report_error("enroll", r.error or "")
@@ -55,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
         )
         return 1
     enrollment = np.mean(np.stack([r.embedding for r in results]), axis=0).astype(np.float32)
+    check_embedding(enrollment, "the enrollment")
     op = verifier.operating_point.describe()
     meta = {"model": verifier.name, "files": files, "operating_point_at_enrollment": op}
     path = save_embedding(args.output, enrollment, meta)

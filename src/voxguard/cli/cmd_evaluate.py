@@ -71,6 +71,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _print(metrics: dict[str, Any], as_json: bool) -> None:
+    if metrics.get("n_unscored"):  # a partial score file is allowed, but never silently
+        print(
+            f"warning: {metrics['n_unscored']} keyed trials have no score and were left out of "
+            "every metric (score them, or ignore this for a scored subset)",
+            file=sys.stderr,
+        )
     if as_json:
         print(json.dumps(metrics, indent=2))
         return

@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from voxguard.cli._files import positive_float, positive_int
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -32,8 +34,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="comma-separated durations in seconds for the parity check (default 1,4,7)",
     )
     p.add_argument("--no-check", action="store_true", help="skip the onnxruntime parity check")
-    p.add_argument("--tolerance", type=float, default=1e-4, help="max |ORT - torch| (default 1e-4)")
-    p.add_argument("--opset", type=int, help="ONNX opset version (default: the exporter's)")
+    p.add_argument(
+        "--tolerance", type=positive_float, default=1e-4, help="max |ORT - torch| (default 1e-4)"
+    )
+    p.add_argument(
+        "--opset", type=positive_int, help="ONNX opset version (default: the exporter's)"
+    )
     p.add_argument(
         "--exporter",
         choices=["auto", "torchscript", "dynamo"],
@@ -45,7 +51,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="export the network after the frontend (features in), wespeaker style",
     )
-    p.add_argument("--example-seconds", type=float, default=1.0, help="tracing input length")
+    p.add_argument(
+        "--example-seconds", type=positive_float, default=1.0, help="tracing input length"
+    )
     p.set_defaults(func=run)
 
 

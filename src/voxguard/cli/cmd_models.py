@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,8 +20,19 @@ def run(args: argparse.Namespace) -> int:
     from voxguard.models._hub import PRETRAINED_DIR
 
     names = list_models(args.pattern, task=args.task)
-    bundled = {p.name: p for p in PRETRAINED_DIR.glob("*") if (p / "config.json").is_file()} \
-        if PRETRAINED_DIR.is_dir() else {}
+    if not names:  # say so, rather than print nothing
+        task = f" for task {args.task}" if args.task else ""
+        print(
+            f"voxguard models: no registered model matches {args.pattern!r}{task} "
+            "(`voxguard models` lists them all)",
+            file=sys.stderr,
+        )
+        return 1
+    bundled = (
+        {p.name: p for p in PRETRAINED_DIR.glob("*") if (p / "config.json").is_file()}
+        if PRETRAINED_DIR.is_dir()
+        else {}
+    )
     pretrained_of = {}
     for dirname, path in bundled.items():
         meta = json.loads((path / "config.json").read_text())
@@ -30,8 +42,16 @@ def run(args: argparse.Namespace) -> int:
         entry = get_entry(name)
         weights = pretrained_of.get(name, [])
         if args.json:
-            print(json.dumps({"name": name, "task": entry.task, "pretrained": weights,
-                              "description": entry.description}))
+            print(
+                json.dumps(
+                    {
+                        "name": name,
+                        "task": entry.task,
+                        "pretrained": weights,
+                        "description": entry.description,
+                    }
+                )
+            )
         else:
             mark = f"pretrained: {', '.join(weights)}" if weights else "random init"
             rows.append((name, entry.task, mark, entry.description))

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from voxguard.cli._common import add_model_args, add_runtime_args, report_error, start_up
+from voxguard.cli._files import positive_int
 from voxguard.cli.cmd_detect import add_window_args
 
 
@@ -35,18 +36,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_model_args(p, "cm")
     add_runtime_args(p)
     add_window_args(p)
-    p.add_argument("--batch-size", type=int, default=None, help="windows per forward pass (default: the bundle's, else 16)")
+    p.add_argument("--batch-size", type=positive_int, default=None, help="windows per forward pass (default: the bundle's, else 16)")
     p.add_argument(
         "--workers",
-        type=int,
+        type=positive_int,
         default=1,
         help="local processes, one thread each (same scores and order as --workers 1)",
     )
     p.add_argument("--executor", choices=["local", "ray"], default="local", help="where to run")
-    p.add_argument("--num-cpus", type=int, default=None, help="CPUs of a local Ray instance")
+    p.add_argument("--num-cpus", type=positive_int, default=None, help="CPUs of a local Ray instance")
     p.add_argument(
         "--chunk-size",
-        type=int,
+        type=positive_int,
         default=None,
         help="files per task (default: 16 for --workers, 64 for Ray)",
     )

@@ -6,6 +6,13 @@ import argparse
 import ipaddress
 import os
 
+from voxguard.cli._files import (
+    finite_float,
+    nonnegative_float,
+    nonnegative_int,
+    positive_float,
+    positive_int,
+)
 from voxguard.errors import VoxguardError
 
 _LOOPBACK_NAMES = {"localhost"}
@@ -57,23 +64,27 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--cm-threshold",
-        type=float,
+        type=finite_float,
         default=None,
         help="bona fide if the CM score >= this (default 0: on the LLR when calibrated)",
     )
     p.add_argument(
         "--asv-threshold",
-        type=float,
+        type=finite_float,
         default=None,
         help="target if the ASV score >= this (default: 0 on the LLR when calibrated, "
         "else 0.5 on the cosine)",
     )
-    p.add_argument("--max-upload-mb", type=float, default=20.0, help="request body cap (MiB)")
-    p.add_argument("--max-duration-s", type=float, default=60.0, help="longest accepted audio")
-    p.add_argument("--max-files", type=int, default=20, help="most files per enrollment")
+    p.add_argument(
+        "--max-upload-mb", type=positive_float, default=20.0, help="request body cap (MiB)"
+    )
+    p.add_argument(
+        "--max-duration-s", type=positive_float, default=60.0, help="longest accepted audio"
+    )
+    p.add_argument("--max-files", type=positive_int, default=20, help="most files per enrollment")
     p.add_argument(
         "--max-decode-mb",
-        type=float,
+        type=positive_float,
         default=64.0,
         help="most MiB one file may decode to (frames x channels x 4), checked before decoding",
     )
@@ -94,18 +105,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--score-rate",
-        type=float,
+        type=nonnegative_float,
         default=120.0,
         help="/detect + /verify requests per minute and client (0: unlimited)",
     )
-    p.add_argument("--score-burst", type=int, default=20, help="score requests at once per client")
+    p.add_argument(
+        "--score-burst", type=positive_int, default=20, help="score requests at once per client"
+    )
     p.add_argument(
         "--secret-file",
         default="",
         help="store secret keying the enrollment checksums (default: "
         "~/.config/voxguard/store.key, created 0600 on first start)",
     )
-    p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch default)")
+    p.add_argument(
+        "--threads", type=nonnegative_int, default=0, help="torch threads (0: torch default)"
+    )
     p.add_argument(
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
     )

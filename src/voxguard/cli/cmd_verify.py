@@ -26,6 +26,7 @@ from voxguard.cli._common import (
     report_error,
     start_up,
 )
+from voxguard.cli._files import finite_float
 from voxguard.errors import VoxguardError
 
 
@@ -53,7 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     op.add_argument(
         "--threshold",
         dest="threshold_alias",
-        type=float,
+        type=finite_float,
         default=None,
         help="speaker decision threshold on the calibrated LLR (same as --asv-threshold)",
     )
@@ -64,7 +65,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="how CM and ASV combine (sum/product need both calibrations)",
     )
     p.add_argument(
-        "--fused-threshold", type=float, default=None, help="threshold of sum/product fusion"
+        "--fused-threshold", type=finite_float, default=None, help="threshold of sum/product fusion"
     )
     p.add_argument("--json", action="store_true", help="one JSON record per test file")
     add_progress_arg(p)

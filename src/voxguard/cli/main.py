@@ -15,13 +15,22 @@ import importlib
 import os
 import pkgutil
 import sys
+from typing import NoReturn
 
 from voxguard import __version__
 from voxguard.errors import VoxguardError
 
 
+class OneLineErrorParser(argparse.ArgumentParser):
+    """An argument error is one line naming the argument and pointing to ``--help`` (exit 2),
+    not the usage block followed by the error; sub-command parsers inherit the class."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineErrorParser(
         prog="voxguard",
         description="Spoof-aware speaker verification: countermeasures, speaker embeddings, "
         "evaluation and deployment.",

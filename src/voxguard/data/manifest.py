@@ -119,7 +119,18 @@ def read_manifest(path: str | PathLike, default_label: str | None = None) -> lis
             f"manifest not found: {path} (create one with `voxguard data manifest`)"
         )
     records: list[Utterance] = []
-    with path.open(encoding="utf-8") as fh:
+    try:
+        return _read_manifest_lines(path, default_label, records)
+    except UnicodeDecodeError as exc:  # decoded in blocks: the byte offset, not a line number
+        raise VoxguardError(
+            f"{path}: not UTF-8 text ({exc.reason} near byte {exc.start}); save it as UTF-8"
+        ) from None
+
+
+def _read_manifest_lines(
+    path: Path, default_label: str | None, records: list[Utterance]
+) -> list[Utterance]:
+    with path.open(encoding="utf-8-sig") as fh:  # a byte-order mark is not part of line 1
         for line_no, line in enumerate(fh, 1):
             if not line.strip():
                 continue

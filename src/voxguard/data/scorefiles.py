@@ -123,7 +123,7 @@ class Trials:
 def _lines(path: str | Path) -> Iterator[tuple[int, str]]:
     """Yield ``(line_no, stripped line)`` for non-empty, non-comment lines."""
     try:
-        fh = open(path, encoding="utf-8")  # noqa: SIM115
+        fh = open(path, encoding="utf-8-sig")  # noqa: SIM115  (a byte-order mark is not text)
     except FileNotFoundError as exc:
         raise VoxguardError(f"{path}: file not found") from exc
     except IsADirectoryError as exc:
@@ -143,6 +143,14 @@ def _lines(path: str | Path) -> Iterator[tuple[int, str]]:
             raise ParseError(
                 path, no + 1, "not UTF-8 text (a binary file?); pass a text score, key or trial file"
             ) from None
+
+
+def _once(seen: dict[str, int], key: str, path: str | Path, no: int, rule: str) -> None:
+    """Record ``key`` first seen on line ``no``; a second sighting is a :class:`ParseError`
+    (a repeated key or trial with another label would silently change every metric)."""
+    if key in seen:
+        raise ParseError(path, no, f"duplicate {key!r} (first on line {seen[key]}); {rule}")
+    seen[key] = no
 
 
 def _float(path: str | Path, no: int, text: str) -> float:
@@ -305,6 +313,7 @@ def read_cm_keys(path: str | Path, fmt: str = "auto", phase: str | None = None) 
         raise VoxguardError(f"unknown key format {fmt!r}; choose one of {CM_KEY_FORMATS}")
     fmt = _detect_key_format(path) if fmt == "auto" else fmt
     ids, labels, attacks, conds, spks = [], [], [], [], []
+    seen: dict[str, int] = {}
     cols: dict[str, int] | None = None
     for no, line in _lines(path):
         if fmt == "asvspoof5":
@@ -347,6 +356,7 @@ def read_cm_keys(path: str | Path, fmt: str = "auto", phase: str | None = None) 
                     continue
                 spk, uid, attack, lab, cond = f[0], f[1], f[4], f[5], f"{f[2]}/{f[3]}"
         y = _label(path, no, lab)
+        _once(seen, uid, path, no, "each utterance must have one key")
         ids.append(uid)
         labels.append(y)
         attacks.append("bonafide" if y == 1 and attack in ("-", "") else attack)
@@ -385,6 +395,7 @@ def read_labeled_scores(path: str | Path) -> LabeledScores:
     """
     enroll, test, scores, labels = [], [], [], []
     errors: dict[str, str] = {}
+    seen: dict[str, int] = {}
     for no, line in _lines(path):
         body, err = _split_error(line)
         f = body.split()
@@ -393,6 +404,7 @@ def read_labeled_scores(path: str | Path) -> LabeledScores:
                 path, no, f"expected 'ENROLL TEST SCORE [LABEL]', found {len(f)} fields"
             )
         value = _float(path, no, f[2])
+        _once(seen, f"{f[0]} {f[1]}", path, no, "each trial must be scored once")
         if err is not None or math.isnan(value):
             errors[f"{f[0]} {f[1]}"] = err or "score is nan"
             continue
@@ -421,8 +433,12 @@ def read_trials(path: str | Path) -> Trials:
     """Read Kaldi (``1|0 ENROLL TEST``), VoxCeleb (``ENROLL TEST target|nontarget``) or unlabeled
     (``ENROLL TEST``) trial lists; the layout is taken from each line."""
     enroll, test, labels = [], [], []
+    seen: dict[str, int] = {}
     for no, line in _lines(path):
         f = line.split()
+        if len(f) in (2, 3):
+            pair = f"{f[1]} {f[2]}" if len(f) == 3 and f[0] in ("0", "1") else f"{f[0]} {f[1]}"
+            _once(seen, pair, path, no, "each trial must be listed once")
         if len(f) == 3 and f[0] in ("0", "1"):
             labels.append(int(f[0]))
             enroll.append(f[1])

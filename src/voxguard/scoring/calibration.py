@@ -155,14 +155,20 @@ class AffineCalibrator:
         try:
             scale, offset, prior = float(d["scale"]), float(d["offset"]), float(d["prior"])
         except (KeyError, TypeError, ValueError) as exc:
-            raise VoxguardError(f"calibration dict lacks a numeric field: {exc}") from exc
+            raise VoxguardError(
+                f"calibration lacks a numeric field ({exc}); refit it with "
+                "`voxguard calibrate DEV_SCORES DEV_KEYS --out calib.json`"
+            ) from exc
         if not (math.isfinite(scale) and math.isfinite(offset)):
             raise VoxguardError(
                 f"calibration scale={scale} offset={offset} are not finite numbers; refit it "
                 "with `voxguard calibrate DEV_SCORES DEV_KEYS --out calib.json`"
             )
         if not 0.0 < prior < 1.0:
-            raise VoxguardError(f"calibration prior={prior} is outside (0, 1); refit it")
+            raise VoxguardError(
+                f"calibration prior={prior} is outside (0, 1); refit it with "
+                "`voxguard calibrate DEV_SCORES DEV_KEYS --out calib.json`"
+            )
         return cls(scale=scale, offset=offset, prior=prior)
 
     def save(self, path: str | Path) -> None:
@@ -185,7 +191,11 @@ class AffineCalibrator:
         except OSError as exc:
             raise VoxguardError(f"{path}: cannot be read ({exc.strerror})") from exc
         except json.JSONDecodeError as exc:
-            raise ParseError(path, exc.lineno, f"invalid JSON ({exc.msg})") from exc
+            raise ParseError(
+                path,
+                exc.lineno,
+                f"invalid JSON ({exc.msg}); pass the file `voxguard calibrate` wrote",
+            ) from exc
         if not isinstance(data, dict):
             raise ParseError(path, 1, "expected a JSON object written by AffineCalibrator.save")
         try:

@@ -30,7 +30,8 @@ class Engine(Protocol):
         """``score`` (raw), ``llr`` (calibrated or ``None``) and ``decision`` of one utterance."""
 
     def embed(self, samples: np.ndarray, sample_rate: int) -> np.ndarray:
-        """A 1-D float32 speaker embedding of one utterance."""
+        """A 1-D float32 speaker embedding of one enrollment utterance (``AudioError`` when it
+        holds no speech: enrollment fails closed)."""
 
     def verify(
         self, enrolled_embedding: np.ndarray, samples: np.ndarray, sample_rate: int
@@ -119,9 +120,10 @@ class ModelEngine:
         }
 
     def embed(self, samples: np.ndarray, sample_rate: int) -> np.ndarray:
-        """Speaker embedding, float32 of shape ``(E,)``."""
+        """Speaker embedding of an enrollment upload, float32 of shape ``(E,)``; refused
+        (``AudioError`` -> 422) when the upload holds no speech."""
         return np.asarray(
-            self.spk.embed_array(samples, sample_rate, label="upload"), dtype=np.float32
+            self.spk.enrollment_embedding(samples, sample_rate, label="upload"), dtype=np.float32
         )
 
     def verify(

@@ -1,0 +1,160 @@
+"""A voice login fails closed, and user mistakes get one line (nineteenth session's probe):
+non-finite thresholds, a NaN score in the cascade, enrollment from silence or noise, unusable
+enrollment files, bad numeric options, unknown devices, non-UTF-8 or BOM manifests."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from voxguard.api import SASVSystem, SpeakerVerifier, SpoofDetector, load_embedding, save_embedding
+from voxguard.api.verifier import Verification
+from voxguard.cli.main import main
+from voxguard.data.manifest import read_manifest
+from voxguard.errors import AudioError, VoxguardError
+from voxguard.testing.audio import synthetic_speech, write_wav
+
+
+@pytest.fixture(scope="module")
+def permissive_cm():
+    # a threshold far below any score: every input with speech is called bona fide
+    return SpoofDetector.from_pretrained("debug_cm", random_init=True, threshold=-1e9)
+
+
+@pytest.fixture(scope="module")
+def asv():
+    return SpeakerVerifier.from_pretrained("debug_spk", random_init=True, threshold=-1.0)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+def test_non_finite_thresholds_are_refused_by_the_api(bad, asv, permissive_cm):
+    with pytest.raises(VoxguardError, match="finite"):
+        SpoofDetector.from_pretrained("debug_cm", random_init=True, threshold=bad)
+    with pytest.raises(VoxguardError, match="finite"):
+        SpeakerVerifier.from_pretrained("debug_spk", random_init=True, threshold=bad)
+    with pytest.raises(VoxguardError, match="finite"):
+        SASVSystem(permissive_cm, asv, threshold=bad)
+
+
+def test_a_nan_asv_score_never_passes_the_cascade(permissive_cm, asv, monkeypatch):
+    speech = synthetic_speech(2.0)
+    system = SASVSystem(permissive_cm, asv)
+    enrollment = asv.embed_array(speech)
+    assert system.verify(enrollment, speech, 16000).decision == "accept"  # the control
+    monkeypatch.setattr(asv, "verify", lambda e, t: Verification("<array>", float("nan")))
+    result = system.verify(enrollment, speech, 16000)
+    assert result.cm_decision == "bonafide"
+    # before: min(cm margin, NaN) is the cm margin in Python, so the impostor was accepted
+    assert result.asv_decision == "reject" and result.decision == "reject"
+
+
+@pytest.mark.parametrize(
+    "signal",
+    [
+        np.zeros(48000),
+        # white noise is "speech" to the energy gate that tests use by default: the real VAD
+        pytest.param(
+            0.1 * np.random.default_rng(0).standard_normal(48000),
+            marks=pytest.mark.vad,
+            id="white-noise",
+        ),
+    ],
+    ids=["silence", "white-noise"],
+)
+def test_no_speaker_is_enrolled_from_silence_or_noise(asv, signal):
+    with pytest.raises(AudioError, match="no speech to enroll"):
+        asv.enroll([synthetic_speech(3.0), signal.astype(np.float32)])
+    assert asv.enroll([synthetic_speech(3.0)]).shape == (
+        asv.embed_array(synthetic_speech(1.0)).size,
+    )
+
+
+def test_cli_enroll_refuses_silence_and_writes_nothing(tmp_path, capsys):
+    good = write_wav(tmp_path / "good.wav", 3.0, seed=1)
+    silent = tmp_path / "silent.wav"
+    import soundfile as sf
+
+    sf.write(silent, np.zeros(48000, np.float32), 16000)
+    out = tmp_path / "spk.npy"
+    args = [
+        "enroll",
+        str(good),
+        str(silent),
+        "-o",
+        str(out),
+        "--model",
+        "debug_spk",
+        "--random-init",
+    ]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert "silent.wav" in err and "no speech to enroll" in err
+    assert not out.exists()
+
+
+def test_unusable_enrollment_files_are_refused(tmp_path, asv):
+    for name, data in {"nan.npy": np.full(8, np.nan), "zeros.npy": np.zeros(8)}.items():
+        np.save(tmp_path / name, data.astype(np.float32))
+        with pytest.raises(VoxguardError, match="not a usable speaker embedding"):
+            load_embedding(tmp_path / name)
+    (tmp_path / "empty.npy").write_bytes(b"")
+    with pytest.raises(VoxguardError, match="not an embedding file"):
+        load_embedding(tmp_path / "empty.npy")
+    with pytest.raises(VoxguardError, match="not a usable speaker embedding"):
+        asv.score(np.full(8, np.nan, np.float32), synthetic_speech(1.0))
+    with pytest.raises(VoxguardError, match=r"\.npy or \.json"):
+        save_embedding(tmp_path / "spk.txt", np.ones(8, np.float32))
+    assert not (tmp_path / "spk.txt.npy").exists()
+
+
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["detect", "--threshold", "nan", "x.wav"], "--threshold: nan is not a finite number"),
+        (["verify", "--enrollment", "a.npy", "--fused-threshold", "inf", "b"], "not a finite"),
+        (["detect", "--threads", "0", "x.wav"], "--threads: 0 must be 1 or more"),
+        (["score", "d", "-o", "s.tsv", "--batch-size", "0"], "--batch-size: 0 must be 1 or more"),
+        (["detect", "--aggregate", "p200", "x.wav"], "--aggregate: aggregate must be"),
+        (["complexity", "debug_cm", "--seconds", "nan"], "--seconds: nan is not a finite"),
+        (["calibrate", "s", "k", "--l2=-5"], "--l2: -5 must be 0 or more"),
+        (["evaluate", "cm"], "the following arguments are required"),
+    ],
+)
+def test_bad_options_give_one_line_and_status_2(argv, needle, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert needle in err and "--help" in err
+    assert len(err.strip().splitlines()) == 1 and "usage:" not in err
+
+
+@pytest.mark.parametrize(
+    "device, needle", [("bogus", "not a torch device"), ("cuda:7", "no CUDA GPU")]
+)
+def test_unknown_or_absent_devices_are_clear_errors(device, needle):
+    torch = pytest.importorskip("torch")
+    if device.startswith("cuda") and torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA GPU")
+    with pytest.raises(VoxguardError, match=needle):
+        SpoofDetector.from_pretrained("debug_cm", random_init=True, device=device)
+
+
+def test_manifest_with_a_bom_reads_and_non_utf8_is_one_line(tmp_path):
+    line = json.dumps({"utt": "u1", "path": "a.wav", "label": "bonafide"}) + "\n"
+    bom = tmp_path / "bom.jsonl"
+    bom.write_bytes(b"\xef\xbb\xbf" + line.encode())
+    assert [u.utt for u in read_manifest(bom)] == ["u1"]
+    latin = tmp_path / "latin.jsonl"
+    latin.write_bytes(line.encode() + b'{"utt": "caf\xe9"}\n')
+    with pytest.raises(VoxguardError, match="latin.jsonl: not UTF-8 text"):
+        read_manifest(latin)
+
+
+def test_models_says_when_nothing_matches(capsys):
+    assert main(["models", "zzz*"]) == 1
+    assert "no registered model matches 'zzz*'" in capsys.readouterr().err
+    assert main(["models", "debug_*"]) == 0
+    assert "debug_cm" in capsys.readouterr().out
