@@ -12,7 +12,10 @@ the channels both went through. This splits them at the bundle's shipped thresho
   errors come from;
 - each eval bona fide speaker's long-term spectrum slope: the speech-frame level at 6-8 kHz
   relative to 0.3-3 kHz (dB), the recording colour that ``train_waveform.py --colour`` targets.
-The engine's eval split only: nothing here chooses anything.
+With ``--data`` (the shared data folder), the same per-speaker split for the 100 whole
+``librispeech-test-other`` utterances (bona fide, never trained on): called spoof at the
+shipped threshold, each leaf branch's mean log-odds on the first 4-s window, and the slope.
+Report only: nothing here chooses anything.
 """
 
 from __future__ import annotations
@@ -62,6 +65,30 @@ def rate_of(flags: list[bool]) -> dict[str, float]:
     return {"n": len(flags), "rate": round(float(np.mean(flags)), 4)}
 
 
+def test_other_by_speaker(det: SpoofDetector, model, data: Path, thr: float) -> dict:
+    """``librispeech-test-other`` (whole utterances, real inference path) split by speaker."""
+    manifest = [json.loads(x) for x in (data / "manifest.jsonl").read_text().splitlines() if x]
+    rows = [r for r in manifest if r["corpus"] == "librispeech-test-other"]
+    res = det.score_files([data / r["path"] for r in rows])
+    called, leaf, slope = defaultdict(list), defaultdict(list), defaultdict(list)
+    with torch.inference_mode():
+        for r, x in zip(rows, res, strict=True):
+            llr = x.calibrated if x.calibrated is not None else x.score
+            called[r["speaker"]].append(llr < thr)
+            wav = load_audio(data / r["path"], 16000)[0]
+            first = torch.from_numpy(np.ascontiguousarray(tile_to(wav, WINDOW)[:WINDOW]))[None]
+            leaf[r["speaker"]].append(leaf_scores(model, first.float()))
+            slope[r["speaker"]].append(hf_slope_db(wav))
+    return {
+        "called_spoof": rate_of([f for v in called.values() for f in v]),
+        "called_spoof_by_speaker": {k: rate_of(v) for k, v in sorted(called.items())},
+        "leaf_branch_mean_logodds_first_window": {
+            k: [round(float(m), 3) for m in np.mean(v, 0)] for k, v in sorted(leaf.items())
+        },
+        "hf_slope_db_by_speaker": {k: round(float(np.median(v)), 1) for k, v in sorted(slope.items())},
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -70,6 +97,7 @@ def main() -> None:
     ap.add_argument("--engine", default="data/voxguard-engine-l")
     ap.add_argument("--out", required=True)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--data", help="shared data folder: add librispeech-test-other by speaker")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     rows = [r for r in engine_rows(Path(args.engine)) if r["split"] == "eval"]
@@ -115,6 +143,8 @@ def main() -> None:
     out["bonafide_hf_slope_db_by_speaker"] = {
         k: round(float(np.median(v)), 1) for k, v in sorted(slope.items())
     }
+    if args.data:
+        out["test_other"] = test_other_by_speaker(det, model, Path(args.data), thr)
     out["wall_s"], out["cpu_s"] = round(time.time() - t0, 1), round(time.process_time() - c0, 1)
     Path(args.out).write_text(json.dumps(out, indent=1) + "\n")
     for name in ("bonafide_called_spoof_by_speaker", "bonafide_hf_slope_db_by_speaker"):

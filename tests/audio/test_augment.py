@@ -148,3 +148,17 @@ def test_random_colour_keeps_length_and_rms_and_dulls_or_tilts_white_noise():
         changed += abs(np.log(hi(spec_y) / hi(spec_x))) > 0.1
     assert changed >= 15
     assert random_colour(np.zeros(0, np.float32), rng).size == 0
+
+
+def test_mp3_compression_level_is_applied_and_checked():
+    # white noise: a higher compression level (lower bitrate) must leave a larger error against
+    # the input than the lowest level (this libsndfile's MP3 encoder refuses level 1.0 itself)
+    x = (np.random.default_rng(0).standard_normal(FS) * 0.1).astype(np.float32)
+    err = {}
+    for level in (0.0, 0.9):
+        y = apply_codec(x, "mp3", FS, bitrate=level)
+        assert y.shape == x.shape and np.isfinite(y).all()
+        err[level] = float(np.mean((y - x) ** 2))
+    assert err[0.9] > 1.5 * err[0.0]
+    with pytest.raises(AudioError, match="out of range"):
+        apply_codec(x, "mp3", FS, bitrate=2.0)

@@ -167,7 +167,8 @@ def apply_codec(
         x: mono float signal in [-1, 1].
         codec: ``mp3``, ``opus``, ``ulaw8k`` or ``-`` / ``none`` (identity).
         fs: sample rate of ``x`` and of the result.
-        bitrate: libsndfile compression level in [0, 1] (higher = more compression).
+        bitrate: libsndfile compression level in [0, 1] (higher = more compression; libsndfile's
+            MP3 encoder refuses 1.0, which comes back as this function's ``AudioError``).
 
     Raises:
         AudioError: unknown codec, or the libsndfile build cannot encode it.
@@ -183,11 +184,14 @@ def apply_codec(
         "opus": ("OGG", "OPUS"),
         "ulaw8k": ("WAV", "ULAW"),
     }[codec]
+    if bitrate is not None and not 0.0 <= float(bitrate) <= 1.0:
+        raise AudioError(f"codec bitrate {bitrate!r}", "is out of range", "use a level in [0, 1]")
+    # soundfile (>= 0.13) takes the compression level when the file is opened; the attribute
+    # is read-only afterwards
+    level = {} if bitrate is None else {"compression_level": float(bitrate)}
     buf = io.BytesIO()
     try:
-        with sf.SoundFile(buf, "w", rate, 1, subtype, format=fmt) as fh:
-            if bitrate is not None:
-                fh.compression_level = float(bitrate)
+        with sf.SoundFile(buf, "w", rate, 1, subtype, format=fmt, **level) as fh:
             fh.write(np.clip(y, -1, 1))
         buf.seek(0)
         dec, dec_rate = sf.read(buf, dtype="float32")
@@ -195,7 +199,7 @@ def apply_codec(
         raise AudioError(
             f"codec {codec!r}",
             f"cannot be encoded here ({exc})",
-            "install libsndfile >= 1.1 with mp3/opus support (soundfile >= 0.12 wheels have it)",
+            "install libsndfile >= 1.1 with mp3/opus support (soundfile >= 0.13 wheels have it)",
         ) from None
     dec = resample(dec.reshape(-1), dec_rate, fs) if dec_rate != fs else dec.reshape(-1)
     out = np.zeros(len(x), dtype=np.float32)
