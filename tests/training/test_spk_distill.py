@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import torch
 from safetensors.torch import save_file
 
@@ -218,3 +219,24 @@ def test_ema_decay_out_of_range_is_refused():
 
     with pytest.raises(VoxguardError, match="ema_decay"):
         DistillConfig(ema_decay=1.0)
+
+
+def test_weight_soup_averages_floats_keeps_integer_buffers_and_refuses_mismatched_states():
+    from voxguard.errors import VoxguardError
+    from voxguard.training.spk_distill import weight_soup
+
+    nets = [torch.nn.BatchNorm1d(2) for _ in range(3)]
+    with torch.no_grad():
+        for k, (net, value) in enumerate(zip(nets, (1.0, 2.0, 6.0), strict=True)):
+            net.weight.fill_(value)
+            net.running_var.fill_(value * 10)
+            net.num_batches_tracked.fill_(k + 5)
+    soup = weight_soup([n.state_dict() for n in nets])
+    assert torch.allclose(soup["weight"], torch.full((2,), 3.0))  # (1 + 2 + 6) / 3
+    assert torch.allclose(soup["running_var"], torch.full((2,), 30.0))  # statistics averaged too
+    assert int(soup["num_batches_tracked"]) == 5  # integer buffer: the first state's
+    assert float(nets[0].weight[0]) == 1.0  # the inputs are left as they were
+    with pytest.raises(VoxguardError, match="other keys"):
+        weight_soup([nets[0].state_dict(), torch.nn.Linear(2, 2).state_dict()])
+    with pytest.raises(VoxguardError, match="no state"):
+        weight_soup([])

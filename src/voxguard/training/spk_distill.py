@@ -212,6 +212,27 @@ def ema_update(ema: nn.Module, model: nn.Module, decay: float, step: int) -> flo
     return d
 
 
+@torch.no_grad()
+def weight_soup(states: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """The uniform average of state dicts of one architecture (a "model soup", Wortsman et al.,
+    ICML 2022): every floating-point parameter and buffer averaged, BatchNorm's running statistics
+    included (nothing re-estimated); integer buffers are taken from the first state. Meaningful
+    for runs that share a start (fine-tunes of one set of weights), not for independent runs."""
+    if not states:
+        raise VoxguardError("weight_soup: no state dicts to average")
+    keys = set(states[0])
+    for k, st in enumerate(states[1:], start=1):
+        if set(st) != keys:
+            raise VoxguardError(f"weight_soup: state {k} has other keys than state 0")
+    out = {}
+    for name, value in states[0].items():
+        if value.is_floating_point():
+            out[name] = torch.stack([st[name].to(value.dtype) for st in states]).mean(0)
+        else:
+            out[name] = value.clone()
+    return out
+
+
 def load_attention_teacher(cfg: DistillConfig, student: nn.Module) -> tuple[nn.Module, dict]:
     """The frozen attention-map teacher of ``cfg`` and its provenance (path, model, sha256).
 
