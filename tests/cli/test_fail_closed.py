@@ -104,6 +104,12 @@ def test_unusable_enrollment_files_are_refused(tmp_path, asv):
         load_embedding(tmp_path / "empty.npy")
     with pytest.raises(VoxguardError, match="not a usable speaker embedding"):
         asv.score(np.full(8, np.nan, np.float32), synthetic_speech(1.0))
+    (tmp_path / "text.npy").write_text("not an array")
+    with pytest.raises(VoxguardError, match="not a NumPy .npy array") as exc:
+        load_embedding(tmp_path / "text.npy")
+    assert "pickle" not in str(exc.value)
+    with pytest.raises(VoxguardError, match="is a folder"):
+        load_embedding(tmp_path)
     with pytest.raises(VoxguardError, match=r"\.npy or \.json"):
         save_embedding(tmp_path / "spk.txt", np.ones(8, np.float32))
     assert not (tmp_path / "spk.txt.npy").exists()
@@ -158,3 +164,28 @@ def test_models_says_when_nothing_matches(capsys):
     assert "no registered model matches 'zzz*'" in capsys.readouterr().err
     assert main(["models", "debug_*"]) == 0
     assert "debug_cm" in capsys.readouterr().out
+
+
+def test_embed_flags_an_input_without_speech(tmp_path, capsys):
+    import soundfile as sf
+
+    silent = tmp_path / "silent.wav"
+    sf.write(silent, np.zeros(16000, np.float32), 16000)
+    good = write_wav(tmp_path / "good.wav", 2.0, seed=2)
+    args = ["embed", str(good), str(silent), "--json", "--model", "debug_spk", "--random-init"]
+    assert main(args) == 0
+    out = capsys.readouterr()
+    records = {json.loads(x)["file"]: json.loads(x) for x in out.out.splitlines()}
+    assert records[str(silent)]["speech_fraction"] == 0.0
+    assert records[str(good)]["speech_fraction"] > 0.5
+    assert "silent.wav: 0 % speech" in out.err and "good.wav" not in out.err
+
+
+def test_a_folder_given_as_audio_is_named_as_a_folder(tmp_path):
+    from voxguard.audio.io import audio_info, load_audio
+
+    for read in (load_audio, audio_info):
+        with pytest.raises(AudioError, match="is a folder, not an audio file"):
+            read(tmp_path)
+    with pytest.raises(AudioError, match="file not found"):
+        load_audio(tmp_path / "missing.wav")

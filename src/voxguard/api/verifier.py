@@ -10,10 +10,11 @@ threshold of the :class:`~voxguard.scoring.operating_point.OperatingPoint` in fo
 (when the bundle's ``calibration.json`` has an ``operating_points`` table), else equal priors
 (LLR 0). ``far=`` picks another false-accept rate, ``threshold=`` an explicit threshold.
 
-Speech is measured in every input as the detector measures it (Silero VAD, the energy gate
-without ``silero-vad``). A voice login fails closed: an enrollment input with less than
-:data:`MIN_ENROLL_SPEECH` speech (silence, noise, a tone) is refused, and so is an enrollment
-embedding that is not finite or has no length.
+A voice login fails closed: speech is measured in every enrollment input as the detector
+measures it (Silero VAD, the energy gate without ``silero-vad``), and an input with less than
+:data:`MIN_ENROLL_SPEECH` speech (silence, noise, a tone) is refused, as is an enrollment
+embedding that is not finite or is all zero. (Trials skip the VAD: the countermeasure's
+``no_speech`` gate already rejects a trial without speech in :class:`~voxguard.api.SASVSystem`.)
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from voxguard.api.detector import MIN_SPEECH, _Scorer
 from voxguard.audio.activity import speech_fraction, vad_name
 from voxguard.audio.io import prepare_waveform
 from voxguard.errors import AudioError, VoxguardError
-from voxguard.inference.runner import WindowPolicy
+from voxguard.inference.runner import Runner, WindowPolicy
 from voxguard.scoring.operating_point import (
     DEFAULT_FAR,
     OperatingPoint,
@@ -142,7 +143,7 @@ class SpeakerVerifier(_Scorer):
         length = int(window_s * sample_rate_of(loaded))
         policy = WindowPolicy(length=length, mode="full", long_file_s=long_file_s)
         fn = make_backend(loaded, backend, device, num_threads, onnx_path, length)
-        verifier = cls(loaded, fn, policy, 1, calibration, threshold, speech_fraction)
+        verifier = cls(loaded, fn, policy, 1, calibration, threshold)
         source = calibration if isinstance(calibration, str | os.PathLike) else None
         verifier._set_operating_point(far, threshold, source or loaded.card.get("calibration_file"))
         return verifier
@@ -207,7 +208,22 @@ class SpeakerVerifier(_Scorer):
         self, samples: np.ndarray, sample_rate: int = 16000, label: str = "<array>"
     ) -> np.ndarray:
         """The embedding ``(E,)`` of one in-memory signal."""
-        return self._embed_array(samples, sample_rate, label)[0]
+        wave = prepare_waveform(samples, sample_rate, self.sample_rate, label)
+        if wave.size == 0:
+            raise AudioError(label, "contains no audio samples", "pass a non-empty signal")
+        return self.runner.run_arrays([wave])[0].output
+
+    @property
+    def vad_runner(self) -> Runner:
+        """The runner that also measures speech with the VAD (Silero: about a third of the Tiny
+        model's CPU per window), used only where speech must be known: enrollment and
+        ``embed_files(vad=True)``; trials use :attr:`runner` and its energy gate."""
+        runner = getattr(self, "_vad_runner", None)
+        if runner is None:
+            base = self.runner
+            runner = Runner(base.backend, base.policy, 1, base.sample_rate, speech_fraction)
+            self._vad_runner = runner
+        return runner
 
     def _embed_array(
         self, samples: np.ndarray, sample_rate: int, label: str
@@ -215,28 +231,41 @@ class SpeakerVerifier(_Scorer):
         wave = prepare_waveform(samples, sample_rate, self.sample_rate, label)
         if wave.size == 0:
             raise AudioError(label, "contains no audio samples", "pass a non-empty signal")
-        out = self.runner.run_arrays([wave])[0]
+        out = self.vad_runner.run_arrays([wave])[0]
         return out.output, float(out.active)
 
     def embed_file(self, path: str | os.PathLike) -> np.ndarray:
         """The embedding ``(E,)`` of one file (raises :class:`AudioError` on a bad file)."""
-        return self._embed_file(path)[0]
+        out = self.runner.run_files([path])[0]
+        if out.exception is not None:
+            raise out.exception
+        return out.output  # type: ignore[return-value]
 
     def _embed_file(self, path: str | os.PathLike) -> tuple[np.ndarray, float]:
-        out = self.runner.run_files([path])[0]
+        out = self.vad_runner.run_files([path])[0]
         if out.exception is not None:
             raise out.exception
         return out.output, float(out.active)  # type: ignore[return-value]
 
     def embed_files(
-        self, paths: Sequence[str | os.PathLike], progress: Callable[[int], None] | None = None
+        self,
+        paths: Sequence[str | os.PathLike],
+        progress: Callable[[int], None] | None = None,
+        vad: bool = False,
     ) -> list[Embedding]:
-        """Embeddings of many files; failures get ``error`` set and the rest go on."""
+        """Embeddings of many files; failures get ``error`` set and the rest go on. With ``vad``
+        each gets its ``speech_fraction`` (Silero VAD; enrollment needs it)."""
+        runner = self.vad_runner if vad else self.runner
         return [
             Embedding(
-                str(p), o.output, o.n_windows, o.duration_s, o.error, None if o.error else o.active
+                str(p),
+                o.output,
+                o.n_windows,
+                o.duration_s,
+                o.error,
+                None if o.error or not vad else o.active,
             )
-            for p, o in zip(paths, self.runner.run_files(paths, progress), strict=True)
+            for p, o in zip(paths, runner.run_files(paths, progress), strict=True)
         ]
 
     def _embed(self, item: AudioInput) -> np.ndarray:
@@ -337,6 +366,10 @@ def check_embedding_path(path: str | os.PathLike) -> Path:
 def load_embedding(path: str | os.PathLike) -> np.ndarray:
     """Read an embedding written by :func:`save_embedding`."""
     path = Path(path)
+    if path.is_dir():
+        raise VoxguardError(
+            f"{path}: is a folder; pass the enrollment file `voxguard enroll` wrote"
+        )
     if not path.is_file():
         raise VoxguardError(f"{path}: embedding file not found (write one with `voxguard enroll`)")
     try:
@@ -345,7 +378,10 @@ def load_embedding(path: str | os.PathLike) -> np.ndarray:
 
             emb = np.asarray(json.loads(path.read_text())["embedding"], dtype=np.float32)
         else:
-            emb = np.asarray(np.load(path, allow_pickle=False), dtype=np.float32)
+            try:
+                emb = np.asarray(np.load(path, allow_pickle=False), dtype=np.float32)
+            except ValueError:  # numpy's own text suggests unpickling, which must never happen
+                raise ValueError("not a NumPy .npy array") from None
     except (ValueError, KeyError, TypeError, OSError, EOFError, UnicodeDecodeError) as exc:
         why = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         raise VoxguardError(

@@ -75,12 +75,19 @@ def _describe(source: AudioSource, name: str | None) -> str:
     return "<audio bytes>"
 
 
+def _missing(path: Path, label: str) -> AudioError:
+    """The error for a path that is not a regular file: a folder, or nothing there."""
+    if path.is_dir():
+        return AudioError(label, "is a folder, not an audio file", "pass the audio files in it")
+    return AudioError(label, "file not found", "check the path")
+
+
 def audio_info(source: AudioSource, name: str | None = None) -> sf._SoundFileInfo:
     """Header information (rate, channels, frames) without decoding samples."""
     label = _describe(source, name)
     handle = io.BytesIO(source) if isinstance(source, bytes) else source
     if isinstance(source, (str, PathLike)) and not Path(source).is_file():
-        raise AudioError(label, "file not found", "check the path")
+        raise _missing(Path(source), label)
     try:
         return sf.info(handle)
     except Exception as exc:
@@ -188,7 +195,7 @@ def load_audio(
     if isinstance(source, (str, PathLike)):
         path = Path(source)
         if not path.is_file():
-            raise AudioError(label, "file not found", "check the path")
+            raise _missing(path, label)
         if path.stat().st_size == 0:
             raise AudioError(label, "empty file (0 bytes)", "re-export or re-download it")
     elif isinstance(source, bytes) and len(source) == 0:

@@ -8,6 +8,7 @@ stderr and the exit status is 1.
 from __future__ import annotations
 
 import argparse
+import sys
 
 import numpy as np
 
@@ -40,6 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from voxguard.api.verifier import no_speech_problem
+
     if args.output:
         from voxguard.cli._files import output_file
 
@@ -48,18 +51,26 @@ def run(args: argparse.Namespace) -> int:
     failed, arrays = 0, {}
     paths = expand_inputs(args.files)
     with progress_bar(args, len(paths)) as bar:
-        results = verifier.embed_files(paths, bar.update)
+        results = verifier.embed_files(paths, bar.update, vad=True)
     for res in results:
         if res.error is not None:
             report_error("embed", res.error)
             failed += 1
             continue
         arrays[res.file] = res.embedding
+        speech = res.speech_fraction
+        if speech is not None and no_speech_problem(speech):  # embedded, but flagged
+            print(
+                f"voxguard embed: warning: {res.file}: {100 * speech:.0f} % speech; its "
+                "embedding says little about a speaker (enrollment refuses such input)",
+                file=sys.stderr,
+            )
         if args.json:
             emit(
                 {
                     "file": res.file,
                     "dim": int(res.embedding.size),
+                    "speech_fraction": None if speech is None else round(speech, 4),
                     "embedding": res.embedding.tolist(),
                 }
             )

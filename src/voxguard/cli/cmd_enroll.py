@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     verifier = load_verifier(args)
     files = expand_inputs(args.files)
     with progress_bar(args, len(files)) as bar:
-        results = verifier.embed_files(files, bar.update)
+        results = verifier.embed_files(files, bar.update, vad=True)
     for r in results:  # a voice login fails closed: no enrollment from silence or noise
         if r.error is None and r.speech_fraction is not None:
             problem = no_speech_problem(r.speech_fraction)

@@ -133,8 +133,10 @@ class AffineCalibrator:
         return self
 
     def transform(self, scores: ArrayLike) -> np.ndarray:
-        """Calibrated natural-log LLRs of ``scores``."""
-        return self.scale * np.asarray(scores, dtype=np.float64) + self.offset
+        """Calibrated natural-log LLRs of ``scores`` (an overflow gives ±inf, quietly: the callers
+        that need finite LLRs check and refuse them with a message naming the calibration)."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self.scale * np.asarray(scores, dtype=np.float64) + self.offset
 
     def posterior(self, scores: ArrayLike, prior: float | None = None) -> np.ndarray:
         """Posterior of the positive class at ``prior`` (default: the fitting prior)."""
