@@ -126,6 +126,7 @@ def test_unusable_enrollment_files_are_refused(tmp_path, asv):
         (["complexity", "debug_cm", "--seconds", "nan"], "--seconds: nan is not a finite"),
         (["calibrate", "s", "k", "--l2=-5"], "--l2: -5 must be 0 or more"),
         (["evaluate", "cm"], "the following arguments are required"),
+        (["serve", "--port", "99999"], "--port: 99999 is not a TCP port (1-65535)"),
     ],
 )
 def test_bad_options_give_one_line_and_status_2(argv, needle, capsys):
@@ -189,3 +190,15 @@ def test_a_folder_given_as_audio_is_named_as_a_folder(tmp_path):
             read(tmp_path)
     with pytest.raises(AudioError, match="file not found"):
         load_audio(tmp_path / "missing.wav")
+
+
+def test_weights_without_a_model_name(tmp_path, debug_weights):
+    with pytest.raises(VoxguardError, match="missing.safetensors: weights file not found"):
+        SpoofDetector.from_pretrained(weights=tmp_path / "missing.safetensors")
+    bare = tmp_path / "w.safetensors"
+    bare.write_bytes((debug_weights["debug_cm"] / "model.safetensors").read_bytes())
+    with pytest.raises(VoxguardError, match="needs the registered model it belongs to"):
+        SpoofDetector.from_pretrained(weights=bare)
+    # a weights directory names its own model
+    det = SpoofDetector.from_pretrained(weights=debug_weights["debug_cm"])
+    assert det.name == "debug_cm"

@@ -132,6 +132,16 @@ def load_model(
     from voxguard.models import create_model, get_entry, load_pretrained
     from voxguard.models._hub import resolve_pretrained_dir
 
+    if name_or_dir is None and weights is not None:  # weights without a model name
+        wpath = Path(weights)
+        if not wpath.exists():
+            raise WeightsError(f"{wpath}: weights file not found")
+        if not (wpath.is_dir() or wpath.suffix == ".onnx"):  # a directory names its own model
+            raise WeightsError(
+                f"{wpath}: a weights file needs the registered model it belongs to (API "
+                "name_or_dir=, CLI --model), e.g. --model aasist --weights AASIST.pth"
+            )
+        name_or_dir, weights = wpath, None
     if name_or_dir is None:
         name_or_dir = default_model(task)
         if name_or_dir is None:

@@ -123,3 +123,11 @@ def aggregate(text: str) -> str:
         return check_aggregate(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def tcp_port(text: str) -> int:
+    """argparse type: a TCP port, 1-65535."""
+    value = int(_number(text, int))
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text} is not a TCP port (1-65535)")
+    return value

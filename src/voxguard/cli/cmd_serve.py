@@ -12,6 +12,7 @@ from voxguard.cli._files import (
     nonnegative_int,
     positive_float,
     positive_int,
+    tcp_port,
 )
 from voxguard.errors import VoxguardError
 
@@ -21,7 +22,7 @@ _LOOPBACK_NAMES = {"localhost"}
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="run the REST service and web demo page", description=__doc__)
     p.add_argument("--host", default="127.0.0.1", help="bind address (default: 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8000, help="TCP port (default: 8000)")
+    p.add_argument("--port", type=tcp_port, default=8000, help="TCP port (default: 8000)")
     p.add_argument(
         "--db",
         default="",
