@@ -202,3 +202,21 @@ def test_weights_without_a_model_name(tmp_path, debug_weights):
     # a weights directory names its own model
     det = SpoofDetector.from_pretrained(weights=debug_weights["debug_cm"])
     assert det.name == "debug_cm"
+
+
+def test_verify_refuses_a_bad_enrollment_before_printing_anything(tmp_path, capsys):
+    np.save(tmp_path / "nan.npy", np.full(8, np.nan, np.float32))
+    good = write_wav(tmp_path / "t.wav", 1.0, seed=4)
+    args = ["verify", "--enrollment", str(tmp_path / "nan.npy"), str(good)]
+    assert main(args) == 2  # before any model loads, and before the operating-point line
+    out = capsys.readouterr()
+    assert out.out == "" and "not a usable speaker embedding" in out.err
+
+
+def test_enroll_refuses_an_output_in_a_missing_folder_before_work(tmp_path, capsys):
+    good = write_wav(tmp_path / "good.wav", 2.0, seed=1)
+    out = tmp_path / "missing" / "spk.npy"
+    args = ["enroll", str(good), "-o", str(out), "--model", "debug_spk", "--random-init"]
+    assert main(args) == 2
+    assert "does not exist; create it first" in capsys.readouterr().err
+    assert not out.parent.exists()

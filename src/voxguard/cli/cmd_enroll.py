@@ -41,8 +41,10 @@ def run(args: argparse.Namespace) -> int:
 
     from voxguard.api import save_embedding
     from voxguard.api.verifier import check_embedding, check_embedding_path, no_speech_problem
+    from voxguard.cli._files import output_file
 
-    check_embedding_path(args.output)  # before minutes of work
+    check_embedding_path(args.output)  # before minutes of work, as every output
+    output_file(args.output, "enrollment file")  # an existing, writable folder (as score's)
     verifier = load_verifier(args)
     files = expand_inputs(args.files)
     with progress_bar(args, len(files)) as bar:

@@ -81,15 +81,18 @@ def run(args: argparse.Namespace) -> int:
         args.asv_threshold = args.threshold_alias
     if args.far is not None and args.asv_threshold is not None:
         raise VoxguardError("give --far or --asv-threshold, not both")
+    # a bad enrollment file is refused before any model loads or anything is printed
+    enrollment = load_embedding(args.enrollment) if args.enrollment else None
     with start_up():
         asv = SpeakerVerifier.from_pretrained(
             args.asv_model, far=args.far, **_scorer_kwargs(args, "asv_")
         )
     system = SASVSystem(load_detector(args, "cm_"), asv, args.fusion, args.fused_threshold)
+    if enrollment is None:
+        enrollment = system.enroll(args.enroll)
     op = asv.operating_point.describe()
     if not args.json:
         print(f"# speaker operating point ({asv.name}): {op}")
-    enrollment = load_embedding(args.enrollment) if args.enrollment else system.enroll(args.enroll)
     failed = 0
     paths = expand_inputs(args.files)
     bar = progress_bar(args, len(paths))
