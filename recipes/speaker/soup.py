@@ -20,7 +20,6 @@ Usage: python soup.py CACHE_DIR OUT_DIR RUN_DIR... [--base bccmt_tiny_ge2e_kd]
 from __future__ import annotations
 
 import argparse
-import copy
 import hashlib
 import json
 import time
@@ -108,22 +107,18 @@ def main() -> None:
 
     ranked = sorted(cands, key=lambda c: c["dev_full_eer_pct"])
     kept, steps = [ranked[0]["name"]], []
-    current = ranked[0]["dev_full_eer_pct"]
+    current = {k: ranked[0][k] for k in ("dev_eer_pct", "dev_full_eer_pct")}  # the kept soup's
     for c in ranked[1:]:
         trial = score(weight_soup([by_name[n]["state"] for n in [*kept, c["name"]]]))
-        added = trial["dev_full_eer_pct"] <= current
+        added = trial["dev_full_eer_pct"] <= current["dev_full_eer_pct"]
         steps.append({"candidate": c["name"], **trial, "added": added})
         print(
             f"greedy + {c['name']:30s} dev_full {trial['dev_full_eer_pct']:6.3f} {'kept' if added else '-'}"
         )
         if added:
             kept.append(c["name"])
-            current = trial["dev_full_eer_pct"]
-    greedy = {
-        "members": kept,
-        "steps": steps,
-        **score(weight_soup([by_name[n]["state"] for n in kept])),
-    }
+            current = trial
+    greedy = {"members": kept, "steps": steps, **current}  # scored when it was kept
 
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)

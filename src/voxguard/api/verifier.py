@@ -208,10 +208,11 @@ class SpeakerVerifier(_Scorer):
         self, samples: np.ndarray, sample_rate: int = 16000, label: str = "<array>"
     ) -> np.ndarray:
         """The embedding ``(E,)`` of one in-memory signal."""
-        wave = prepare_waveform(samples, sample_rate, self.sample_rate, label)
-        if wave.size == 0:
-            raise AudioError(label, "contains no audio samples", "pass a non-empty signal")
-        return self.runner.run_arrays([wave])[0].output
+        return self._run_array(self.runner, samples, sample_rate, label).output
+
+    def embed_file(self, path: str | os.PathLike) -> np.ndarray:
+        """The embedding ``(E,)`` of one file (raises :class:`AudioError` on a bad file)."""
+        return self._run_file(self.runner, path).output
 
     @property
     def vad_runner(self) -> Runner:
@@ -225,27 +226,20 @@ class SpeakerVerifier(_Scorer):
             self._vad_runner = runner
         return runner
 
-    def _embed_array(
-        self, samples: np.ndarray, sample_rate: int, label: str
-    ) -> tuple[np.ndarray, float]:
+    def _run_array(self, runner: Runner, samples: np.ndarray, sample_rate: int, label: str) -> Any:
+        """``runner``'s output (embedding and speech fraction) for one in-memory signal."""
         wave = prepare_waveform(samples, sample_rate, self.sample_rate, label)
         if wave.size == 0:
             raise AudioError(label, "contains no audio samples", "pass a non-empty signal")
-        out = self.vad_runner.run_arrays([wave])[0]
-        return out.output, float(out.active)
+        return runner.run_arrays([wave])[0]
 
-    def embed_file(self, path: str | os.PathLike) -> np.ndarray:
-        """The embedding ``(E,)`` of one file (raises :class:`AudioError` on a bad file)."""
-        out = self.runner.run_files([path])[0]
+    @staticmethod
+    def _run_file(runner: Runner, path: str | os.PathLike) -> Any:
+        """``runner``'s output for one file; its error raised."""
+        out = runner.run_files([path])[0]
         if out.exception is not None:
             raise out.exception
-        return out.output  # type: ignore[return-value]
-
-    def _embed_file(self, path: str | os.PathLike) -> tuple[np.ndarray, float]:
-        out = self.vad_runner.run_files([path])[0]
-        if out.exception is not None:
-            raise out.exception
-        return out.output, float(out.active)  # type: ignore[return-value]
+        return out
 
     def embed_files(
         self,
@@ -285,14 +279,14 @@ class SpeakerVerifier(_Scorer):
         """
         if isinstance(item, np.ndarray):
             label = label or "<array>"
-            emb, speech = self._embed_array(item, sample_rate or self.sample_rate, label)
+            out = self._run_array(self.vad_runner, item, sample_rate or self.sample_rate, label)
         else:
             label = label or str(item)
-            emb, speech = self._embed_file(item)
-        problem = no_speech_problem(speech)
+            out = self._run_file(self.vad_runner, item)
+        problem = no_speech_problem(float(out.active))
         if problem:
             raise AudioError(label, problem)
-        return emb
+        return out.output
 
     def enroll(self, inputs: Sequence[AudioInput]) -> np.ndarray:
         """Mean embedding of a speaker's enrollment files or arrays (at the model rate).

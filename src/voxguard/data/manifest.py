@@ -118,18 +118,16 @@ def read_manifest(path: str | PathLike, default_label: str | None = None) -> lis
         raise DataFileNotFound(
             f"manifest not found: {path} (create one with `voxguard data manifest`)"
         )
-    records: list[Utterance] = []
     try:
-        return _read_manifest_lines(path, default_label, records)
+        return _read_manifest_lines(path, default_label)
     except UnicodeDecodeError as exc:  # decoded in blocks: the byte offset, not a line number
         raise VoxguardError(
             f"{path}: not UTF-8 text ({exc.reason} near byte {exc.start}); save it as UTF-8"
         ) from None
 
 
-def _read_manifest_lines(
-    path: Path, default_label: str | None, records: list[Utterance]
-) -> list[Utterance]:
+def _read_manifest_lines(path: Path, default_label: str | None) -> list[Utterance]:
+    records: list[Utterance] = []
     with path.open(encoding="utf-8-sig") as fh:  # a byte-order mark is not part of line 1
         for line_no, line in enumerate(fh, 1):
             if not line.strip():
