@@ -19,8 +19,13 @@ with ``--pseudo-crops`` crops, the teacher run on the transformed utterance. The
 shards (``shard_ps_XXX``) after the plain ones, whose content does not change, so the plain
 shards of such a cache are the cache without pseudo speakers (the control arm).
 
+``--tts 25`` adds generated TTS voices (:mod:`tts_voices`, 43 voices, none of the ASV TTS
+report's): each voice reads 25 training-transcript sentences and is a class ``tts:ENGINE:VOICE``
+with ``--tts-crops`` crops per sentence, the teacher run on the generated audio, in shards
+``shard_tts_XXX`` after the plain (and pseudo) ones.
+
 Usage: python precompute.py DATA_DIR OUT_DIR [--crops 8] [--fsdd-n 1000] [--seed 0]
-       [--pseudo F1,F2 --pseudo-crops 6]
+       [--pseudo F1,F2 --pseudo-crops 6] [--tts 25 --tts-crops 3]
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from safetensors.torch import save_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from splits import dev_curve_subset, splits  # noqa: E402
+from tts_voices import sentences, voices  # noqa: E402
 
 from voxguard.audio.io import load_audio  # noqa: E402
 from voxguard.frontends.fbank import Fbank  # noqa: E402
@@ -56,6 +62,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--pseudo", default="", help="comma-separated speed factors (pseudo speakers)")
     ap.add_argument("--pseudo-crops", type=int, default=6)
+    ap.add_argument("--tts", type=int, default=0, help="sentences per generated TTS voice (0: none)")
+    ap.add_argument("--tts-crops", type=int, default=3)
     a = ap.parse_args()
     factors = [float(f) for f in a.pseudo.split(",") if f]
     torch.set_num_threads(1)
@@ -76,22 +84,35 @@ def main() -> None:
     # pseudo speakers after the plain classes, so the plain labels keep their indices
     pseudo = [(e, a.pseudo_crops, f) for f in factors for e in libri]
     classes += sorted({f"{e['speaker']}@{f:g}" for e, _, f in pseudo})
+    # generated voices last: each voice reads its own sentences (one rng stream per voice)
+    tts_items = []
+    for i, voice in enumerate(voices(a.seed) if a.tts else []):
+        texts = sentences(libri, a.tts, np.random.default_rng([a.seed, 2_000_000, i]))
+        tts_items += [({"utt": f"{voice.name}#{j}", "corpus": "tts", "speaker": voice.name,
+                        "text": t, "voice": voice}, a.tts_crops, 1.0) for j, t in enumerate(texts)]
+    classes += [v.name for v in (voices(a.seed) if a.tts else [])]
     (out / "classes.json").write_text(json.dumps(classes))
     babble_pool = [e for e in libri[::10]]
     wav_cache: dict[str, np.ndarray] = {}
 
-    def load(e: dict) -> np.ndarray:
+    def load(e: dict, rng: np.random.Generator) -> np.ndarray:
+        if e["corpus"] == "tts":  # generated, not kept
+            return e["voice"].say(e["text"], rng)
+        if e["corpus"] == "fsdd":
+            return load_audio(root / e["path"], 16000)[0]
         if e["utt"] not in wav_cache:
             wav_cache[e["utt"]] = load_audio(root / e["path"], 16000)[0]
         return wav_cache[e["utt"]]
 
-    aug = SpeakerAugment(babble=lambda r: load(babble_pool[int(r.integers(len(babble_pool)))]))
+    aug = SpeakerAugment(babble=lambda r: load(babble_pool[int(r.integers(len(babble_pool)))], r))
     teacher, fbank = GE2ETeacher(), Fbank(n_mels=80, cmn=False).eval()
     t0 = time.time()
     shards = [(f"shard_{i // SHARD:03d}", [a.seed, i], work[i : i + SHARD])
               for i in range(0, len(work), SHARD)]
     shards += [(f"shard_ps_{i // SHARD:03d}", [a.seed, 1_000_000 + i], pseudo[i : i + SHARD])
                for i in range(0, len(pseudo), SHARD)]
+    shards += [(f"shard_tts_{i // SHARD:03d}", [a.seed, 2_000_000 + i], tts_items[i : i + SHARD])
+               for i in range(0, len(tts_items), SHARD)]
     for n_done, (name, rng_seed, items) in enumerate(shards):
         path = out / f"{name}.safetensors"
         if path.is_file():
@@ -99,7 +120,7 @@ def main() -> None:
         rng = np.random.default_rng(rng_seed)
         feats, offsets, t_clean, t_aug, t_utt, labels, meta = [], [0], [], [], [], [], []
         for e, k, factor in items:
-            wav = load(e) if e["corpus"] != "fsdd" else load_audio(root / e["path"], 16000)[0]
+            wav = load(e, rng)
             speaker = e["speaker"] if factor == 1.0 else f"{e['speaker']}@{factor:g}"
             if factor != 1.0:
                 wav = pseudo_speaker(wav, factor)
@@ -120,7 +141,8 @@ def main() -> None:
                 t_utt.append(utt_emb)
                 labels.append(classes.index(speaker))
                 meta.append({"utt": e["utt"], "corpus": e["corpus"], "aug": applied}
-                            | ({"pseudo_factor": factor} if factor != 1.0 else {}))
+                            | ({"pseudo_factor": factor} if factor != 1.0 else {})
+                            | ({"text": e["text"]} if e["corpus"] == "tts" else {}))
         save_file(
             {
                 "feats": torch.cat(feats).contiguous(),
@@ -133,9 +155,6 @@ def main() -> None:
             str(path),
         )
         Path(f"{path}.json").write_text(json.dumps(meta))
-        for e, _, _ in items:
-            if e["corpus"] == "fsdd":
-                wav_cache.pop(e["utt"], None)
         print(
             json.dumps(
                 {

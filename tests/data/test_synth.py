@@ -72,6 +72,20 @@ def test_a_copy_does_not_depend_on_what_the_process_made_before(attack_id):
     assert np.array_equal(ATTACKS[attack_id].generate("hello world", a, seed=1), first)
 
 
+def test_kokoro_voice_mixture_is_the_mean_of_the_styles():
+    _require(["kokoro-jf_alpha"])
+    text = "the cat sat on the mat"
+    alpha, kumo = tts.kokoro(text, "jf_alpha"), tts.kokoro(text, "jm_kumo")
+    assert np.array_equal(tts.kokoro(text, "jf_alpha+jf_alpha"), alpha)  # a mean of one style
+    mix = tts.kokoro(text, "jf_alpha+jm_kumo")
+    assert np.isfinite(mix).all() and len(mix) > 0.3 * 16000
+    n = min(len(mix), len(alpha), len(kumo))
+    assert not np.allclose(mix[:n], alpha[:n], atol=1e-3)
+    assert not np.allclose(mix[:n], kumo[:n], atol=1e-3)
+    with pytest.raises(tts.SynthFailed, match="'nobody'"):
+        tts.kokoro(text, "jf_alpha+nobody")
+
+
 def test_piper_phoneme_ids():
     id_map = {"_": [0], "^": [1], "$": [2], " ": [3], "a": [14], "b": [15]}
     assert tts.phoneme_ids("ab ?", id_map) == [1, 0, 14, 0, 15, 0, 3, 0, 2]

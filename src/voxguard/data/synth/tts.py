@@ -242,14 +242,23 @@ def _kokoro() -> tuple[object, dict, dict]:
 
 
 def kokoro(text: str, voice: str = "jf_alpha", speed: float = 1.0) -> np.ndarray:
-    """Neural TTS with Kokoro-82M (StyleTTS2 acoustic model, iSTFTNet decoder) reading English."""
+    """Neural TTS with Kokoro-82M (StyleTTS2 acoustic model, iSTFTNet decoder) reading English.
+
+    ``voice`` is a shipped voice or an equal mixture of several joined by ``+``
+    (``jf_alpha+jm_kumo``: the mean of their style vectors, Kokoro's usual way to make a new voice).
+    """
     session, vocab, styles = _kokoro()
-    if voice not in styles:
-        raise SynthFailed(f"unknown Kokoro voice {voice!r}; shipped: {', '.join(sorted(styles))}")
+    names = voice.split("+")
+    unknown = [n for n in names if n not in styles]
+    if unknown:
+        raise SynthFailed(
+            f"unknown Kokoro voice {unknown[0]!r}; shipped: {', '.join(sorted(styles))}"
+        )
     tokens = [vocab[c] for c in phonemize(text, "en-us") if c in vocab][:500]
     if not tokens:
         raise SynthFailed(f"Kokoro: no phonemes for {text[:40]!r}")
-    style = styles[voice][min(len(tokens), len(styles[voice])) - 1].reshape(1, 256)
+    table = np.mean([styles[n] for n in names], axis=0)
+    style = table[min(len(tokens), len(table)) - 1].reshape(1, 256)
     audio = session.run(
         None,
         {
