@@ -8,9 +8,11 @@ import pytest
 from voxguard.audio.augment import (
     RawBoostConfig,
     _bandstop,
+    _box_smooth,
     apply_codec,
     colour_gain,
     impulsive_noise,
+    noise_reduction,
     notch_filter,
     random_colour,
     rawboost,
@@ -148,6 +150,37 @@ def test_random_colour_keeps_length_and_rms_and_dulls_or_tilts_white_noise():
         changed += abs(np.log(hi(spec_y) / hi(spec_x))) > 0.1
     assert changed >= 15
     assert random_colour(np.zeros(0, np.float32), rng).size == 0
+
+
+def test_noise_reduction_quiets_the_gaps_and_keeps_the_bursts():
+    # tone bursts (0.5 s on, 0.5 s off) over weak white noise: a noise reducer must take the
+    # noise in the gaps down by its reduction (>= 10 dB less the mask smoothing) and leave
+    # most of the bursts; same length, deterministic for a seed
+    t = np.arange(4 * FS) / FS
+    on = (t % 1) < 0.5
+    noise = 0.01 * np.random.default_rng(0).standard_normal(t.size)
+    x = (0.3 * np.sin(2 * np.pi * 220 * t) * on + noise).astype(np.float32)
+    gap, burst = ((t % 1) > 0.6) & ((t % 1) < 0.9), ((t % 1) > 0.1) & ((t % 1) < 0.4)
+
+    def rms(v: np.ndarray) -> float:
+        return float(np.sqrt(np.mean(v.astype(np.float64) ** 2)))
+
+    for seed in range(8):
+        y = noise_reduction(x, np.random.default_rng(seed))
+        assert y.shape == x.shape and y.dtype == np.float32 and np.isfinite(y).all()
+        assert rms(y[gap]) < rms(x[gap]) / 2  # at least 6 dB quieter
+        assert rms(y[burst]) > 0.5 * rms(x[burst])
+        assert np.array_equal(y, noise_reduction(x, np.random.default_rng(seed)))
+    short = np.ones(100, np.float32)
+    assert np.array_equal(noise_reduction(short, np.random.default_rng(0)), short)
+
+
+def test_box_smooth_is_a_centred_moving_average():
+    a = np.arange(10, dtype=np.float32)[:, None] * np.ones((1, 3), np.float32)
+    s = _box_smooth(a, 3, axis=0)
+    assert np.allclose(s[1:-1, 0], np.arange(1, 9))  # a ramp is its own centred average
+    assert s[0, 0] == pytest.approx((0 + 0 + 1) / 3) and s[-1, 0] == pytest.approx((8 + 9 + 9) / 3)
+    assert np.allclose(_box_smooth(a, 5, axis=1), a)  # constant along that axis
 
 
 def test_mp3_compression_level_is_applied_and_checked():
