@@ -220,3 +220,18 @@ def test_enroll_refuses_an_output_in_a_missing_folder_before_work(tmp_path, caps
     assert main(args) == 2
     assert "does not exist; create it first" in capsys.readouterr().err
     assert not out.parent.exists()
+
+
+def test_an_enrollment_of_another_model_is_one_error_not_one_per_file(
+    tmp_path, capsys, debug_weights
+):
+    # an enrollment from a model with another embedding size is wrong for every trial: one line,
+    # status 2, no decision printed (it used to be a per-file error and status 1)
+    np.save(tmp_path / "other.npy", np.ones(7, np.float32))
+    tests = [str(write_wav(tmp_path / f"t{i}.wav", 1.0, seed=i)) for i in range(2)]
+    cm, spk = str(debug_weights["debug_cm"]), str(debug_weights["debug_spk"])
+    args = ["verify", *tests, "--enrollment", str(tmp_path / "other.npy"), "--cm-model", cm]
+    assert main([*args, "--asv-model", spk, "--json"]) == 2
+    out = capsys.readouterr()
+    assert "has 7 dimensions" in out.err and len(out.err.strip().splitlines()) == 1
+    assert not [line for line in out.out.splitlines() if line.startswith("{")]

@@ -45,6 +45,10 @@ AudioInput = str | os.PathLike | np.ndarray
 MIN_ENROLL_SPEECH = MIN_SPEECH
 
 
+class EnrollmentMismatch(VoxguardError):
+    """An enrollment made by another speaker model (its size differs): wrong for every trial."""
+
+
 @dataclass
 class Embedding:
     """The speaker embedding of one input, or its error."""
@@ -306,7 +310,7 @@ class SpeakerVerifier(_Scorer):
         embedding = self._embed(test)
         enrollment = check_embedding(np.asarray(enrollment, dtype=np.float32), "the enrollment")
         if np.asarray(enrollment).size != embedding.size:
-            raise VoxguardError(
+            raise EnrollmentMismatch(
                 f"the enrollment has {np.asarray(enrollment).size} dimensions but {self.name} gives "
                 f"{embedding.size}; enroll the speaker again with the same speaker model"
             )

@@ -74,6 +74,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from voxguard.api import SASVSystem, SpeakerVerifier, load_embedding
+    from voxguard.api.verifier import EnrollmentMismatch
 
     if args.threshold_alias is not None:
         if args.asv_threshold is not None and args.asv_threshold != args.threshold_alias:
@@ -99,6 +100,8 @@ def run(args: argparse.Namespace) -> int:
     for path in paths:
         try:
             res = system.verify(enrollment, path)
+        except EnrollmentMismatch:
+            raise  # the same for every file: one error, status 2
         except VoxguardError as exc:
             report_error("verify", str(exc))
             failed += 1
