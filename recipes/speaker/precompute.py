@@ -85,12 +85,12 @@ def main() -> None:
     pseudo = [(e, a.pseudo_crops, f) for f in factors for e in libri]
     classes += sorted({f"{e['speaker']}@{f:g}" for e, _, f in pseudo})
     # generated voices last: each voice reads its own sentences (one rng stream per voice)
-    tts_items = []
-    for i, voice in enumerate(voices(a.seed) if a.tts else []):
+    tts_voices, tts_items = (voices(a.seed) if a.tts else []), []
+    for i, voice in enumerate(tts_voices):
         texts = sentences(libri, a.tts, np.random.default_rng([a.seed, 2_000_000, i]))
         tts_items += [({"utt": f"{voice.name}#{j}", "corpus": "tts", "speaker": voice.name,
                         "text": t, "voice": voice}, a.tts_crops, 1.0) for j, t in enumerate(texts)]
-    classes += [v.name for v in (voices(a.seed) if a.tts else [])]
+    classes += [v.name for v in tts_voices]
     (out / "classes.json").write_text(json.dumps(classes))
     babble_pool = [e for e in libri[::10]]
     wav_cache: dict[str, np.ndarray] = {}
