@@ -61,14 +61,24 @@ def hf_slope_db(wav: np.ndarray, rate: int = 16000) -> float:
     return float(band(6000, 8000) - band(300, 3000))
 
 
+def test_other_rows(data: Path) -> list[dict]:
+    """The ``librispeech-test-other`` lines of the shared data manifest."""
+    manifest = [json.loads(x) for x in (data / "manifest.jsonl").read_text().splitlines() if x]
+    return [r for r in manifest if r["corpus"] == "librispeech-test-other"]
+
+
+def first_window(wav: np.ndarray) -> torch.Tensor:
+    """The first ``WINDOW`` samples (tiled when shorter) as a float (1, WINDOW) batch."""
+    return torch.from_numpy(np.ascontiguousarray(tile_to(wav, WINDOW)[:WINDOW]))[None].float()
+
+
 def rate_of(flags: list[bool]) -> dict[str, float]:
     return {"n": len(flags), "rate": round(float(np.mean(flags)), 4)}
 
 
 def test_other_by_speaker(det: SpoofDetector, model, data: Path, thr: float) -> dict:
     """``librispeech-test-other`` (whole utterances, real inference path) split by speaker."""
-    manifest = [json.loads(x) for x in (data / "manifest.jsonl").read_text().splitlines() if x]
-    rows = [r for r in manifest if r["corpus"] == "librispeech-test-other"]
+    rows = test_other_rows(data)
     res = det.score_files([data / r["path"] for r in rows])
     called, leaf, slope = defaultdict(list), defaultdict(list), defaultdict(list)
     with torch.inference_mode():
@@ -76,8 +86,7 @@ def test_other_by_speaker(det: SpoofDetector, model, data: Path, thr: float) -> 
             llr = x.calibrated if x.calibrated is not None else x.score
             called[r["speaker"]].append(llr < thr)
             wav = load_audio(data / r["path"], 16000)[0]
-            first = torch.from_numpy(np.ascontiguousarray(tile_to(wav, WINDOW)[:WINDOW]))[None]
-            leaf[r["speaker"]].append(leaf_scores(model, first.float()))
+            leaf[r["speaker"]].append(leaf_scores(model, first_window(wav)))
             slope[r["speaker"]].append(hf_slope_db(wav))
     return {
         "called_spoof": rate_of([f for v in called.values() for f in v]),
@@ -131,7 +140,7 @@ def main() -> None:
     with torch.inference_mode():
         for r in clean:
             wav = load_audio(r["path"], 16000)[0]
-            x = torch.from_numpy(np.ascontiguousarray(tile_to(wav, WINDOW)[:WINDOW]))[None].float()
+            x = first_window(wav)
             key = f"bonafide/{r['speaker']}" if r["label"] == "bonafide" else f"spoof/{r['attack']}"
             leaf[key].append(leaf_scores(model, x))
             if r["label"] == "bonafide":

@@ -19,10 +19,9 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from features import WINDOW  # noqa: E402
+from bona_by_speaker import first_window, leaf_scores, test_other_rows  # noqa: E402
 from fuse import load_branch  # noqa: E402
 
-from voxguard.audio.crop import tile_to  # noqa: E402
 from voxguard.audio.io import load_audio  # noqa: E402
 
 
@@ -35,17 +34,14 @@ def main() -> None:
     ap.add_argument("--data", default="../shared/data")
     args = ap.parse_args()
     root = Path(args.data)
-    rows = [json.loads(x) for x in (root / "manifest.jsonl").read_text().splitlines() if x]
-    rows = [r for r in rows if r["corpus"] == "librispeech-test-other"]
+    rows = test_other_rows(root)
     models = {Path(r).name: load_branch(Path(r)).eval() for r in args.runs}
     out: dict[str, dict[str, list[float]]] = {n: defaultdict(list) for n in models}
     with torch.inference_mode():
         for r in rows:
-            w = tile_to(load_audio(root / r["path"], 16000)[0], WINDOW)[:WINDOW].astype(np.float32)
-            x = torch.from_numpy(w)[None]
+            x = first_window(load_audio(root / r["path"], 16000)[0])
             for name, m in models.items():
-                logits = m(x)[0]
-                out[name][r["speaker"]].append(float(logits[1] - logits[0]))
+                out[name][r["speaker"]] += leaf_scores(m, x)  # one leaf: its log-odds
     res = {
         n: {s: round(float(np.mean(v)), 2) for s, v in sorted(d.items())} for n, d in out.items()
     }

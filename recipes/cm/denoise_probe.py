@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bona_by_speaker import leaf_scores  # noqa: E402
+from bona_by_speaker import leaf_scores, test_other_rows  # noqa: E402
 from features import WINDOW  # noqa: E402
 
 from voxguard.api import SpoofDetector  # noqa: E402
@@ -66,8 +66,7 @@ def main() -> None:
     args = ap.parse_args()
     root = Path(args.data)
     model = SpoofDetector.from_pretrained("lcnn_triplesam_engine").model.eval()
-    rows = [json.loads(x) for x in (root / "manifest.jsonl").read_text().splitlines() if x]
-    rows = [r for r in rows if r["corpus"] == "librispeech-test-other" and r["speaker"] in SPEAKERS]
+    rows = [r for r in test_other_rows(root) if r["speaker"] in SPEAKERS]
     variants = {
         "as recorded": lambda z: z,
         "gate k 2, -30 dB": gate,

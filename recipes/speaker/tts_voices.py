@@ -16,7 +16,7 @@ longer than the 6-s excerpts here), lower case.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import combinations
 
 import numpy as np
@@ -49,7 +49,6 @@ class Voice:
     engine: str
     voice: str
     pitch: int = 50
-    kwargs: dict = field(default_factory=dict)
 
     def say(self, text: str, rng: np.random.Generator) -> np.ndarray:
         if self.engine == "espeak":
