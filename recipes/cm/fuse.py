@@ -1,8 +1,8 @@
 """Fuse a CM bundle with a trained waveform branch (e.g. ``lcnn_spec``) into one ``FusedCM`` bundle.
 
-python recipes/cm/fuse.py --cm attm_whisper_engine --branch runs/cm/lcnn_spec_s1 \
-    --engine data/voxguard-engine-l --cache runs/cm/fusion --out recipes/cm/results/fusion_lcnn_s1.json \
-    [--ship fused_attm_lcnn_engine [--install]]
+python recipes/cm/fuse.py --cm lcnn_spec_engine --branch runs/cm/lcnn_wide_s1 \
+    --engine data/voxguard-engine-l --cache runs/cm/fusion --out recipes/cm/results/fusion_spec_wide_s1.json \
+    [--ship lcnn_dual_engine [--install]]
 
 1. Every file of the selection sets (engine ``dev``; the pooled validation bona fide and spoof
    files of ``select_bundle.py``) is cut into the windows the product scores (4 s every 2 s, a
@@ -184,7 +184,7 @@ def plot(grid: list[dict], out: Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--cm", default="attm_whisper_engine")
+    ap.add_argument("--cm", required=True, help="bundle name or folder to fuse the branch onto")
     ap.add_argument("--branch", required=True, help="train_waveform.py run directory (best.pt)")
     ap.add_argument("--engine", default="data/voxguard-engine-l")
     ap.add_argument("--shared", default="../shared/data")

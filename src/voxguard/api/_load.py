@@ -17,13 +17,13 @@ DEFAULT_PREFERENCE = {
     # architectures, the wide-band one trained without SAM) on every term of the declared
     # criterion through the inference path (dev EER + same-corpus validation EER + dev partial
     # spoofs missed: 0.184 vs 0.323; all three SAM seeds passed; recipes/cm/README.md, "SAM");
-    # the others stay bundled as alternatives
+    # the others stay bundled as alternatives (the Whisper AttM CM attm_whisper_engine, 6.2 MB,
+    # is no longer packaged: recipes/cm/README.md rebuilds it)
     "cm": (
         "lcnn_triplesam_engine",
         "lcnn_triple_engine",
         "lcnn_dual_engine",
         "lcnn_spec_engine",
-        "attm_whisper_engine",
     ),
     "spk": ("bccmt_tiny_ge2e_kd",),
 }
