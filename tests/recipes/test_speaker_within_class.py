@@ -1,0 +1,119 @@
+"""``recipes/speaker/within_class.py``: the WCCN and LDA maps, checked against their definitions."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SPK = Path(__file__).resolve().parents[2] / "recipes" / "speaker"
+
+
+@pytest.fixture(scope="module")
+def wc():
+    sys.path.insert(0, str(SPK))
+    try:
+        import within_class
+    finally:
+        sys.path.remove(str(SPK))
+    return within_class
+
+
+def _speakers(rng: np.random.Generator, n_spk: int, per: int, d: int, within: np.ndarray):
+    centres = rng.normal(size=(n_spk, d)) * 3.0
+    chol = np.linalg.cholesky(within)
+    emb = np.concatenate([c + rng.normal(size=(per, d)) @ chol.T for c in centres])
+    return emb, [str(s) for s in range(n_spk) for _ in range(per)]
+
+
+def test_scatter_matches_its_definition(wc) -> None:
+    emb = np.array([[1.0, 0.0], [3.0, 0.0], [0.0, 2.0], [10.0, 10.0]])
+    spk = ["a", "a", "b", "c"]  # "b" and "c" have one utterance: no within-class term
+    m0, sw, sb = wc.scatter(emb, spk)
+    # by hand: speaker means (2, 0), (0, 2), (10, 10); their mean (4, 4)
+    np.testing.assert_allclose(m0, [4.0, 4.0])
+    # within: a's deviations (-1, 0) and (1, 0), over 2 utterances
+    np.testing.assert_allclose(sw, [[1.0, 0.0], [0.0, 0.0]])
+    c = np.array([[-2.0, -4.0], [-4.0, -2.0], [6.0, 6.0]])
+    np.testing.assert_allclose(sb, c.T @ c / 3)
+
+
+def test_wccn_whitens_the_within_class_scatter(wc) -> None:
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(6, 6))
+    emb, spk = _speakers(rng, 40, 50, 6, a @ a.T + 0.1 * np.eye(6))
+    _, sw, sb = wc.scatter(emb, spk)
+    m = wc.variant_map(sw, sb, a=0.0)
+    np.testing.assert_allclose(m @ sw @ m.T, np.eye(6), atol=1e-8)
+    # shrinkage: the map whitens the shrunk scatter instead
+    m = wc.variant_map(sw, sb, a=0.3)
+    shrunk = 0.7 * sw + 0.3 * np.trace(sw) / 6 * np.eye(6)
+    np.testing.assert_allclose(m @ shrunk @ m.T, np.eye(6), atol=1e-8)
+
+
+def test_lda_map_has_rank_k_and_keeps_the_discriminant_directions(wc) -> None:
+    rng = np.random.default_rng(1)
+    d, k = 5, 2
+    # the speakers differ only along the first two axes; the rest is within-speaker noise
+    centres = np.zeros((30, d))
+    centres[:, :2] = rng.normal(size=(30, 2)) * 5.0
+    emb = np.concatenate([c + rng.normal(size=(40, d)) for c in centres])
+    spk = [str(s) for s in range(30) for _ in range(40)]
+    _, sw, sb = wc.scatter(emb, spk)
+    m = wc.variant_map(sw, sb, a=0.0, k=k)
+    assert np.linalg.matrix_rank(m, tol=1e-8) == k
+    # the kept subspace is (nearly) the first two axes: the last three map to almost nothing
+    row_space = np.linalg.svd(m)[2][:k]
+    assert np.abs(row_space[:, 2:]).max() < 0.1
+    assert np.linalg.norm(row_space[:, :2], axis=1).min() > 0.99
+
+
+def test_the_study_grid_is_the_declared_one(wc) -> None:
+    assert list(wc.VARIANTS) == ["raw", "wccn a=0.1", "wccn a=0.3", "lda128 a=0.1", "lda64 a=0.1"]
+
+
+@pytest.fixture(scope="module")
+def vs():
+    sys.path.insert(0, str(SPK))
+    try:
+        import validation_speakers
+    finally:
+        sys.path.remove(str(SPK))
+    return validation_speakers
+
+
+def test_clean_stretch_is_the_longest_part_no_other_turn_overlaps(vs) -> None:
+    # turn 0-10 s; others cover 2-3 and 2.5-6 (merged: 2-6) and 9-12: free 0-2, 6-9
+    assert vs.clean_stretch((0.0, 10.0), [(2.0, 3.0), (2.5, 6.0), (9.0, 12.0)]) == (6.0, 9.0)
+    assert vs.clean_stretch((0.0, 10.0), []) == (0.0, 10.0)
+    a, b = vs.clean_stretch((0.0, 10.0), [(-1.0, 11.0)])  # wholly overlapped: nothing left
+    assert b - a == 0
+    assert vs.clean_stretch((4.0, 10.0), [(0.0, 5.0), (20.0, 30.0)]) == (5.0, 10.0)
+
+
+def test_rttm_lines_and_a_malformed_one(vs, tmp_path: Path) -> None:
+    p = tmp_path / "x.rttm"
+    p.write_text(
+        "SPEAKER trn00 1 3.168 0.800 <NA> <NA> MEO069 <NA> <NA>\n\nSPEAKER trn00 1 5.5 1.25 <NA> <NA> MEE068\n"
+    )
+    assert vs.read_rttm(p) == [("trn00", 3.168, 3.968, "MEO069"), ("trn00", 5.5, 6.75, "MEE068")]
+    p.write_text("SPEAKER trn00 1 3.168\n")
+    with pytest.raises(ValueError, match="x.rttm:1"):
+        vs.read_rttm(p)
+
+
+def test_trials_stay_within_a_corpus(vs) -> None:
+    segs = [
+        {"corpus": "ami", "speaker": "a"},
+        {"corpus": "ami", "speaker": "a"},
+        {"corpus": "ami", "speaker": "b"},
+        {"corpus": "vctk", "speaker": "a"},
+    ]
+    i, j, t = vs.pooled_trials(segs)
+    assert sorted(zip(i.tolist(), j.tolist(), t.tolist(), strict=True)) == [
+        (0, 1, True),
+        (0, 2, False),
+        (1, 2, False),
+    ]
