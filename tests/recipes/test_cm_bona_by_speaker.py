@@ -8,24 +8,14 @@ equal to that network's own logit difference.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
 
-CM = Path(__file__).resolve().parents[2] / "recipes" / "cm"
-
 
 @pytest.fixture(scope="module")
-def tool():
-    sys.path.insert(0, str(CM))
-    try:
-        import bona_by_speaker
-    finally:
-        sys.path.remove(str(CM))
-    return bona_by_speaker
+def tool(import_recipe):
+    return import_recipe("cm", "bona_by_speaker")
 
 
 def test_hf_slope_of_white_noise_is_flat(tool):

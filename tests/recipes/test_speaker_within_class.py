@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-SPK = Path(__file__).resolve().parents[2] / "recipes" / "speaker"
-
 
 @pytest.fixture(scope="module")
-def wc():
-    sys.path.insert(0, str(SPK))
-    try:
-        import within_class
-    finally:
-        sys.path.remove(str(SPK))
-    return within_class
+def wc(import_recipe):
+    return import_recipe("speaker", "within_class")
 
 
 def _speakers(rng: np.random.Generator, n_spk: int, per: int, d: int, within: np.ndarray):
@@ -75,13 +67,8 @@ def test_the_study_grid_is_the_declared_one(wc) -> None:
 
 
 @pytest.fixture(scope="module")
-def vs():
-    sys.path.insert(0, str(SPK))
-    try:
-        import validation_speakers
-    finally:
-        sys.path.remove(str(SPK))
-    return validation_speakers
+def vs(import_recipe):
+    return import_recipe("speaker", "validation_speakers")
 
 
 def test_clean_stretch_is_the_longest_part_no_other_turn_overlaps(vs) -> None:
