@@ -15,7 +15,8 @@ within each corpus (trials rebuilt from the resampled speakers' segments) and re
 first system against each other, the share of resamples in which the other system's pooled EER
 is lower. Nothing is trained or estimated here.
 
-Usage: python validation_speakers.py DATA_DIR OUT_JSON WEIGHTS... [--bootstrap 1000]
+Usage: python validation_speakers.py DATA_DIR OUT_JSON SYSTEM... [--bootstrap 1000]
+SYSTEM: as ``evaluate.py``'s — ``ge2e`` (the teacher) or a weights directory / bundle name.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import voxguard  # noqa: E402
+from evaluate import System  # noqa: E402
+
 from voxguard.audio.io import load_audio  # noqa: E402
 from voxguard.metrics import sv_metrics  # noqa: E402
 
@@ -150,7 +152,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("data_dir")
     ap.add_argument("out_json")
-    ap.add_argument("weights", nargs="+")
+    ap.add_argument("weights", nargs="+", metavar="SYSTEM")
     ap.add_argument("--bootstrap", type=int, default=0)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
@@ -161,9 +163,8 @@ def main() -> None:
     wavs = [load_segment(data, s) for s in segs]
     cos = {}
     for w in args.weights:
-        model = voxguard.load_pretrained(w).eval()
-        with torch.no_grad():
-            emb = np.stack([model(torch.from_numpy(x)[None])[0].numpy() for x in wavs])
+        system = System(w)
+        emb = np.stack([system.embed(x) for x in wavs])
         emb /= np.linalg.norm(emb, axis=1, keepdims=True)
         cos[w] = emb @ emb.T
     i, j, t = pooled_trials(segs)
