@@ -41,3 +41,27 @@ class EmbeddingDistillLoss(nn.Module):
             cosines.append(cos.detach())
             total = total + w * (1.0 - cos)
         return total, cosines
+
+
+def similarity_matching_loss(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
+    """``1 - Pearson correlation`` between the student's and the teacher's cosine similarities
+    over the distinct pairs of a batch (similarity-preserving KD, Tung & Mori, ICCV 2019, on the
+    cosine Gram matrix of the embeddings).
+
+    :class:`EmbeddingDistillLoss` matches each embedding to its teacher target through the learned
+    projection ``P``, while verification scores the cosine of ``s`` itself; this term shapes that
+    scoring geometry directly: pairs the teacher finds more alike should be more alike in ``s``.
+    The correlation, not the squared difference, because a verification score's errors do not
+    change under an affine map of it, and the two spaces differ by one (the teacher's ReLU
+    embeddings have all-positive cosines, mean about 0.5; a student's are centred near 0): a
+    squared difference would spend the term on that offset.
+    """
+    n = student.shape[0]
+    if n < 3:
+        return student.new_zeros(())
+    zs = nn.functional.normalize(student, dim=-1)
+    zt = nn.functional.normalize(teacher, dim=-1)
+    off = ~torch.eye(n, dtype=torch.bool, device=student.device)
+    a, b = (zs @ zs.T)[off], (zt @ zt.T)[off]
+    a, b = a - a.mean(), b - b.mean()
+    return 1.0 - (a * b).sum() / (a.norm() * b.norm()).clamp_min(1e-12)

@@ -7,7 +7,7 @@ length for the batch (``min_frames``-``max_frames``), a random window of each sa
 (tiled when shorter), per-window CMN, and minimises
 
     w_clean (1 - cos(P s, t_clean)) + w_aug (1 - cos(P s, t_aug)) + w_utt (1 - cos(P s, t_utt))
-    + aam_weight * AAM-softmax(s, speaker)
+    + aam_weight * AAM-softmax(s, speaker) [+ w_rel * similarity matching of s to t_clean]
 
 with ``P`` a learned projection to the teacher's dimension (training only). Every ``eval_every``
 steps the dev EER (cosine of full-length dev utterances) is logged and a checkpoint written;
@@ -84,6 +84,11 @@ class DistillConfig:
     # Decay ramps as min(ema_decay, (1 + t) / (10 + t)) over the run's steps t (the usual
     # warm-up, so the average is not dominated by the starting weights).
     ema_decay: float = 0.0
+    # Similarity matching (0: none): w_rel * (1 - the correlation of cos(s_i, s_j) with
+    # cos(t_i, t_j) over the batch's pairs), t the teacher's clean-crop embeddings
+    # (``voxguard.losses.embedding_kd.similarity_matching_loss``): shapes the cosine geometry
+    # of s, which verification scores, instead of only P s.
+    w_rel: float = 0.0
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DistillConfig:
@@ -343,7 +348,7 @@ def train_distill(
     its EER is logged too and it, not ``dev``, chooses the best checkpoint.
     """
     from voxguard.losses.aam import AAMSoftmax, margin_schedule
-    from voxguard.losses.embedding_kd import EmbeddingDistillLoss
+    from voxguard.losses.embedding_kd import EmbeddingDistillLoss, similarity_matching_loss
     from voxguard.losses.kd import attention_kd_loss
     from voxguard.models import create_model, save_pretrained
 
@@ -421,6 +426,10 @@ def train_distill(
         )
         aam_loss, acc = head(emb, bank.labels[ids])
         loss = kd_loss + cfg.aam_weight * aam_loss
+        rel_loss = None
+        if cfg.w_rel:
+            rel_loss = similarity_matching_loss(emb, bank.t_clean[ids])
+            loss = loss + cfg.w_rel * rel_loss
         attn_loss = None
         if teacher is not None:
             with torch.no_grad():
@@ -447,6 +456,7 @@ def train_distill(
                 "aam": round(aam_loss.item(), 4),
                 "acc": round(acc.item(), 3),
                 **({"attn_kd": round(attn_loss.item(), 4)} if attn_loss is not None else {}),
+                **({"rel": round(rel_loss.item(), 5)} if rel_loss is not None else {}),
                 "lr": _lr_at(cfg, step),
                 "frames": frames,
                 "wall_s": round(state["wall_s"], 1),
