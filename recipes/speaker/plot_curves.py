@@ -5,8 +5,9 @@ RUN: a run directory (its log.jsonl) or a log.jsonl file, optionally RUN@STEP to
 its weights started from when the checkpoint it was initialised from no longer exists.
 A run started from another run's checkpoint or a bundle (``init_from``) is drawn after it: its
 steps are offset by the training steps behind the weights it started from (``init_step`` in its
-log, else that checkpoint's card). Runs with attention-map KD also get their KD term drawn, and
-runs with a moving average of the weights (``ema_decay``) the average's dev EER on the 38 speakers.
+log, else that checkpoint's card). Runs with attention-map KD or similarity matching (``w_rel``)
+also get that term drawn, and runs with a moving average of the weights (``ema_decay``) the
+average's dev EER on the 38 speakers.
 """
 
 from __future__ import annotations
@@ -56,6 +57,14 @@ def main(out_png: str, *runs: str) -> None:
             (0, train, lambda r: r["kd"], "-", f"{name} KD"),
             (0, train, lambda r: 0.2 * r["aam"], "-", f"{name} 0.2 x AAM"),
             (0, attn, lambda r: r["attn_kd"], ":", f"{name} attention-map KD (KL)"),
+            # runs with similarity matching (w_rel): its 1 - correlation, unweighted, dashed
+            (
+                0,
+                [r for r in train if "rel" in r],
+                lambda r: r["rel"],
+                "--",
+                f"{name} 1 - sim. corr.",
+            ),
             (1, train, lambda r: r["cos_clean"], "-", name),
             (2, dev, lambda r: r["dev_eer_pct"], "o-", name),
             # runs with a moving average of the weights (ema_decay): its dev figures, dotted
