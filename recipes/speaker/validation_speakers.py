@@ -111,20 +111,16 @@ def load_segment(data: Path, seg: dict) -> np.ndarray:
     return np.ascontiguousarray(wav[a:b])
 
 
-def pooled_trials(
-    segs: list[dict], pick: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``i, j, target`` of all pairs within each corpus over the segment indices ``pick``."""
-    idx = np.arange(len(segs)) if pick is None else pick
+def pooled_trials(segs: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``i, j, target`` of all pairs of ``segs`` within each corpus."""
     ii, jj, tt = [], [], []
-    for a in range(len(idx)):
-        for b in range(a + 1, len(idx)):
-            x, y = segs[idx[a]], segs[idx[b]]
-            if x["corpus"] != y["corpus"] or (pick is not None and idx[a] == idx[b]):
+    for a in range(len(segs)):
+        for b in range(a + 1, len(segs)):
+            if segs[a]["corpus"] != segs[b]["corpus"]:
                 continue
-            ii.append(idx[a])
-            jj.append(idx[b])
-            tt.append(x["speaker"] == y["speaker"])
+            ii.append(a)
+            jj.append(b)
+            tt.append(segs[a]["speaker"] == segs[b]["speaker"])
     return np.array(ii), np.array(jj), np.array(tt, dtype=bool)
 
 
