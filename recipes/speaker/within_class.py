@@ -28,6 +28,7 @@ import argparse
 import json
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -38,9 +39,8 @@ from fold import embed, fold  # noqa: E402
 from splits import dev_curve_subset, splits  # noqa: E402
 
 import voxguard  # noqa: E402
-from voxguard.metrics import sv_metrics  # noqa: E402
 from voxguard.models import save_pretrained  # noqa: E402
-from voxguard.scoring.cosine import all_pairs_trials, cosine_matrix  # noqa: E402
+from voxguard.training.spk_distill import all_pairs_eer_pct  # noqa: E402
 
 #: The whole grid, declared before any result (``a``: shrinkage; ``k``: LDA dimensions).
 VARIANTS = {
@@ -83,12 +83,6 @@ def variant_map(sw: np.ndarray, sb: np.ndarray, a: float, k: int | None = None) 
     return uk @ uk.T @ w
 
 
-def eer_pct(z: np.ndarray, speakers: list[str]) -> float:
-    i, j, target = all_pairs_trials(speakers)
-    sc = cosine_matrix(z, z)[i, j]
-    return round(100 * sv_metrics(sc[target], sc[~target])["eer"], 3)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("data_dir")
@@ -112,7 +106,8 @@ def main() -> None:
     train_spk = [e["speaker"] for e in train]
     dev_spk = [e["speaker"] for e in dev]
     m0, sw, sb = scatter(e_train, train_spk)
-    multi = sorted({s for s in train_spk if train_spk.count(s) > 1})
+    counts = Counter(train_spk)
+    multi = sorted(s for s, c in counts.items() if c > 1)
 
     maps: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     rows = {}
@@ -124,8 +119,10 @@ def main() -> None:
         maps[name] = (mm, mu)
         z = (e_dev - mu) @ mm.T
         rows[name] = {
-            "dev_eer_pct": eer_pct(z, dev_spk),
-            "dev_full_eer_pct": eer_pct(z[full_idx], [dev_spk[n] for n in full_idx]),
+            "dev_eer_pct": round(all_pairs_eer_pct(z, dev_spk), 3),
+            "dev_full_eer_pct": round(
+                all_pairs_eer_pct(z[full_idx], [dev_spk[n] for n in full_idx]), 3
+            ),
         }
         print(
             f"{name:14s} dev {rows[name]['dev_eer_pct']:6.3f}  dev_full {rows[name]['dev_full_eer_pct']:6.3f}"
@@ -137,7 +134,7 @@ def main() -> None:
             "train_utterances": len(train),
             "train_speakers": len(set(train_spk)),
             "within_class_speakers": len(multi),
-            "within_class_utterances": sum(train_spk.count(s) for s in multi),
+            "within_class_utterances": sum(counts[s] for s in multi),
         },
         "dev": f"all pairs of {len(dev)} dev utterances (6 mini + 32 cohort-only speakers)",
         "dev_full": f"{len(full_idx)} utterances (the 72-utterance curve set + 32 cohort)",

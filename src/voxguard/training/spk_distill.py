@@ -171,7 +171,8 @@ def dev_embeddings(model: nn.Module, dev: Any) -> np.ndarray:
     return np.stack([out[i] for i in range(len(feats))])
 
 
-def _eer_of(emb: np.ndarray, speakers: list[str]) -> float:
+def all_pairs_eer_pct(emb: np.ndarray, speakers: list[str]) -> float:
+    """EER (%) of cosine scores over all pairs of the embeddings (target: same speaker)."""
     from voxguard.metrics import sv_metrics
     from voxguard.scoring.cosine import all_pairs_trials, cosine_matrix
 
@@ -182,7 +183,7 @@ def _eer_of(emb: np.ndarray, speakers: list[str]) -> float:
 
 def dev_eer(model: nn.Module, dev: Any) -> float:
     """EER (%) of all pairs of the dev cache's utterances, cosine of full-length embeddings."""
-    return _eer_of(dev_embeddings(model, dev), list(dev.speakers))
+    return all_pairs_eer_pct(dev_embeddings(model, dev), list(dev.speakers))
 
 
 def dev_eers(model: nn.Module, dev: Any, dev_full: Any = None) -> tuple[float, float | None]:
@@ -193,9 +194,11 @@ def dev_eers(model: nn.Module, dev: Any, dev_full: Any = None) -> tuple[float, f
     emb = dev_embeddings(model, dev_full)
     row = {u: k for k, u in enumerate(dev_full.utts)}
     if not set(dev.utts) <= set(row):
-        return dev_eer(model, dev), _eer_of(emb, list(dev_full.speakers))
+        return dev_eer(model, dev), all_pairs_eer_pct(emb, list(dev_full.speakers))
     sub = [row[u] for u in dev.utts]
-    return _eer_of(emb[sub], list(dev.speakers)), _eer_of(emb, list(dev_full.speakers))
+    return all_pairs_eer_pct(emb[sub], list(dev.speakers)), all_pairs_eer_pct(
+        emb, list(dev_full.speakers)
+    )
 
 
 def _embed(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
