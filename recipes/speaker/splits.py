@@ -5,7 +5,9 @@
   cohort-only speaker (one 6-s utterance each) — learning curves, checkpoint selection and the
   calibration / operating-point fit; none of them is trained on (their cohort utterance neither);
 - train: the rest of librispeech-mini and librispeech-cohort, and fsdd (6 speakers, 8 kHz).
-``speecht5-hifigan``, ``vctk-vc`` and ``ami-excerpts`` are validation-only and never used here.
+``speecht5-hifigan``, ``vctk-vc`` and ``ami-excerpts`` are validation-only and never in these splits
+(``validation_speakers.py`` scores speaker trials on ``ami-excerpts`` and ``vctk-vc/bonafide`` for
+selection and reports only; nothing is trained or fitted on them).
 """
 
 from __future__ import annotations
