@@ -219,7 +219,16 @@ def plot(log_path: Path, out: Path) -> None:
         steps = np.array([r["step"] for r in tr])
         loss = np.array([r["loss"] for r in tr])
         k = max(1, len(loss) // 100)
-        ax[0].plot(steps[k - 1 :], np.convolve(loss, np.ones(k) / k, mode="valid"))
+        ax[0].plot(steps[k - 1 :], np.convolve(loss, np.ones(k) / k, mode="valid"), label="CM loss")
+        adv = [(r["step"], r["adv_loss"]) for r in tr if "adv_loss" in r]
+        if adv:  # train_waveform.py --speaker-adv: the adversary's speaker cross-entropy, own axis
+            a_steps, a_loss = map(np.array, zip(*adv, strict=True))
+            twin = ax[0].twinx()
+            twin.plot(a_steps[k - 1 :], np.convolve(a_loss, np.ones(k) / k, mode="valid"), color="tab:red",
+                      label="speaker adversary CE")
+            twin.set_ylabel("speaker adversary cross-entropy", color="tab:red")
+            twin.legend(fontsize=7, loc="upper center")
+        ax[0].legend(fontsize=7)
     ax[0].set(xlabel="step", ylabel="training loss (smoothed)", title="loss")
     for key, lab in (("dev_eer", "dev EER (seen attacks)"), ("eval_eer", "eval EER (unseen families, report only)"),
                      ("validation_eer", "validation pooled EER"), ("same_corpus_validation_eer", "same-corpus validation EER"),

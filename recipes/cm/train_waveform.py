@@ -2,7 +2,7 @@
 
 python recipes/cm/train_waveform.py --engine data/voxguard-engine-l --out runs/cm/lcnn_spec_s1 \
     [--model lcnn_spec] [--steps 3000] [--batch 24] [--lr 1e-3] [--seed 1] [--eval-every 200] [--mixup 0.5] [--sam 0.05] \
-    [--extra-train data/voxguard-engine-vc] [--colour 0.5] [--denoise 0.3]
+    [--extra-train data/voxguard-engine-vc] [--colour 0.5] [--denoise 0.3] [--speaker-adv 0.1]
 
 Run it with ``MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=4294967295``: glibc
 otherwise maps and unmaps every large conv buffer, and half the CPU goes to page faults (3.6 vs
@@ -32,6 +32,13 @@ noise reducer (``voxguard.audio.augment.noise_reduction``), after the colour: a 
 recording moved the phase branch towards "spoof" by about 2.4 log-odds (twentieth session). ``--sam RHO`` takes each step with the gradient at
 the worst point of a ``RHO`` ball around the weights (sharpness-aware minimisation,
 ``voxguard.training.sam``; with any of the losses; two forward-backward passes per step, 1.6x the CPU here).
+``--speaker-adv LAMBDA`` adds a speaker adversary (``voxguard.training.adversary``): a linear
+classifier of the bona fide training speakers on the CM's pooled embedding, behind a gradient
+reversal whose coefficient follows DANN's ramp up to ``LAMBDA``, on the bona fide half of each
+batch (a TTS spoof does not carry its source speaker's voice); training-time only, the CM's
+weights and architecture are those of a run without it. Its cross-entropy is logged as
+``adv_loss`` (rising while the CM's embedding forgets the speakers) and its weights are kept
+next to ``ckpt.pt`` for resume (``adversary.pt``).
 """
 
 from __future__ import annotations
@@ -57,6 +64,7 @@ from voxguard.audio.crop import tile_to  # noqa: E402
 from voxguard.audio.io import load_audio  # noqa: E402
 from voxguard.losses.ocsoftmax import oc_softmax_loss  # noqa: E402
 from voxguard.models import create_model  # noqa: E402
+from voxguard.training.adversary import SpeakerAdversary, dann_ramp  # noqa: E402
 from voxguard.training.sam import SAM, frozen_batchnorm  # noqa: E402
 
 
@@ -84,6 +92,18 @@ def batch_loss(model, x: torch.Tensor, y: torch.Tensor, one_class: bool,
         logits = model(lam * x + (1 - lam) * x[perm])
         return lam * F.cross_entropy(logits, y) + (1 - lam) * F.cross_entropy(logits, y[perm])
     return F.cross_entropy(model(x), y)
+
+
+def step_loss(model, x: torch.Tensor, y: torch.Tensor, one_class: bool, mix: tuple[float, torch.Tensor] | None,
+              adv_term: tuple[SpeakerAdversary, torch.Tensor, torch.Tensor, float] | None,
+              ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The CM loss of :func:`batch_loss` and, with ``adv_term = (adversary, speakers, keep, lam)``,
+    the speaker adversary's reversed cross-entropy on that same forward pass (else ``None``)."""
+    cm = batch_loss(model, x, y, one_class, mix)
+    if adv_term is None:
+        return cm, None
+    adversary, speakers, keep, lam = adv_term
+    return cm, adversary.loss(speakers, keep, lam)
 
 
 def init_weights(path: Path) -> dict[str, torch.Tensor]:
@@ -145,6 +165,9 @@ def main() -> None:
                     help="probability of a random recording colour (low-pass or tilt) on each training view")
     ap.add_argument("--denoise", type=float, default=0.0, metavar="P",
                     help="probability of a random spectral-gating noise reducer on each training view")
+    ap.add_argument("--speaker-adv", type=float, default=0.0, metavar="LAMBDA",
+                    help="speaker-adversarial training: gradient reversal up to LAMBDA (DANN ramp) against a "
+                    "classifier of the bona fide training speakers on the pooled embedding (0 = off)")
     ap.add_argument("--init", default=None,
                     help="start from these weights instead of a random init: a bundle folder, its "
                     "model.safetensors, or a best.pt / ckpt.pt of this recipe (e.g. to finish a schedule a "
@@ -175,8 +198,19 @@ def main() -> None:
     one_class = getattr(model, "head", "linear") == "ocsoftmax"
     if one_class and args.mixup > 0:
         raise SystemExit(f"--mixup needs a cross-entropy model; {args.model} trains with the one-class softmax")
+    if args.speaker_adv > 0 and (one_class or args.mixup > 0):
+        raise SystemExit("--speaker-adv needs a cross-entropy model without --mixup (a mixed batch has no one speaker)")
     params = list(model.parameters())
-    opt = torch.optim.AdamW(params, args.lr, weight_decay=1e-4)
+    groups_opt: list[dict] = [{"params": params}]
+    adversary = speaker_of = None
+    if args.speaker_adv > 0:
+        speakers = sorted({rows[i]["speaker"] for i in train_b})
+        speaker_of = {s: k for k, s in enumerate(speakers)}
+        adversary = SpeakerAdversary(model, len(speakers), torch.zeros(2, int(args.crop_s * 16000)))
+        groups_opt.append({"params": list(adversary.parameters())})
+        if (out / "adversary.pt").is_file():
+            adversary.load_state_dict(torch.load(out / "adversary.pt", weights_only=True))
+    opt = torch.optim.AdamW(groups_opt, args.lr, weight_decay=1e-4)
     sam = SAM(params, args.sam) if args.sam > 0 else None
     rng = np.random.default_rng(args.seed)
     step, wall0, cpu0, history = resume(out, model, opt, rng)
@@ -216,20 +250,27 @@ def main() -> None:
         if args.mixup > 0:  # drawn once per step: SAM's second pass sees the same mixed batch
             lam = float(rng.beta(args.mixup, args.mixup))
             mix = (lam, torch.from_numpy(rng.permutation(len(x))))
+        adv_term = None
+        if adversary is not None:  # the bona fide half's speakers; the spoof half is masked out
+            spk = torch.tensor([speaker_of.get(rows[i]["speaker"], 0) for i in idx])
+            adv_term = (adversary, spk, y == 1, dann_ramp(step / args.steps, args.speaker_adv))
         opt.zero_grad()
-        loss = batch_loss(model, xt, y, one_class, mix)
-        loss.backward()
+        loss, adv = step_loss(model, xt, y, one_class, mix, adv_term)
+        (loss if adv is None else loss + adv).backward()
         if sam is not None:  # the gradient at the worst point of the rho ball, then back
             sam.perturb()
             opt.zero_grad()
             with frozen_batchnorm(model):
-                batch_loss(model, xt, y, one_class, mix).backward()
+                cm2, adv2 = step_loss(model, xt, y, one_class, mix, adv_term)
+                (cm2 if adv2 is None else cm2 + adv2).backward()
             sam.restore()
         torch.nn.utils.clip_grad_norm_(params, 5.0)
         opt.step()
         step += 1
         rec = {"step": step, "loss": float(loss.detach()), "lr": lr, "data_cpu_s": round(data_cpu, 3),
                "wall_s": wall0 + time.time() - t0, "cpu_s": cpu0 + time.process_time() - c0}
+        if adv is not None:
+            rec.update(adv_loss=float(adv.detach()), adv_lam=adv_term[3])
         log.write(json.dumps(rec) + "\n")
         if step % 20 == 0:
             log.flush()
@@ -241,9 +282,14 @@ def main() -> None:
             snap = {k: v.detach().clone() for k, v in model.state_dict().items()}
             history.append((res["selection"], step, snap))
             history = sorted(history, key=lambda h: h[0])[: args.average]
+            if adversary is not None:  # first: a resume from ckpt.pt then finds the matching adversary
+                torch.save(adversary.state_dict(), out / "adversary.tmp")
+                (out / "adversary.tmp").replace(out / "adversary.pt")
             checkpoint(out, model, opt, step, rec, history, rng)
             print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in res.items()}), flush=True)
     log.close()
+    if adversary is not None:
+        adversary.remove()
     # BatchNorm running statistics are averaged like the weights (affine-free BN: only buffers)
     avg = {k: (sum(h[2][k].float() for h in history) / len(history)).to(history[0][2][k].dtype) for k in history[0][2]}
     model.load_state_dict(avg)
@@ -253,7 +299,8 @@ def main() -> None:
     summary = {"final_averaged": final, "averaged_steps": [h[1] for h in history],
                "params": sum(p.numel() for p in params), "args": vars(args),
                "loss": ("oc_softmax" if one_class else ("cross_entropy+mixup" if args.mixup > 0 else "cross_entropy"))
-               + (f"+sam(rho={args.sam})" if args.sam > 0 else ""),
+               + (f"+sam(rho={args.sam})" if args.sam > 0 else "")
+               + (f"+speaker_adversary(lambda={args.speaker_adv}, {len(speaker_of)} speakers)" if adversary else ""),
                "train_files": {"bonafide": len(train_b), "spoof": len(train_s)},
                "attacks_seen": sorted({rows[i]["attack"] for i in train_s}),
                "wall_s": wall0 + time.time() - t0, "cpu_s": cpu0 + time.process_time() - c0}
