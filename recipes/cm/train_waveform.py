@@ -300,7 +300,7 @@ def main() -> None:
                "params": sum(p.numel() for p in params), "args": vars(args),
                "loss": ("oc_softmax" if one_class else ("cross_entropy+mixup" if args.mixup > 0 else "cross_entropy"))
                + (f"+sam(rho={args.sam})" if args.sam > 0 else "")
-               + (f"+speaker_adversary(lambda={args.speaker_adv}, {len(speaker_of)} speakers)" if adversary else ""),
+               + (f"+speaker_adversary(lambda={args.speaker_adv}, {len(speaker_of)} speakers)" if adversary is not None else ""),
                "train_files": {"bonafide": len(train_b), "spoof": len(train_s)},
                "attacks_seen": sorted({rows[i]["attack"] for i in train_s}),
                "wall_s": wall0 + time.time() - t0, "cpu_s": cpu0 + time.process_time() - c0}
