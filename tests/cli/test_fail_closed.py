@@ -5,6 +5,7 @@ enrollment files, bad numeric options, unknown devices, non-UTF-8 or BOM manifes
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -190,6 +191,21 @@ def test_a_folder_given_as_audio_is_named_as_a_folder(tmp_path):
             read(tmp_path)
     with pytest.raises(AudioError, match="file not found"):
         load_audio(tmp_path / "missing.wav")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes need a POSIX system")
+def test_a_pipe_given_as_audio_is_named_as_one_not_read(tmp_path, capsys):
+    """A FIFO exists but is no regular file: reading it would block, and "not found" would mislead."""
+    from voxguard.audio.io import audio_info, load_audio
+
+    fifo = tmp_path / "pipe.wav"
+    os.mkfifo(fifo)
+    for read in (load_audio, audio_info):
+        with pytest.raises(AudioError, match="is not a regular file"):
+            read(fifo)
+    assert main(["detect", str(fifo), "--model", "debug_cm", "--random-init"]) != 0
+    err = capsys.readouterr().err
+    assert "pipe.wav: is not a regular file" in err and "Traceback" not in err
 
 
 def test_weights_without_a_model_name(tmp_path, debug_weights):

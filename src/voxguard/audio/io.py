@@ -75,10 +75,16 @@ def _describe(source: AudioSource, name: str | None) -> str:
     return "<audio bytes>"
 
 
-def _missing(path: Path, label: str) -> AudioError:
-    """The error for a path that is not a regular file: a folder, or nothing there."""
+def missing_file_error(path: Path, label: str) -> AudioError:
+    """The error for a path that is not a regular file: a folder, a pipe or device, or nothing there."""
     if path.is_dir():
         return AudioError(label, "is a folder, not an audio file", "pass the audio files in it")
+    if path.exists():  # a FIFO, socket or device: reading it could block or never end
+        return AudioError(
+            label,
+            "is not a regular file (a pipe, socket or device)",
+            "save the audio to a file first",
+        )
     return AudioError(label, "file not found", "check the path")
 
 
@@ -87,7 +93,7 @@ def audio_info(source: AudioSource, name: str | None = None) -> sf._SoundFileInf
     label = _describe(source, name)
     handle = io.BytesIO(source) if isinstance(source, bytes) else source
     if isinstance(source, (str, PathLike)) and not Path(source).is_file():
-        raise _missing(Path(source), label)
+        raise missing_file_error(Path(source), label)
     try:
         return sf.info(handle)
     except Exception as exc:
@@ -195,7 +201,7 @@ def load_audio(
     if isinstance(source, (str, PathLike)):
         path = Path(source)
         if not path.is_file():
-            raise _missing(path, label)
+            raise missing_file_error(path, label)
         if path.stat().st_size == 0:
             raise AudioError(label, "empty file (0 bytes)", "re-export or re-download it")
     elif isinstance(source, bytes) and len(source) == 0:

@@ -32,7 +32,7 @@ import numpy as np
 from voxguard.audio import io as audio_io
 from voxguard.audio.activity import active_fraction
 from voxguard.audio.crop import AASIST_CROP, eval_crop, sliding_windows
-from voxguard.audio.io import DEFAULT_SAMPLE_RATE, audio_info, load_audio
+from voxguard.audio.io import DEFAULT_SAMPLE_RATE, audio_info, load_audio, missing_file_error
 from voxguard.errors import AudioError, VoxguardError
 
 Backend = Callable[[np.ndarray], np.ndarray]
@@ -363,7 +363,7 @@ def _check_readable(path: str | os.PathLike) -> None:
     """Fail early on files ``stream_audio`` would only reject after its header check."""
     p = Path(path)
     if not p.is_file():
-        raise AudioError(str(path), "file not found", "check the path")
+        raise missing_file_error(p, str(path))
     if p.stat().st_size == 0:
         raise AudioError(str(path), "empty file (0 bytes)", "re-export or re-download it")
 
