@@ -2,7 +2,7 @@
 
 python recipes/cm/train_waveform.py --engine data/voxguard-engine-l --out runs/cm/lcnn_spec_s1 \
     [--model lcnn_spec] [--steps 3000] [--batch 24] [--lr 1e-3] [--seed 1] [--eval-every 200] [--mixup 0.5] [--sam 0.05] \
-    [--extra-train data/voxguard-engine-vc] [--colour 0.5] [--denoise 0.3] [--speaker-adv 0.1]
+    [--extra-train data/voxguard-engine-vc] [--colour 0.5] [--denoise 0.3] [--speaker-adv 0.1 [--speaker-adv-on voices]]
 
 Run it with ``MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=4294967295``: glibc
 otherwise maps and unmaps every large conv buffer, and half the CPU goes to page faults (3.6 vs
@@ -35,7 +35,10 @@ the worst point of a ``RHO`` ball around the weights (sharpness-aware minimisati
 ``--speaker-adv LAMBDA`` adds a speaker adversary (``voxguard.training.adversary``): a linear
 classifier of the bona fide training speakers on the CM's pooled embedding, behind a gradient
 reversal whose coefficient follows DANN's ramp up to ``LAMBDA``, on the bona fide half of each
-batch (a TTS spoof does not carry its source speaker's voice); training-time only, the CM's
+batch (a TTS spoof does not carry its source speaker's voice), or with ``--speaker-adv-on voices``
+on every item that carries its speaker's voice: the bona fide ones and the vocoder copies (attacks
+whose id starts with ``voc-``), so that the invariance is asked of both classes, as in the
+speaker-invariant multi-task CMs; training-time only, the CM's
 weights and architecture are those of a run without it. Its cross-entropy is logged as
 ``adv_loss`` (rising while the CM's embedding forgets the speakers) and its weights are kept
 next to ``ckpt.pt`` for resume (``adversary.pt``).
@@ -92,6 +95,9 @@ def batch_loss(model, x: torch.Tensor, y: torch.Tensor, one_class: bool,
         logits = model(lam * x + (1 - lam) * x[perm])
         return lam * F.cross_entropy(logits, y) + (1 - lam) * F.cross_entropy(logits, y[perm])
     return F.cross_entropy(model(x), y)
+
+
+VOCODER_COPY = "voc-"  # the engine's vocoder copies of a speaker's utterance: the speaker's voice, resynthesised
 
 
 def step_loss(model, x: torch.Tensor, y: torch.Tensor, one_class: bool, mix: tuple[float, torch.Tensor] | None,
@@ -168,6 +174,9 @@ def main() -> None:
     ap.add_argument("--speaker-adv", type=float, default=0.0, metavar="LAMBDA",
                     help="speaker-adversarial training: gradient reversal up to LAMBDA (DANN ramp) against a "
                     "classifier of the bona fide training speakers on the pooled embedding (0 = off)")
+    ap.add_argument("--speaker-adv-on", choices=("bonafide", "voices"), default="bonafide",
+                    help="items the speaker adversary sees: the bona fide half of each batch, or every item "
+                    "in its speaker's voice (bona fide + vocoder copies)")
     ap.add_argument("--init", default=None,
                     help="start from these weights instead of a random init: a bundle folder, its "
                     "model.safetensors, or a best.pt / ckpt.pt of this recipe (e.g. to finish a schedule a "
@@ -206,6 +215,11 @@ def main() -> None:
     if args.speaker_adv > 0:
         speakers = sorted({rows[i]["speaker"] for i in train_b})
         speaker_of = {s: k for k, s in enumerate(speakers)}
+        if args.speaker_adv_on == "voices":  # a copy's speaker must be a class, or it would be labelled wrongly
+            copies = {rows[i]["speaker"] for i in train_s if rows[i]["attack"].startswith(VOCODER_COPY)}
+            if copies - set(speaker_of):
+                raise SystemExit(f"--speaker-adv-on voices: vocoder copies of speakers {sorted(copies - set(speaker_of))[:5]} "
+                                 "with no bona fide training utterance")
         adversary = SpeakerAdversary(model, len(speakers), torch.zeros(2, int(args.crop_s * 16000)))
         groups_opt.append({"params": list(adversary.parameters())})
         if (out / "adversary.pt").is_file():
@@ -251,9 +265,12 @@ def main() -> None:
             lam = float(rng.beta(args.mixup, args.mixup))
             mix = (lam, torch.from_numpy(rng.permutation(len(x))))
         adv_term = None
-        if adversary is not None:  # the bona fide half's speakers; the spoof half is masked out
+        if adversary is not None:  # the speakers of the items in their own voice; the others are masked out
             spk = torch.tensor([speaker_of.get(rows[i]["speaker"], 0) for i in idx])
-            adv_term = (adversary, spk, y == 1, dann_ramp(step / args.steps, args.speaker_adv))
+            keep = y == 1
+            if args.speaker_adv_on == "voices":
+                keep = keep | torch.tensor([rows[i]["attack"].startswith(VOCODER_COPY) for i in idx])
+            adv_term = (adversary, spk, keep, dann_ramp(step / args.steps, args.speaker_adv))
         opt.zero_grad()
         loss, adv = step_loss(model, xt, y, one_class, mix, adv_term)
         (loss if adv is None else loss + adv).backward()
@@ -300,7 +317,7 @@ def main() -> None:
                "params": sum(p.numel() for p in params), "args": vars(args),
                "loss": ("oc_softmax" if one_class else ("cross_entropy+mixup" if args.mixup > 0 else "cross_entropy"))
                + (f"+sam(rho={args.sam})" if args.sam > 0 else "")
-               + (f"+speaker_adversary(lambda={args.speaker_adv}, {len(speaker_of)} speakers)" if adversary is not None else ""),
+               + (f"+speaker_adversary(lambda={args.speaker_adv}, {len(speaker_of)} speakers, on {args.speaker_adv_on})" if adversary is not None else ""),
                "train_files": {"bonafide": len(train_b), "spoof": len(train_s)},
                "attacks_seen": sorted({rows[i]["attack"] for i in train_s}),
                "wall_s": wall0 + time.time() - t0, "cpu_s": cpu0 + time.process_time() - c0}
