@@ -86,6 +86,17 @@ def test_kokoro_voice_mixture_is_the_mean_of_the_styles():
         tts.kokoro(text, "jf_alpha+nobody")
 
 
+def test_kokoro_mixture_attacks_are_named_only_and_leave_the_unseen_voice_out():
+    mixes = [a for a in ATTACKS.values() if a.id.startswith("kokoro-mix-")]
+    train_voices = {"jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro"}
+    assert len(mixes) == 6  # every pair of the four train voices, once
+    assert {frozenset(a.voice.split("+")) for a in mixes} == {
+        frozenset((v, w)) for v in train_voices for w in train_voices if v < w}
+    assert all(not a.eval_only and not a.in_default_build and a.family == "styletts2-tts" for a in mixes)
+    assert not {a.id for a in mixes} & set(attacks_for("train") + attacks_for("dev"))  # default build unchanged
+    assert {a.id for a in mixes} <= set(attacks_for("train", default_build=False))
+
+
 def test_piper_phoneme_ids():
     id_map = {"_": [0], "^": [1], "$": [2], " ": [3], "a": [14], "b": [15]}
     assert tts.phoneme_ids("ab ?", id_map) == [1, 0, 14, 0, 15, 0, 3, 0, 2]

@@ -181,6 +181,15 @@ def _catalogue() -> list[Attack]:
         a.append(Attack(f"kokoro-{v}", "styletts2-tts", "tts", "kokoro", v, v == "jm_kumo",
                         f"Kokoro-82M StyleTTS2 + iSTFTNet neural TTS, style {v} reading English"
                         + (" (unseen voice)" if v == "jm_kumo" else "")))
+    # new voices of the same engine, Kokoro's own way (the mean of two style vectors), from the
+    # train voices only: jm_kumo stays the eval's unseen voice. Named-only (a neural-TTS supplement
+    # for training), so the default build is unchanged.
+    train_voices = [v for v in tts.KOKORO_VOICES if v != "jm_kumo"]
+    for i, v in enumerate(train_voices):
+        for w in train_voices[i + 1:]:
+            a.append(Attack(f"kokoro-mix-{v}-{w}", "styletts2-tts", "tts", "kokoro", f"{v}+{w}", False,
+                            f"Kokoro-82M neural TTS, a new voice: the mean of the styles {v} and {w}",
+                            in_default_build=False))
     a.append(Attack("voc-world", "source-filter-vocoder", "vocoder", "world", "-", False,
                     "WORLD copy-synthesis (DIO/StoneMask, CheapTrick, D4C)"))
     a.append(Attack("voc-mlsa", "source-filter-vocoder", "vocoder", "mlsa", "-", False,
