@@ -25,6 +25,7 @@ import importlib
 import shutil
 import warnings
 from dataclasses import asdict, dataclass
+from itertools import combinations
 
 import numpy as np
 
@@ -177,19 +178,18 @@ def _catalogue() -> list[Attack]:
         a.append(Attack(aid, fam, "tts", "festival", v, True, desc + " — unseen TTS engine"))
     a.append(Attack("piper-joe", "vits-tts", "tts", "piper", "joe", False,
                     "piper VITS neural TTS (en_US joe; HiFi-GAN decoder)"))
+    unseen_kokoro = "jm_kumo"  # the eval's unseen voice
     for v in tts.KOKORO_VOICES:
-        a.append(Attack(f"kokoro-{v}", "styletts2-tts", "tts", "kokoro", v, v == "jm_kumo",
+        a.append(Attack(f"kokoro-{v}", "styletts2-tts", "tts", "kokoro", v, v == unseen_kokoro,
                         f"Kokoro-82M StyleTTS2 + iSTFTNet neural TTS, style {v} reading English"
-                        + (" (unseen voice)" if v == "jm_kumo" else "")))
+                        + (" (unseen voice)" if v == unseen_kokoro else "")))
     # new voices of the same engine, Kokoro's own way (the mean of two style vectors), from the
-    # train voices only: jm_kumo stays the eval's unseen voice. Named-only (a neural-TTS supplement
+    # train voices only, so the unseen voice stays unseen. Named-only (a neural-TTS supplement
     # for training), so the default build is unchanged.
-    train_voices = [v for v in tts.KOKORO_VOICES if v != "jm_kumo"]
-    for i, v in enumerate(train_voices):
-        for w in train_voices[i + 1:]:
-            a.append(Attack(f"kokoro-mix-{v}-{w}", "styletts2-tts", "tts", "kokoro", f"{v}+{w}", False,
-                            f"Kokoro-82M neural TTS, a new voice: the mean of the styles {v} and {w}",
-                            in_default_build=False))
+    for v, w in combinations([v for v in tts.KOKORO_VOICES if v != unseen_kokoro], 2):
+        a.append(Attack(f"kokoro-mix-{v}-{w}", "styletts2-tts", "tts", "kokoro", f"{v}+{w}", False,
+                        f"Kokoro-82M neural TTS, a new voice: the mean of the styles {v} and {w}",
+                        in_default_build=False))
     a.append(Attack("voc-world", "source-filter-vocoder", "vocoder", "world", "-", False,
                     "WORLD copy-synthesis (DIO/StoneMask, CheapTrick, D4C)"))
     a.append(Attack("voc-mlsa", "source-filter-vocoder", "vocoder", "mlsa", "-", False,
