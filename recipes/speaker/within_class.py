@@ -10,6 +10,14 @@ parameter count, still cosine scoring. The statistics come from training speaker
   with more than one utterance), shrunk ``(1 - a) Sw + a tr(Sw)/d I``;
 - between-class scatter ``Sb``: of the speaker means.
 
+``--augmented-copies K`` (twenty-fourth session) adds one variant, ``wccn-aug a=0.1``: the
+statistics come from the same clean utterances plus ``K`` copies of each through the training
+augmentation chain (``voxguard.training.spk_augment.SpeakerAugment``, whole utterance, babble from
+every tenth training utterance as in ``precompute.py``, seed 0), pooled around each speaker's mean,
+so every training speaker contributes within-class scatter and channel directions (reverberation,
+noise, telephone band, codecs) are normalised along with session ones. The clean-statistics
+variants above are unchanged by the flag.
+
 WCCN (Hatch et al., 2006): ``M = Sw^-1/2``. LDA to ``k`` dimensions, as a rank-``k`` ``d x d``
 map so the architecture is unchanged: ``M = U_k U_k^T Sw^-1/2`` with ``U_k`` the top eigenvectors
 of the whitened ``Sb`` (cosine in that space is cosine of the ``k``-dimensional LDA projection).
@@ -20,6 +28,7 @@ beside it. ``--write OUT`` folds a variant (``--variant``, default the chosen on
 the weights and checks the fold is exact. Test-other is not read here.
 
 Usage: python within_class.py DATA_DIR WEIGHTS OUT_JSON [--write OUT_DIR] [--variant NAME]
+       [--augmented-copies K]
 """
 
 from __future__ import annotations
@@ -39,7 +48,9 @@ from fold import embed, fold  # noqa: E402
 from splits import dev_curve_subset, splits  # noqa: E402
 
 import voxguard  # noqa: E402
+from voxguard.audio.io import load_audio  # noqa: E402
 from voxguard.models import save_pretrained  # noqa: E402
+from voxguard.training.spk_augment import SpeakerAugment  # noqa: E402
 from voxguard.training.spk_distill import all_pairs_eer_pct  # noqa: E402
 
 #: The whole grid, declared before any result (``a``: shrinkage; ``k``: LDA dimensions).
@@ -50,6 +61,34 @@ VARIANTS = {
     "lda128 a=0.1": {"a": 0.1, "k": 128},
     "lda64 a=0.1": {"a": 0.1, "k": 64},
 }
+
+
+#: The twenty-fourth session's one candidate (``--augmented-copies``), declared before its result.
+AUGMENTED_VARIANT = ("wccn-aug a=0.1", {"a": 0.1})
+
+
+@torch.no_grad()
+def embed_augmented(
+    model: torch.nn.Module, root: Path, entries: list[dict], copies: int, seed: int = 0
+) -> tuple[np.ndarray, list[str]]:
+    """``copies`` augmented versions of every utterance, embedded whole, and their speakers."""
+    rng = np.random.default_rng(seed)
+    babble_pool = entries[::10]
+    aug = SpeakerAugment(
+        babble=lambda r: load_audio(
+            root / babble_pool[int(r.integers(len(babble_pool)))]["path"], 16000
+        )[0]
+    )
+    out, speakers = [], []
+    for e in entries:
+        x = load_audio(root / e["path"], 16000)[0]
+        for _ in range(copies):
+            y, _applied = aug(x, rng)
+            out.append(
+                model(torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32))[None])[0].numpy()
+            )
+            speakers.append(e["speaker"])
+    return np.stack(out), speakers
 
 
 def scatter(emb: np.ndarray, speakers: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -90,6 +129,12 @@ def main() -> None:
     ap.add_argument("out_json")
     ap.add_argument("--write", help="fold the variant into a copy of the weights here")
     ap.add_argument("--variant", help="the variant --write folds (default: the one chosen on dev)")
+    ap.add_argument(
+        "--augmented-copies",
+        type=int,
+        default=0,
+        help="add the wccn-aug variant: statistics also from K augmented copies of each utterance",
+    )
     args = ap.parse_args()
     torch.set_num_threads(1)
     t0, c0 = time.time(), time.process_time()
@@ -109,13 +154,22 @@ def main() -> None:
     counts = Counter(train_spk)
     multi = sorted(s for s, c in counts.items() if c > 1)
 
+    variants = dict(VARIANTS)
+    stats = {name: (m0, sw, sb) for name in variants}
+    if args.augmented_copies > 0:
+        e_aug, aug_spk = embed_augmented(model, root, train, args.augmented_copies)
+        name, v = AUGMENTED_VARIANT
+        variants[name] = v
+        stats[name] = scatter(np.concatenate([e_train, e_aug]), train_spk + aug_spk)
+
     maps: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     rows = {}
-    for name, v in VARIANTS.items():
+    for name, v in variants.items():
         if v is None:
             mm, mu = np.eye(e_dev.shape[1]), np.zeros_like(m0)
         else:
-            mm, mu = variant_map(sw, sb, v["a"], v.get("k")), m0
+            v_m0, v_sw, v_sb = stats[name]
+            mm, mu = variant_map(v_sw, v_sb, v["a"], v.get("k")), v_m0
         maps[name] = (mm, mu)
         z = (e_dev - mu) @ mm.T
         rows[name] = {
@@ -127,7 +181,7 @@ def main() -> None:
         print(
             f"{name:14s} dev {rows[name]['dev_eer_pct']:6.3f}  dev_full {rows[name]['dev_full_eer_pct']:6.3f}"
         )
-    chosen = min((n for n in VARIANTS if n != "raw"), key=lambda n: rows[n]["dev_eer_pct"])
+    chosen = min((n for n in variants if n != "raw"), key=lambda n: rows[n]["dev_eer_pct"])
     report = {
         "weights": str(args.weights),
         "statistics": {
@@ -135,6 +189,7 @@ def main() -> None:
             "train_speakers": len(set(train_spk)),
             "within_class_speakers": len(multi),
             "within_class_utterances": sum(counts[s] for s in multi),
+            "augmented_copies_per_utterance": args.augmented_copies,
         },
         "dev": f"all pairs of {len(dev)} dev utterances (6 mini + 32 cohort-only speakers)",
         "dev_full": f"{len(full_idx)} utterances (the 72-utterance curve set + 32 cohort)",

@@ -64,6 +64,37 @@ def test_lda_map_has_rank_k_and_keeps_the_discriminant_directions(wc) -> None:
 
 def test_the_study_grid_is_the_declared_one(wc) -> None:
     assert list(wc.VARIANTS) == ["raw", "wccn a=0.1", "wccn a=0.3", "lda128 a=0.1", "lda64 a=0.1"]
+    assert wc.AUGMENTED_VARIANT == ("wccn-aug a=0.1", {"a": 0.1})
+
+
+def test_augmented_copies_are_changed_versions_of_each_utterance_with_its_speaker(
+    wc, tmp_path: Path
+) -> None:
+    import torch
+
+    from voxguard.audio.io import save_audio
+
+    rng = np.random.default_rng(3)
+    entries = []
+    for n, spk in enumerate(["a", "a", "b"]):
+        save_audio(
+            tmp_path / f"{n}.wav", (0.1 * rng.standard_normal(16000)).astype(np.float32), 16000
+        )
+        entries.append({"path": f"{n}.wav", "speaker": spk})
+
+    class Stats(torch.nn.Module):  # an "embedding" that sees level and length of the input
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.stack(
+                [x.abs().mean(dim=1), x.shape[1] / 16000.0 * torch.ones(len(x))], dim=1
+            )
+
+    emb, spk = wc.embed_augmented(Stats(), tmp_path, entries, copies=4, seed=0)
+    assert emb.shape == (12, 2)
+    assert spk == ["a"] * 8 + ["b"] * 4
+    again, _ = wc.embed_augmented(Stats(), tmp_path, entries, copies=4, seed=0)
+    np.testing.assert_array_equal(emb, again)  # seeded
+    clean = 0.1 * np.sqrt(2 / np.pi)  # mean |x| of the clean Gaussian utterances
+    assert np.abs(emb[:, 0] - clean).max() > 0.01  # at least one copy changed by the chain
 
 
 @pytest.fixture(scope="module")
