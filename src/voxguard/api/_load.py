@@ -12,6 +12,11 @@ from voxguard.inference.runner import Backend, TorchBackend
 
 # Preferred bundled weights per task, best first; the first one present is the default.
 DEFAULT_PREFERENCE = {
+    # lcnn_triplekok_engine: the networks of lcnn_triplesam_engine with the 32-ms branch retrained
+    # on engine-l plus six new Kokoro voices (style mixtures of the train voices), fused
+    # 1 x 32-ms + 2.0 x SAM wide-band + 0.05 x phase; below lcnn_triplesam_engine on the declared
+    # criterion through the inference path (0.152 vs 0.184; both seeds passed;
+    # recipes/cm/README.md, "Twenty-fourth session").
     # lcnn_triplesam_engine: lcnn_spec_engine + 2.0 x a wide-band LCNN trained with SAM + 0.15 x
     # the phase-aware wide-band LCNN; better than lcnn_triple_engine (the same three
     # architectures, the wide-band one trained without SAM) on every term of the declared
@@ -20,6 +25,7 @@ DEFAULT_PREFERENCE = {
     # the others stay bundled as alternatives (the Whisper AttM CM attm_whisper_engine, 6.2 MB,
     # is no longer packaged: recipes/cm/README.md rebuilds it)
     "cm": (
+        "lcnn_triplekok_engine",
         "lcnn_triplesam_engine",
         "lcnn_triple_engine",
         "lcnn_dual_engine",
