@@ -33,13 +33,13 @@ from voxguard.scoring.cosine import all_pairs_trials, cosine_matrix  # noqa: E40
 
 
 @torch.no_grad()
+def embed_samples(model: torch.nn.Module, x: np.ndarray) -> np.ndarray:
+    """The embedding of one 16-kHz signal, whole."""
+    return model(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))[None])[0].numpy()
+
+
 def embed(model: torch.nn.Module, root: Path, entries: list[dict]) -> np.ndarray:
-    return np.stack(
-        [
-            model(torch.from_numpy(load_audio(root / e["path"], 16000)[0])[None])[0].numpy()
-            for e in entries
-        ]
-    )
+    return np.stack([embed_samples(model, load_audio(root / e["path"], 16000)[0]) for e in entries])
 
 
 @torch.no_grad()

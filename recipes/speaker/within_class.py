@@ -44,7 +44,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fold import embed, fold  # noqa: E402
+from fold import embed, embed_samples, fold  # noqa: E402
 from splits import dev_curve_subset, splits  # noqa: E402
 
 import voxguard  # noqa: E402
@@ -67,7 +67,6 @@ VARIANTS = {
 AUGMENTED_VARIANT = ("wccn-aug a=0.1", {"a": 0.1})
 
 
-@torch.no_grad()
 def embed_augmented(
     model: torch.nn.Module, root: Path, entries: list[dict], copies: int, seed: int = 0
 ) -> tuple[np.ndarray, list[str]]:
@@ -83,10 +82,7 @@ def embed_augmented(
     for e in entries:
         x = load_audio(root / e["path"], 16000)[0]
         for _ in range(copies):
-            y, _applied = aug(x, rng)
-            out.append(
-                model(torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32))[None])[0].numpy()
-            )
+            out.append(embed_samples(model, aug(x, rng)[0]))
             speakers.append(e["speaker"])
     return np.stack(out), speakers
 
@@ -155,7 +151,7 @@ def main() -> None:
     multi = sorted(s for s, c in counts.items() if c > 1)
 
     variants = dict(VARIANTS)
-    stats = {name: (m0, sw, sb) for name in variants}
+    stats = {}  # statistics of a variant other than the clean ones (m0, sw, sb)
     if args.augmented_copies > 0:
         e_aug, aug_spk = embed_augmented(model, root, train, args.augmented_copies)
         name, v = AUGMENTED_VARIANT
@@ -168,7 +164,7 @@ def main() -> None:
         if v is None:
             mm, mu = np.eye(e_dev.shape[1]), np.zeros_like(m0)
         else:
-            v_m0, v_sw, v_sb = stats[name]
+            v_m0, v_sw, v_sb = stats.get(name, (m0, sw, sb))
             mm, mu = variant_map(v_sw, v_sb, v["a"], v.get("k")), v_m0
         maps[name] = (mm, mu)
         z = (e_dev - mu) @ mm.T
