@@ -2,7 +2,8 @@
 
 python recipes/cm/train_waveform.py --engine data/voxguard-engine-l --out runs/cm/lcnn_spec_s1 \
     [--model lcnn_spec] [--steps 3000] [--batch 24] [--lr 1e-3] [--seed 1] [--eval-every 200] [--mixup 0.5] [--sam 0.05] \
-    [--extra-train data/voxguard-engine-vc] [--colour 0.5] [--denoise 0.3] [--speaker-adv 0.1 [--speaker-adv-on voices]]
+    [--extra-train data/voxguard-engine-vc] [--colour 0.5] [--denoise 0.3] [--freq-mask 1.0] \
+    [--speaker-adv 0.1 [--speaker-adv-on voices]]
 
 Run it with ``MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=4294967295``: glibc
 otherwise maps and unmaps every large conv buffer, and half the CPU goes to page faults (3.6 vs
@@ -29,7 +30,9 @@ low-pass or a spectral tilt) with probability ``P``, so that a dull or bright re
 stand for "spoof" or "bona fide" (unseen bona fide speakers with dull recordings were being
 rejected by the wide-band branch). ``--denoise P`` does the same with a random spectral-gating
 noise reducer (``voxguard.audio.augment.noise_reduction``), after the colour: a cleaned-up
-recording moved the phase branch towards "spoof" by about 2.4 log-odds (twentieth session). ``--sam RHO`` takes each step with the gradient at
+recording moved the phase branch towards "spoof" by about 2.4 log-odds (twentieth session).
+``--freq-mask P`` zeroes one random band (0-1 kHz wide) of each training crop's spectrum with
+probability ``P``, both classes (FreqAugment, ``voxguard.audio.augment.band_mask``). ``--sam RHO`` takes each step with the gradient at
 the worst point of a ``RHO`` ball around the weights (sharpness-aware minimisation,
 ``voxguard.training.sam``; with any of the losses; two forward-backward passes per step, 1.6x the CPU here).
 ``--speaker-adv LAMBDA`` adds a speaker adversary (``voxguard.training.adversary``): a linear
@@ -62,7 +65,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from features import WINDOW, engine_rows, validation_rows, view  # noqa: E402
 from train import checkpoint, eval_groups, metrics, plot, resume, start_run  # noqa: E402
 
-from voxguard.audio.augment import noise_reduction, random_colour  # noqa: E402
+from voxguard.audio.augment import band_mask, noise_reduction, random_colour  # noqa: E402
 from voxguard.audio.crop import tile_to  # noqa: E402
 from voxguard.audio.io import load_audio  # noqa: E402
 from voxguard.losses.ocsoftmax import oc_softmax_loss  # noqa: E402
@@ -171,6 +174,8 @@ def main() -> None:
                     help="probability of a random recording colour (low-pass or tilt) on each training view")
     ap.add_argument("--denoise", type=float, default=0.0, metavar="P",
                     help="probability of a random spectral-gating noise reducer on each training view")
+    ap.add_argument("--freq-mask", type=float, default=0.0, metavar="P",
+                    help="zero one random 0-1 kHz band of each training crop with probability P (both classes)")
     ap.add_argument("--speaker-adv", type=float, default=0.0, metavar="LAMBDA",
                     help="speaker-adversarial training: gradient reversal up to LAMBDA (DANN ramp) against a "
                     "classifier of the bona fide training speakers on the pooled embedding (0 = off)")
@@ -257,6 +262,8 @@ def main() -> None:
         n = min(WINDOW, int(args.crop_s * 16000))
         starts = rng.integers(0, WINDOW - n + 1, size=len(x))
         x = np.stack([v[s0 : s0 + n] for v, s0 in zip(x, starts, strict=True)])
+        if args.freq_mask > 0:
+            x = np.stack([band_mask(v, rng) if rng.random() < args.freq_mask else v for v in x])
         data_cpu = time.process_time() - d0
         y = torch.from_numpy(np.r_[np.ones(half), np.zeros(half)].astype(np.int64))
         xt = torch.from_numpy(x)
@@ -317,6 +324,7 @@ def main() -> None:
                "params": sum(p.numel() for p in params), "args": vars(args),
                "loss": ("oc_softmax" if one_class else ("cross_entropy+mixup" if args.mixup > 0 else "cross_entropy"))
                + (f"+sam(rho={args.sam})" if args.sam > 0 else "")
+               + (f"+freq_mask(p={args.freq_mask}, 0-1 kHz)" if args.freq_mask > 0 else "")
                + (f"+speaker_adversary(lambda={args.speaker_adv}, {len(speaker_of)} speakers, on {args.speaker_adv_on})" if adversary is not None else ""),
                "train_files": {"bonafide": len(train_b), "spoof": len(train_s)},
                "attacks_seen": sorted({rows[i]["attack"] for i in train_s}),

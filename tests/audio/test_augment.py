@@ -10,6 +10,7 @@ from voxguard.audio.augment import (
     _bandstop,
     _box_smooth,
     apply_codec,
+    band_mask,
     colour_gain,
     impulsive_noise,
     noise_reduction,
@@ -195,3 +196,26 @@ def test_mp3_compression_level_is_applied_and_checked():
     assert err[0.9] > 1.5 * err[0.0]
     with pytest.raises(AudioError, match="out of range"):
         apply_codec(x, "mp3", FS, bitrate=2.0)
+
+
+def test_band_mask_zeroes_one_band_of_at_most_the_width_and_keeps_the_rest():
+    # a sum of tones on exact FFT bins every 50 Hz: after the mask, the tones inside one
+    # contiguous band (<= 1 kHz wide) are gone and every other tone is untouched
+    n = FS  # 1 s: bin k is k Hz
+    t = np.arange(n) / FS
+    freqs = np.arange(50, FS // 2, 50)
+    x = sum(np.sin(2 * np.pi * f * t) for f in freqs).astype(np.float32) / len(freqs)
+    amp_in = np.abs(np.fft.rfft(x))[freqs]
+    widths = []
+    for seed in range(20):
+        y = band_mask(x, np.random.default_rng(seed))
+        assert y.shape == x.shape and y.dtype == np.float32
+        amp = np.abs(np.fft.rfft(y))[freqs]
+        gone = np.flatnonzero(amp < 1e-3 * amp_in)
+        assert np.allclose(np.delete(amp, gone), np.delete(amp_in, gone), rtol=1e-3)
+        if gone.size:
+            assert np.array_equal(gone, np.arange(gone[0], gone[-1] + 1))  # one contiguous band
+            widths.append(freqs[gone[-1]] - freqs[gone[0]])
+    assert widths and max(widths) < 1000 and len(set(widths)) > 3  # random widths, never over 1 kHz
+    assert np.allclose(band_mask(x, np.random.default_rng(0), max_width_hz=0.0), x, atol=1e-6)
+    assert band_mask(np.zeros(0, np.float32), np.random.default_rng(0)).size == 0

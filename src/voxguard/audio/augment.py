@@ -20,6 +20,10 @@ speech recordings often go through before publication (a per-bin noise profile f
 frames, bins below a multiple of it attenuated, the mask smoothed), sometimes followed by a
 silence gate, so that a cleaned recording cannot stand for "resynthesised" when both classes get it.
 
+Frequency masking (:func:`band_mask`): one random band of the spectrum zeroed (FreqAugment, Chen
+et al., "Generalization of audio deepfake detection", Odyssey 2020; AASIST's ``Freq_aug`` does the
+same on its sinc filters), so that a detector cannot lean on one band alone.
+
 Codecs (:func:`apply_codec`): ``mp3``, ``opus`` (soundfile / libsndfile ≥ 1.1) and ``ulaw8k``
 (8 kHz G.711 μ-law telephone band), each decoded back to the input rate.
 """
@@ -243,6 +247,23 @@ def random_colour(x: np.ndarray, rng: np.random.Generator, fs: int = 16000) -> n
     if rms_out > 0:
         y *= rms_in / rms_out
     return y.astype(np.float32)
+
+
+def band_mask(
+    x: np.ndarray, rng: np.random.Generator, max_width_hz: float = 1000.0, fs: int = 16000
+) -> np.ndarray:
+    """``x`` with one random band zeroed, same length: width ~ U(0, ``max_width_hz``), start ~
+    U(0, fs/2 - width). Done on the whole signal's FFT (a zero-phase brick-wall band-stop), which
+    is the waveform form of masking consecutive bins of a linear spectrogram (FreqAugment)."""
+    x = np.asarray(x, dtype=np.float32)
+    if x.size == 0:
+        return x
+    width = float(rng.uniform(0.0, max_width_hz))
+    f0 = float(rng.uniform(0.0, fs / 2 - width))
+    spec = np.fft.rfft(x)
+    f = np.fft.rfftfreq(x.size, 1.0 / fs)
+    spec[(f >= f0) & (f < f0 + width)] = 0
+    return np.fft.irfft(spec, x.size).astype(np.float32)
 
 
 def noise_reduction(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
