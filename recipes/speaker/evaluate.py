@@ -10,7 +10,8 @@ same run.
 
 Usage: python evaluate.py DATA_DIR OUT_JSON SYSTEM... [--conditions full,short2,...] [--quick]
 SYSTEM: ``ge2e`` (Resemblyzer's encoder, the teacher) or a voxguard weights directory / bundle
-name (full-length embedding of the waveform, as ``SpeakerVerifier`` does for files up to 20 s).
+name (full-length embedding of the waveform, as ``SpeakerVerifier`` does for files up to 20 s);
+``vad:`` or ``speed3:`` before either of the latter changes what is embedded (``policy_inputs``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from scipy.signal import butter, sosfilt
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from splits import read_manifest  # noqa: E402
 
+from voxguard.audio.activity import speech_only  # noqa: E402
 from voxguard.audio.io import load_audio  # noqa: E402
 from voxguard.audio.resample import resample  # noqa: E402
 from voxguard.metrics import sv_metrics  # noqa: E402
@@ -58,10 +60,31 @@ def degrade(wav: np.ndarray, cond: str, rng: np.random.Generator, babble: np.nda
     return (wav + noise * np.sqrt(p)).astype(np.float32)
 
 
+#: how an input becomes the model's inputs, named before a system spec as ``policy:spec``
+INPUT_POLICIES = ("vad", "speed3")
+
+
+def policy_inputs(wav: np.ndarray, policy: str | None) -> list[np.ndarray]:
+    """The signals a model embeds for one input under ``policy`` (their unit embeddings are
+    averaged): ``vad`` the speech only (``activity.speech_only``), ``speed3`` the input at speed
+    1.0, 0.95 and 1.05 (resampling, as ``spk_augment`` perturbs speed), None the input."""
+    if policy == "vad":
+        return [speech_only(wav)]
+    if policy == "speed3":
+        return [wav] + [
+            resample(wav, int(16000 * f), 16000).astype(np.float32) for f in (0.95, 1.05)
+        ]
+    return [wav]
+
+
 class System:
-    """A named embedder of 16-kHz waveforms."""
+    """A named embedder of 16-kHz waveforms; ``policy:spec`` applies one of
+    :data:`INPUT_POLICIES` to a voxguard model's inputs."""
 
     def __init__(self, spec: str) -> None:
+        head, _, rest = spec.partition(":")
+        self.policy = head if rest and head in INPUT_POLICIES else None
+        spec = rest if self.policy else spec
         self.spec = spec
         if spec == "ge2e":
             from voxguard.training.teacher import GE2ETeacher
@@ -73,14 +96,24 @@ class System:
             import voxguard
 
             self.model = voxguard.load_pretrained(spec).eval()
-            self.name = f"{self.model.model_name} ({Path(spec).name})"
+            self.name = f"{self.model.model_name} ({Path(spec).name})" + (
+                f", {self.policy}" if self.policy else ""
+            )
             self.params = sum(p.numel() for p in self.model.parameters())
 
     @torch.no_grad()
     def embed(self, wav: np.ndarray) -> np.ndarray:
         if self.spec == "ge2e":
             return self.model.embed(wav)
-        return self.model(torch.from_numpy(wav)[None])[0].numpy()
+        return embed_inputs(self.model, policy_inputs(wav, self.policy))
+
+
+def embed_inputs(model: torch.nn.Module, inputs: list[np.ndarray]) -> np.ndarray:
+    """One input's embedding: the model's output for one signal, the mean unit embedding of several."""
+    if len(inputs) == 1:
+        return model(torch.from_numpy(inputs[0])[None])[0].numpy()
+    out = torch.stack([model(torch.from_numpy(x)[None])[0] for x in inputs])
+    return torch.nn.functional.normalize(out, dim=-1).mean(0).numpy()
 
     def cpu_ms_per_4s(self, wav: np.ndarray, repeats: int = 10) -> dict[str, float]:
         x = np.resize(wav, 64000).astype(np.float32)

@@ -8,7 +8,10 @@ which chooses — and on LibriSpeech test-other (all 4,950 pairs), which is repo
 
 Policies: ``whole`` (the signal as one input) and ``w<W>`` (windows of W s with hop W/2, the
 last aligned to the end, a shorter signal whole; the embedding is the mean of the windows'
-L2-normalised outputs, ``w<W>raw`` the mean of the raw outputs, which is what ``Runner`` gives).
+L2-normalised outputs, ``w<W>raw`` the mean of the raw outputs, which is what ``Runner`` gives),
+and the input policies of ``evaluate.py``: ``vad`` (whole, after cutting the long non-speech
+stretches out: Silero VAD, pauses over 0.3 s kept to 0.1 s next to the speech, as the teacher trims
+silences) and ``speed3`` (the mean unit embedding of the input at speed 1.0, 0.95 and 1.05).
 
 Usage: python window_study.py DATA_DIR OUT_JSON MODEL [--policies whole,w2,w3,w4]
 """
@@ -26,6 +29,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from evaluate import INPUT_POLICIES, embed_inputs, policy_inputs  # noqa: E402
 from splits import splits  # noqa: E402
 
 import voxguard  # noqa: E402
@@ -46,8 +50,8 @@ def windows(wav: np.ndarray, seconds: float) -> np.ndarray:
 
 @torch.no_grad()
 def embed(model: torch.nn.Module, wav: np.ndarray, policy: str) -> np.ndarray:
-    if policy == "whole":
-        return model(torch.from_numpy(wav)[None])[0].numpy()
+    if policy == "whole" or policy in INPUT_POLICIES:
+        return embed_inputs(model, policy_inputs(wav, None if policy == "whole" else policy))
     raw = policy.endswith("raw")
     seconds = float(policy[1:].removesuffix("raw"))
     parts = windows(wav, seconds)

@@ -11,8 +11,14 @@ import pytest
 
 from voxguard.api import SpoofDetector
 from voxguard.api.detector import MIN_SPEECH
-from voxguard.audio import load_audio
-from voxguard.audio.activity import active_fraction, speech_fraction, speech_frames, vad_name
+from voxguard.audio import activity, load_audio
+from voxguard.audio.activity import (
+    active_fraction,
+    speech_fraction,
+    speech_frames,
+    speech_only,
+    vad_name,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 gate = pytest.importorskip("speech_gate")
@@ -83,3 +89,30 @@ def test_speech_fraction_rows(shared_dir):
     x = load_audio(files[0], 16000)[0][16000:80000]
     both = speech_fraction(np.stack([x, np.zeros_like(x)]), 16000)
     assert both[0] > 0.5 and both[1] == 0.0 and MIN_SPEECH == 0.05
+
+
+def test_speech_only_cuts_inserted_silence_and_keeps_the_speech(shared_dir):
+    files = sorted((shared_dir / "data" / "librispeech-test-other").rglob("*.flac"))[:1]
+    if not files:
+        pytest.skip("no LibriSpeech test-other files in the shared folder")
+    x = load_audio(files[0], 16000)[0]
+    base = speech_only(x)
+    # 1.5 s of digital silence before, 2 s inserted at a frame boundary in the middle, 1 s after
+    cut = (len(x) // 2) // 512 * 512
+    z = np.zeros
+    padded = np.concatenate([z(24000), x[:cut], z(32000), x[cut:], z(16000)]).astype(np.float32)
+    out = speech_only(padded)
+    # the 4.5 s of silence go; what stays is the speech kept from the original, give or take
+    # the 0.1-s pads next to speech at the new edges (3 frames of 32 ms each, four places)
+    assert abs(len(out) - len(base)) <= 4 * 3 * 512 + 512
+    assert len(out) < len(padded) - 4 * 16000
+    # no sample is invented: every kept stretch is in the input
+    assert np.isin(out[out != 0][:2000], padded).all()
+
+
+def test_speech_only_keeps_inputs_it_cannot_judge(monkeypatch):
+    silence = np.zeros(48000, np.float32)
+    assert len(speech_only(silence)) == 48000  # no speech found: kept as it is
+    noise = np.random.default_rng(0).standard_normal(32000).astype(np.float32) * 0.1
+    monkeypatch.setattr(activity, "_silero", lambda: None)  # no Silero VAD installed
+    assert np.array_equal(speech_only(noise), noise)

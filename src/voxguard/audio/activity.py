@@ -157,6 +157,43 @@ def speech_frames(probs: np.ndarray) -> np.ndarray:
     return flags
 
 
+def speech_only(
+    samples: np.ndarray,
+    max_pause_s: float = 0.3,
+    pad_s: float = 0.1,
+    min_speech_s: float = 1.0,
+) -> np.ndarray:
+    """A 16 kHz signal with its long non-speech stretches cut out (Silero VAD, :func:`speech_frames`).
+
+    Every non-speech stretch longer than ``max_pause_s`` keeps only ``pad_s`` of it next to the
+    speech on each side (leading and trailing silence keep ``pad_s`` next to the speech); shorter
+    pauses inside speech stay whole. The signal is returned as it is when Silero VAD is not
+    installed or it finds less than ``min_speech_s`` of speech (nothing reliable to keep).
+    """
+    x = np.asarray(samples, dtype=np.float32).reshape(-1)
+    vad = _silero()
+    if vad is None or x.size == 0:
+        return x
+    flags = speech_frames(vad.probabilities(x))
+    if flags.sum() * VAD_FRAME < min_speech_s * VAD_RATE:
+        return x
+    pad = int(round(pad_s * VAD_RATE / VAD_FRAME))
+    max_pause = int(round(max_pause_s * VAD_RATE / VAD_FRAME))
+    keep = flags.copy()
+    edges = np.flatnonzero(np.diff(np.r_[0, (~flags).astype(np.int8), 0]))
+    for start, end in zip(edges[::2], edges[1::2], strict=True):  # non-speech runs [start, end)
+        inside = start > 0 and end < len(flags)
+        if inside and end - start <= max_pause:
+            keep[start:end] = True
+            continue
+        if start > 0:  # speech before the run: keep its first frames
+            keep[start : min(end, start + pad)] = True
+        if end < len(flags):  # speech after the run: keep its last frames
+            keep[max(start, end - pad) : end] = True
+    per_sample = np.repeat(keep, VAD_FRAME)[: x.size]
+    return x[per_sample]
+
+
 def describe() -> dict[str, Any]:
     """What measures speech here (for result metadata and benchmarks)."""
     path = silero_model_path()
