@@ -77,6 +77,14 @@ def policy_inputs(wav: np.ndarray, policy: str | None) -> list[np.ndarray]:
     return [wav]
 
 
+def embed_inputs(model: torch.nn.Module, inputs: list[np.ndarray]) -> np.ndarray:
+    """One input's embedding: the model's output for one signal, the mean unit embedding of several."""
+    if len(inputs) == 1:
+        return model(torch.from_numpy(inputs[0])[None])[0].numpy()
+    out = torch.stack([model(torch.from_numpy(x)[None])[0] for x in inputs])
+    return torch.nn.functional.normalize(out, dim=-1).mean(0).numpy()
+
+
 class System:
     """A named embedder of 16-kHz waveforms; ``policy:spec`` applies one of
     :data:`INPUT_POLICIES` to a voxguard model's inputs."""
@@ -106,14 +114,6 @@ class System:
         if self.spec == "ge2e":
             return self.model.embed(wav)
         return embed_inputs(self.model, policy_inputs(wav, self.policy))
-
-
-def embed_inputs(model: torch.nn.Module, inputs: list[np.ndarray]) -> np.ndarray:
-    """One input's embedding: the model's output for one signal, the mean unit embedding of several."""
-    if len(inputs) == 1:
-        return model(torch.from_numpy(inputs[0])[None])[0].numpy()
-    out = torch.stack([model(torch.from_numpy(x)[None])[0] for x in inputs])
-    return torch.nn.functional.normalize(out, dim=-1).mean(0).numpy()
 
     def cpu_ms_per_4s(self, wav: np.ndarray, repeats: int = 10) -> dict[str, float]:
         x = np.resize(wav, 64000).astype(np.float32)

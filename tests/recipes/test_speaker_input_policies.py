@@ -38,3 +38,14 @@ def test_several_inputs_average_their_unit_embeddings(ev) -> None:
     a, b = np.array([3.0, 4.0, 9.0], np.float32), np.array([0.0, 2.0, 9.0], np.float32)
     np.testing.assert_allclose(ev.embed_inputs(model, [a]), [3.0, 4.0])  # one input: as it is
     np.testing.assert_allclose(ev.embed_inputs(model, [a, b]), [0.3, 0.9], rtol=1e-6)
+
+
+def test_a_policy_prefix_names_what_the_system_embeds(ev) -> None:
+    plain, fast = ev.System("bccmt_tiny_ge2e_kd"), ev.System("speed3:bccmt_tiny_ge2e_kd")
+    assert (plain.policy, fast.policy) == (None, "speed3") and fast.name.endswith(", speed3")
+    wav = np.random.default_rng(0).standard_normal(16000).astype(np.float32) * 0.1
+    one, three = plain.embed(wav), fast.embed(wav)
+    assert one.shape == three.shape and np.isfinite(three).all()
+    # three speeds of one signal: the mean of three unit vectors, so shorter than one
+    assert 0.5 < np.linalg.norm(three) < 1.0 + 1e-6
+    assert set(fast.cpu_ms_per_4s(wav, repeats=1)) == {"cpu_ms_median", "wall_ms_median"}
