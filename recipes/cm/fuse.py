@@ -135,7 +135,8 @@ def branch_training(run: Path, summary: dict) -> dict:
                  f"{summary['train_files']['spoof']} spoofs of the attacks listed; partial spoofs left out (a 2-s "
                  "training crop could miss the spoofed segment); views made on the fly (train_waveform.py: 4-s crop; "
                  "1-4 s crop tiled + RawBoost; 4-s crop + channel; 0.8-1.6 s crop tiled + channel), then a random "
-                 f"{summary['args']['crop_s']:g}-s crop; class-balanced batches"),
+                 f"{summary['args']['crop_s']:g}-s crop; class-balanced batches"
+                 + (f"; {summary['draw']}" if summary["args"].get("speaker_power") else "")),
     }
 
 

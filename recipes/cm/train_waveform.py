@@ -3,7 +3,7 @@
 python recipes/cm/train_waveform.py --engine data/voxguard-engine-l --out runs/cm/lcnn_spec_s1 \
     [--model lcnn_spec] [--steps 3000] [--batch 24] [--lr 1e-3] [--seed 1] [--eval-every 200] [--mixup 0.5] [--sam 0.05] \
     [--extra-train data/voxguard-engine-vc] [--colour 0.5] [--denoise 0.3] [--freq-mask 1.0] \
-    [--speaker-adv 0.1 [--speaker-adv-on voices]]
+    [--speaker-adv 0.1 [--speaker-adv-on voices]] [--speaker-power 0.5]
 
 Run it with ``MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=4294967295``: glibc
 otherwise maps and unmaps every large conv buffer, and half the CPU goes to page faults (3.6 vs
@@ -35,7 +35,10 @@ recording moved the phase branch towards "spoof" by about 2.4 log-odds (twentiet
 probability ``P``, both classes (FreqAugment, ``voxguard.audio.augment.band_mask``). ``--sam RHO`` takes each step with the gradient at
 the worst point of a ``RHO`` ball around the weights (sharpness-aware minimisation,
 ``voxguard.training.sam``; with any of the losses; two forward-backward passes per step, 1.6x the CPU here).
-``--speaker-adv LAMBDA`` adds a speaker adversary (``voxguard.training.adversary``): a linear
+``--speaker-power P`` draws each class's files with weight ``n ** -P``, ``n`` that class's files of the
+same (source corpus, speaker): the 251 one-file cohort speakers then weigh more against the 18 mini
+speakers with 40 files each, in the bona fide and (by source speaker) the spoof half alike, so the
+corpus mix of the two classes stays the same (``speaker_draw``). ``--speaker-adv LAMBDA`` adds a speaker adversary (``voxguard.training.adversary``): a linear
 classifier of the bona fide training speakers on the CM's pooled embedding, behind a gradient
 reversal whose coefficient follows DANN's ramp up to ``LAMBDA``, on the bona fide half of each
 batch (a TTS spoof does not carry its source speaker's voice), or with ``--speaker-adv-on voices``
@@ -115,6 +118,23 @@ def step_loss(model, x: torch.Tensor, y: torch.Tensor, one_class: bool, mix: tup
     return cm, adversary.loss(speakers, keep, lam)
 
 
+def speaker_draw(rows: list[dict], idx: np.ndarray, power: float) -> np.ndarray | None:
+    """Draw probabilities of the files ``idx`` (one class) for ``--speaker-power``: each file
+    weighs ``n ** -power``, ``n`` the number of files in ``idx`` of its (source corpus, speaker),
+    so that a speaker's share grows as ``n ** (1 - power)``. ``None`` for ``power`` 0: the draw
+    by file, and the random stream of the runs before this option."""
+    if power == 0:
+        return None
+    if not 0 < power <= 1:
+        raise SystemExit(f"--speaker-power {power}: use a value in [0, 1]")
+    keys = [(rows[i].get("source_corpus", ""), rows[i]["speaker"]) for i in idx]
+    count: dict[tuple[str, str], int] = {}
+    for k in keys:
+        count[k] = count.get(k, 0) + 1
+    w = np.array([count[k] ** -power for k in keys])
+    return w / w.sum()
+
+
 def init_weights(path: Path) -> dict[str, torch.Tensor]:
     """Model weights from a bundle folder, a ``.safetensors`` file, or a ``.pt`` of this recipe."""
     if path.is_dir():
@@ -182,6 +202,9 @@ def main() -> None:
     ap.add_argument("--speaker-adv-on", choices=("bonafide", "voices"), default="bonafide",
                     help="items the speaker adversary sees: the bona fide half of each batch, or every item "
                     "in its speaker's voice (bona fide + vocoder copies)")
+    ap.add_argument("--speaker-power", type=float, default=0.0, metavar="P",
+                    help="draw each class's files with weight n^-P, n = that class's files of the same (source "
+                         "corpus, speaker): 0 (default) draws by file, 1 gives every speaker the same share")
     ap.add_argument("--init", default=None,
                     help="start from these weights instead of a random init: a bundle folder, its "
                     "model.safetensors, or a best.pt / ckpt.pt of this recipe (e.g. to finish a schedule a "
@@ -208,6 +231,8 @@ def main() -> None:
     train_b = np.array([i for i in train_rows if rows[i]["label"] == "bonafide"])
     # partial spoofs stay out: a 2-s crop of a 4-s view could miss the spoofed segment (false label)
     train_s = np.array([i for i in train_rows if rows[i]["label"] == "spoof" and not rows[i]["attack"].startswith("partial")])
+    # a class's files by speaker (--speaker-power): both classes alike, by their source speaker
+    draw_b, draw_s = speaker_draw(rows, train_b, args.speaker_power), speaker_draw(rows, train_s, args.speaker_power)
     model = create_model(args.model)
     one_class = getattr(model, "head", "linear") == "ocsoftmax"
     if one_class and args.mixup > 0:
@@ -251,7 +276,7 @@ def main() -> None:
         lr = args.lr * min(1.0, (step + 1 - start) / 100) * 0.5 * (1 + math.cos(math.pi * step / args.steps))
         for g in opt.param_groups:
             g["lr"] = lr
-        idx = np.concatenate([rng.choice(train_b, half), rng.choice(train_s, half)])
+        idx = np.concatenate([rng.choice(train_b, half, p=draw_b), rng.choice(train_s, half, p=draw_s)])
         d0 = time.process_time()
         x = np.stack([view(audio[i].astype(np.float32) / 32767, int(rng.integers(0, 4)), rng, False,
                            rows[i].get("segment")) for i in idx])
@@ -327,6 +352,8 @@ def main() -> None:
                + (f"+freq_mask(p={args.freq_mask}, 0-1 kHz)" if args.freq_mask > 0 else "")
                + (f"+speaker_adversary(lambda={args.speaker_adv}, {len(speaker_of)} speakers, on {args.speaker_adv_on})" if adversary is not None else ""),
                "train_files": {"bonafide": len(train_b), "spoof": len(train_s)},
+               "draw": ("by file within each class" if draw_b is None else
+                        f"within each class, a file of a (source corpus, speaker) with n files weighs n^-{args.speaker_power:g}"),
                "attacks_seen": sorted({rows[i]["attack"] for i in train_s}),
                "wall_s": wall0 + time.time() - t0, "cpu_s": cpu0 + time.process_time() - c0}
     (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
