@@ -24,8 +24,15 @@ report's): each voice reads 25 training-transcript sentences and is a class ``tt
 with ``--tts-crops`` crops per sentence, the teacher run on the generated audio, in shards
 ``shard_tts_XXX`` after the plain (and pseudo) ones.
 
+``--mix 2000`` adds two-talker mixtures (:func:`voxguard.training.spk_augment.talker_mixture`):
+each is two LibriSpeech training utterances of different speakers, overlapped from their starts, the
+second at a signal-to-interference ratio uniform in ``±--mix-sir`` dB, with ``--mix-crops`` crops; the
+teacher is run on the mixture, which has no speaker label (``labels`` -1: the distiller leaves it
+out of AAM-softmax and learns only the teacher's embedding of it). Shards ``shard_zmix_XXX``, after
+all the others, so every other shard (and class index) is unchanged.
+
 Usage: python precompute.py DATA_DIR OUT_DIR [--crops 8] [--fsdd-n 1000] [--seed 0]
-       [--pseudo F1,F2 --pseudo-crops 6] [--tts 25 --tts-crops 3]
+       [--pseudo F1,F2 --pseudo-crops 6] [--tts 25 --tts-crops 3] [--mix 2000 --mix-crops 3 --mix-sir 2]
 """
 
 from __future__ import annotations
@@ -47,7 +54,7 @@ from tts_voices import sentences, voices  # noqa: E402
 from voxguard.audio.io import load_audio  # noqa: E402
 from voxguard.frontends.fbank import Fbank  # noqa: E402
 from voxguard.training.spk import build_feature_cache  # noqa: E402
-from voxguard.training.spk_augment import SpeakerAugment, pseudo_speaker  # noqa: E402
+from voxguard.training.spk_augment import SpeakerAugment, pseudo_speaker, talker_mixture  # noqa: E402
 from voxguard.training.teacher import GE2ETeacher, crop_target  # noqa: E402
 
 SHARD = 150
@@ -64,6 +71,9 @@ def main() -> None:
     ap.add_argument("--pseudo-crops", type=int, default=6)
     ap.add_argument("--tts", type=int, default=0, help="sentences per generated TTS voice (0: none)")
     ap.add_argument("--tts-crops", type=int, default=3)
+    ap.add_argument("--mix", type=int, default=0, help="two-talker mixtures, unlabelled (0: none)")
+    ap.add_argument("--mix-crops", type=int, default=3)
+    ap.add_argument("--mix-sir", type=float, default=2.0, help="SIR drawn uniformly in +-this many dB")
     a = ap.parse_args()
     factors = [float(f) for f in a.pseudo.split(",") if f]
     torch.set_num_threads(1)
@@ -91,6 +101,14 @@ def main() -> None:
         tts_items += [({"utt": f"{voice.name}#{j}", "corpus": "tts", "speaker": voice.name,
                         "text": t, "voice": voice}, a.tts_crops, 1.0) for j, t in enumerate(texts)]
     classes += [v.name for v in tts_voices]
+    # two-talker mixtures: no class of their own (label -1), their own rng stream
+    mix_rng, mix_items = np.random.default_rng([a.seed, 3_000_000, 0]), []  # not a shard's stream
+    while len(mix_items) < a.mix:
+        e1, e2 = (libri[int(i)] for i in mix_rng.integers(len(libri), size=2))
+        if e1["speaker"] != e2["speaker"]:
+            sir = float(mix_rng.uniform(-a.mix_sir, a.mix_sir))
+            mix_items.append(({"utt": f"{e1['utt']}+{e2['utt']}", "corpus": "mix", "speaker": None,
+                               "pair": (e1, e2), "sir_db": sir}, a.mix_crops, 1.0))
     (out / "classes.json").write_text(json.dumps(classes))
     babble_pool = [e for e in libri[::10]]
     wav_cache: dict[str, np.ndarray] = {}
@@ -98,6 +116,8 @@ def main() -> None:
     def load(e: dict, rng: np.random.Generator) -> np.ndarray:
         if e["corpus"] == "tts":  # generated, not kept
             return e["voice"].say(e["text"], rng)
+        if e["corpus"] == "mix":  # made from two cached utterances, not kept
+            return talker_mixture(load(e["pair"][0], rng), load(e["pair"][1], rng), e["sir_db"])
         if e["corpus"] == "fsdd":
             return load_audio(root / e["path"], 16000)[0]
         if e["utt"] not in wav_cache:
@@ -113,6 +133,8 @@ def main() -> None:
                for i in range(0, len(pseudo), SHARD)]
     shards += [(f"shard_tts_{i // SHARD:03d}", [a.seed, 2_000_000 + i], tts_items[i : i + SHARD])
                for i in range(0, len(tts_items), SHARD)]
+    shards += [(f"shard_zmix_{i // SHARD:03d}", [a.seed, 3_000_000 + i], mix_items[i : i + SHARD])
+               for i in range(0, len(mix_items), SHARD)]
     for n_done, (name, rng_seed, items) in enumerate(shards):
         path = out / f"{name}.safetensors"
         if path.is_file():
@@ -139,8 +161,9 @@ def main() -> None:
                 t_clean.append(ce)
                 t_aug.append(ae)
                 t_utt.append(utt_emb)
-                labels.append(classes.index(speaker))
+                labels.append(-1 if e["corpus"] == "mix" else classes.index(speaker))
                 meta.append({"utt": e["utt"], "corpus": e["corpus"], "aug": applied}
+                            | ({"sir_db": round(e["sir_db"], 2)} if e["corpus"] == "mix" else {})
                             | ({"pseudo_factor": factor} if factor != 1.0 else {})
                             | ({"text": e["text"]} if e["corpus"] == "tts" else {}))
         save_file(

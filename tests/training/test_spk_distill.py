@@ -240,3 +240,36 @@ def test_weight_soup_averages_floats_keeps_integer_buffers_and_refuses_mismatche
         weight_soup([nets[0].state_dict(), torch.nn.Linear(2, 2).state_dict()])
     with pytest.raises(VoxguardError, match="no state"):
         weight_soup([])
+
+
+def test_unlabelled_crops_are_left_out_of_aam_only():
+    from voxguard.losses.aam import AAMSoftmax
+    from voxguard.training.spk_distill import labelled_aam
+
+    torch.manual_seed(0)
+    head = AAMSoftmax(8, 3, 0.2, 30.0)
+    emb = torch.randn(5, 8, requires_grad=True)
+    labels = torch.tensor([0, -1, 2, -1, 1])
+    loss, _ = labelled_aam(head, emb, labels)
+    keep = torch.tensor([0, 2, 4])
+    assert loss.item() == pytest.approx(head(emb[keep], labels[keep])[0].item())
+    loss.backward()
+    assert emb.grad[[1, 3]].abs().sum() == 0 and emb.grad[keep].abs().sum() > 0
+    none, acc = labelled_aam(head, emb, torch.full((5,), -1))
+    assert none.item() == 0.0 and acc.item() == 0.0 and none.requires_grad
+
+
+def test_distill_runs_on_a_bank_with_unlabelled_mixtures(tmp_path):
+    bank = _bank(tmp_path)
+    bank.labels[[1, 3]] = -1  # two crops without a speaker, as precompute.py --mix writes them
+    out = tmp_path / "run"
+    first = train_distill(
+        DistillConfig(**{**TINY, "steps": 2}), bank, _dev(), out, {"recipe": "test"}
+    )
+    rows = [json.loads(x) for x in (out / "log.jsonl").read_text().splitlines()]
+    assert all(torch.isfinite(torch.tensor(r["loss"])) for r in rows if "loss" in r)
+    # init from weights: the class centres come from labelled crops only (label -1 is not index -1)
+    init = DistillConfig(**TINY, steps=2, init_from=str(first), init_crops=6)
+    train_distill(init, bank, _dev(), tmp_path / "b", {"recipe": "test"})
+    row0 = json.loads((tmp_path / "b" / "log.jsonl").read_text().splitlines()[0])
+    assert row0["init_classes_covered"] == 3

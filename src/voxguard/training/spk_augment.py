@@ -11,6 +11,11 @@ telephone channel is 8 kHz resampling with a 300-3400 Hz band; speed is resampli
 0.88 or 1.12) moves pitch and formants far enough that the copy is treated as a *new* speaker
 (Yamamoto et al., "Speaker augmentation and bandwidth extension for deep speaker embedding",
 Interspeech 2019), which widens the set of voices the distilled student sees.
+
+:func:`talker_mixture` puts the student *between* voices instead: two talkers overlapped at a
+given signal-to-interference ratio, an input the teacher labels (its embedding of the mixture is
+the target), as in distillation with mixup-style inputs (Stanton et al., "Does knowledge
+distillation really work?", NeurIPS 2021).
 """
 
 from __future__ import annotations
@@ -69,6 +74,22 @@ def pseudo_speaker(x: np.ndarray, factor: float, fs: int = 16000) -> np.ndarray:
     if not 0.5 <= factor <= 2.0:
         raise ValueError(f"pseudo-speaker factor {factor}: use 0.5-2.0")
     return resample(np.asarray(x, dtype=np.float32), int(round(fs * factor)), fs)
+
+
+def talker_mixture(a: np.ndarray, b: np.ndarray, sir_db: float) -> np.ndarray:
+    """``a`` and ``b`` overlapped from their starts to the shorter one's end, ``b`` scaled so that
+    the power ratio of ``a`` to ``b`` is ``sir_db`` dB; scaled down only if the sum would clip.
+
+    Float32 out. Raises ``ValueError`` when either signal is empty or silent (no ratio exists).
+    """
+    n = min(len(a), len(b))
+    x, y = np.asarray(a[:n], dtype=np.float64), np.asarray(b[:n], dtype=np.float64)
+    px, py = float(np.mean(x**2)) if n else 0.0, float(np.mean(y**2)) if n else 0.0
+    if px <= 0.0 or py <= 0.0:
+        raise ValueError("talker_mixture: both signals need samples and energy")
+    mix = x + y * np.sqrt(px / (py * 10 ** (sir_db / 10)))
+    peak = float(np.max(np.abs(mix)))
+    return (mix / peak if peak > 1.0 else mix).astype(np.float32)
 
 
 def synthetic_rir(rt60: float, fs: int, rng: np.random.Generator) -> np.ndarray:

@@ -9,6 +9,9 @@ length for the batch (``min_frames``-``max_frames``), a random window of each sa
     w_clean (1 - cos(P s, t_clean)) + w_aug (1 - cos(P s, t_aug)) + w_utt (1 - cos(P s, t_utt))
     + aam_weight * AAM-softmax(s, speaker) [+ w_rel * similarity matching of s to t_clean]
 
+(AAM-softmax over the crops with a speaker label: a crop labelled -1, a two-talker mixture of
+``precompute.py --mix``, has only the teacher terms.)
+
 with ``P`` a learned projection to the teacher's dimension (training only). Every ``eval_every``
 steps the dev EER (cosine of full-length dev utterances) is logged and a checkpoint written;
 the run stops at ``steps``, at ``max_minutes``, on a dev plateau (``patience`` evaluations with no
@@ -143,6 +146,20 @@ class CropBank:
             f = f.repeat(math.ceil(frames / f.shape[0]), 1)
         start = int(rng.integers(0, f.shape[0] - frames + 1))
         return f[start : start + frames].float()
+
+
+def labelled_aam(
+    head: nn.Module, emb: torch.Tensor, labels: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """AAM-softmax loss and accuracy over the crops that have a speaker label (``labels >= 0``);
+    a crop labelled -1 (a two-talker mixture) is learnt from the teacher's embedding alone. A
+    batch with no labelled crop gives a zero loss that still carries the graph, and accuracy 0."""
+    keep = labels >= 0
+    if bool(keep.all()):
+        return head(emb, labels)
+    if not bool(keep.any()):
+        return emb.sum() * 0.0, torch.zeros(())
+    return head(emb[keep], labels[keep])
 
 
 def _lr_at(cfg: DistillConfig, step: int) -> float:
@@ -323,7 +340,7 @@ def init_from_pretrained(
     labels = bank.labels[ids]
     sn = nn.functional.normalize(s, dim=-1)
     covered = 0
-    for c in labels.unique():
+    for c in labels[labels >= 0].unique():  # unlabelled crops (-1, e.g. mixtures) have no centre
         head.weight[c] = nn.functional.normalize(sn[labels == c].mean(0), dim=0)
         covered += 1
     model.train()
@@ -427,7 +444,7 @@ def train_distill(
             [bank.t_clean[ids], bank.t_aug[ids], bank.t_utt[ids]],
             [cfg.w_clean, cfg.w_aug, cfg.w_utt],
         )
-        aam_loss, acc = head(emb, bank.labels[ids])
+        aam_loss, acc = labelled_aam(head, emb, bank.labels[ids])
         loss = kd_loss + cfg.aam_weight * aam_loss
         rel_loss = None
         if cfg.w_rel:
