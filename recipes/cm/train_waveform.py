@@ -57,6 +57,7 @@ import json
 import math
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -128,9 +129,7 @@ def speaker_draw(rows: list[dict], idx: np.ndarray, power: float) -> np.ndarray 
     if not 0 < power <= 1:
         raise SystemExit(f"--speaker-power {power}: use a value in [0, 1]")
     keys = [(rows[i].get("source_corpus", ""), rows[i]["speaker"]) for i in idx]
-    count: dict[tuple[str, str], int] = {}
-    for k in keys:
-        count[k] = count.get(k, 0) + 1
+    count = Counter(keys)
     w = np.array([count[k] ** -power for k in keys])
     return w / w.sum()
 

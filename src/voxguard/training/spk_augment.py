@@ -84,7 +84,7 @@ def talker_mixture(a: np.ndarray, b: np.ndarray, sir_db: float) -> np.ndarray:
     """
     n = min(len(a), len(b))
     x, y = np.asarray(a[:n], dtype=np.float64), np.asarray(b[:n], dtype=np.float64)
-    px, py = float(np.mean(x**2)) if n else 0.0, float(np.mean(y**2)) if n else 0.0
+    px, py = float(np.sum(x**2)), float(np.sum(y**2))  # same length: sums have the ratio of powers
     if px <= 0.0 or py <= 0.0:
         raise ValueError("talker_mixture: both signals need samples and energy")
     mix = x + y * np.sqrt(px / (py * 10 ** (sir_db / 10)))
