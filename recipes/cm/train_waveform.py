@@ -34,7 +34,8 @@ recording moved the phase branch towards "spoof" by about 2.4 log-odds (twentiet
 ``--freq-mask P`` zeroes one random band (0-1 kHz wide) of each training crop's spectrum with
 probability ``P``, both classes (FreqAugment, ``voxguard.audio.augment.band_mask``). ``--sam RHO`` takes each step with the gradient at
 the worst point of a ``RHO`` ball around the weights (sharpness-aware minimisation,
-``voxguard.training.sam``; with any of the losses; two forward-backward passes per step, 1.6x the CPU here).
+``voxguard.training.sam``; with any of the losses; two forward-backward passes per step, 1.6x the CPU here);
+``--sam-adaptive`` makes that ball elliptic, scaled per weight by ``|w| + 0.01`` (ASAM; its radius ``--sam 0.5``).
 ``--speaker-power P`` draws each class's files with weight ``n ** -P``, ``n`` that class's files of the
 same (source corpus, speaker): the 251 one-file cohort speakers then weigh more against the 18 mini
 speakers with 40 files each, in the bona fide and (by source speaker) the spoof half alike, so the
@@ -189,6 +190,9 @@ def main() -> None:
                     help="mixup alpha on the waveforms (0 = off; cross-entropy models only)")
     ap.add_argument("--sam", type=float, default=0.0,
                     help="SAM neighbourhood radius rho (0 = off; 0.05 is the paper's default): two forward-backward passes per step")
+    ap.add_argument("--sam-adaptive", action="store_true",
+                    help="adaptive SAM (ASAM): the ball scaled per weight by |w| + 0.01 (weights, not biases); "
+                    "its reference radius is --sam 0.5")
     ap.add_argument("--colour", type=float, default=0.0, metavar="P",
                     help="probability of a random recording colour (low-pass or tilt) on each training view")
     ap.add_argument("--denoise", type=float, default=0.0, metavar="P",
@@ -254,7 +258,9 @@ def main() -> None:
         if (out / "adversary.pt").is_file():
             adversary.load_state_dict(torch.load(out / "adversary.pt", weights_only=True))
     opt = torch.optim.AdamW(groups_opt, args.lr, weight_decay=1e-4)
-    sam = SAM(params, args.sam) if args.sam > 0 else None
+    if args.sam_adaptive and not args.sam > 0:
+        raise SystemExit("--sam-adaptive needs a radius: --sam 0.5 (the ASAM reference's)")
+    sam = (SAM.adaptive(model, args.sam) if args.sam_adaptive else SAM(params, args.sam)) if args.sam > 0 else None
     rng = np.random.default_rng(args.seed)
     step, wall0, cpu0, history = resume(out, model, opt, rng)
     t0, c0 = time.time(), time.process_time()
@@ -347,7 +353,7 @@ def main() -> None:
     summary = {"final_averaged": final, "averaged_steps": [h[1] for h in history],
                "params": sum(p.numel() for p in params), "args": vars(args),
                "loss": ("oc_softmax" if one_class else ("cross_entropy+mixup" if args.mixup > 0 else "cross_entropy"))
-               + (f"+sam(rho={args.sam})" if args.sam > 0 else "")
+               + (f"+{'asam' if args.sam_adaptive else 'sam'}(rho={args.sam})" if args.sam > 0 else "")
                + (f"+freq_mask(p={args.freq_mask}, 0-1 kHz)" if args.freq_mask > 0 else "")
                + (f"+speaker_adversary(lambda={args.speaker_adv}, {len(speaker_of)} speakers, on {args.speaker_adv_on})" if adversary is not None else ""),
                "train_files": {"bonafide": len(train_b), "spoof": len(train_s)},

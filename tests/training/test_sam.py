@@ -67,3 +67,38 @@ def test_frozen_batchnorm_keeps_running_statistics_and_restores_momentum():
     # it still normalised with the batch's own statistics: each column to (-1, 1) (biased var)
     assert out.detach().flatten().tolist() == pytest.approx([-1.0, -1.0, 1.0, 1.0], abs=1e-3)
     assert bn.running_mean.tolist() == pytest.approx([0.2, 2.0])
+
+
+class _Affine(nn.Module):
+    def __init__(self, weight: list[float], bias: float) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.tensor(weight))
+        self.bias = nn.Parameter(torch.tensor(bias))
+
+
+def test_adaptive_ball_scales_weights_by_their_magnitude_and_leaves_biases_at_one():
+    # L = 0.5 ||w||^2 + 2 b at w = (3, 4), b = 1, eta = 0: g = (3, 4 | 2), T = (3, 4 | 1),
+    # T g = (9, 16 | 2), ||T g|| = sqrt 341; e = rho T^2 g / ||T g|| = rho (27, 64 | 2) / sqrt 341,
+    # so rho = sqrt(341) / 100 gives e = (0.27, 0.64 | 0.02).
+    m = _Affine([3.0, 4.0], 1.0)
+    sam = SAM.adaptive(m, rho=math.sqrt(341) / 100, eta=0.0)
+    (0.5 * (m.weight**2).sum() + 2 * m.bias).backward()
+    assert sam.perturb() == pytest.approx(math.sqrt(341))
+    assert m.weight.detach().tolist() == pytest.approx([3.27, 4.64])
+    assert float(m.bias) == pytest.approx(1.02)
+    sam.restore()
+    assert m.weight.detach().tolist() == pytest.approx([3.0, 4.0])
+    assert float(m.bias) == pytest.approx(1.0)
+
+
+def test_adaptive_eta_keeps_a_zero_weight_in_the_ball():
+    # L = w1 + w2 at w = (0, 1), eta = 0.5: g = (1, 1), T = (0.5, 1.5), ||T g|| = sqrt 2.5;
+    # rho = sqrt 2.5 gives e = T^2 g = (0.25, 2.25): the zero weight still moves.
+    m = _Affine([0.0, 1.0], 0.0)
+    sam = SAM.adaptive(m, rho=math.sqrt(2.5), eta=0.5)
+    m.weight.sum().backward()
+    sam.perturb()
+    assert m.weight.detach().tolist() == pytest.approx([0.25, 3.25])
+    assert float(m.bias) == 0.0  # no gradient, not perturbed
+    with pytest.raises(ValueError, match="eta"):
+        SAM.adaptive(m, eta=-1.0)

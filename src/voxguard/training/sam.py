@@ -13,8 +13,15 @@ to generalise to unseen attacks. One step:
    :meth:`SAM.restore`: ``w <- w - e``, leaving the sharpness-aware gradient in ``.grad``;
 3. the caller's optimizer step (clipping included) on that gradient.
 
-Twice the forward / backward work of a plain step. Only the non-adaptive SAM is implemented (the
-ASAM variant scales ``e`` by ``|w|``); a parameter without a gradient is not perturbed.
+Twice the forward / backward work of a plain step; a parameter without a gradient is not perturbed.
+
+Adaptive SAM (``scaled``; Kwon, Kim, Park & Choi, "ASAM: Adaptive Sharpness-Aware Minimization for
+Scale-Invariant Learning of Deep Neural Networks", ICML 2021; reference code ``SamsungLabs/ASAM``)
+makes the ball elliptic, per weight: with ``T = |w| + eta``, ``e = rho T^2 g / ||T g||``, so that a
+layer rescaled by a batch norm that follows it has the same sharpness. As in the reference code,
+only the parameters the caller marks as scaled (there: those named ``*weight*``) get ``T``; the
+others (biases) keep ``T = 1``. Its radius is not SAM's: the reference defaults are ``rho`` 0.5,
+``eta`` 0.01.
 """
 
 from __future__ import annotations
@@ -26,30 +33,55 @@ import torch
 from torch import nn
 
 DEFAULT_RHO = 0.05  # the paper's default neighbourhood radius (CIFAR; also davda54/sam's)
+ASAM_RHO, ASAM_ETA = 0.5, 0.01  # the ASAM reference code's defaults
 
 
 class SAM:
     """Perturb parameters to the worst point of a ``rho`` ball and back (see the module doc)."""
 
-    def __init__(self, params: Iterable[torch.nn.Parameter], rho: float = DEFAULT_RHO) -> None:
+    def __init__(
+        self,
+        params: Iterable[torch.nn.Parameter],
+        rho: float = DEFAULT_RHO,
+        scaled: Iterable[torch.nn.Parameter] | None = None,
+        eta: float = ASAM_ETA,
+    ) -> None:
         if not rho > 0:
             raise ValueError(f"SAM rho must be > 0, got {rho}")
+        if not eta >= 0:
+            raise ValueError(f"ASAM eta must be >= 0, got {eta}")
         self.params = [p for p in params if p.requires_grad]
         self.rho = rho
+        self.eta = eta
+        self._scaled = None if scaled is None else {id(p) for p in scaled}  # None: plain SAM
         self._steps: list[tuple[torch.nn.Parameter, torch.Tensor]] = []
+
+    @classmethod
+    def adaptive(cls, model: nn.Module, rho: float = ASAM_RHO, eta: float = ASAM_ETA) -> SAM:
+        """ASAM over ``model``'s parameters, ``T = |w| + eta`` on those named ``*weight*`` (reference code)."""
+        named = list(model.named_parameters())
+        return cls(
+            [p for _, p in named], rho, scaled=[p for n, p in named if "weight" in n], eta=eta
+        )
+
+    def _t(self, p: torch.Tensor) -> torch.Tensor | float:
+        if self._scaled is None or id(p) not in self._scaled:
+            return 1.0
+        return p.abs() + self.eta
 
     @torch.no_grad()
     def perturb(self) -> float:
-        """``w <- w + rho g / ||g||`` from the gradients in ``.grad``; returns ``||g||``."""
+        """``w <- w + rho g / ||g||`` (ASAM: ``rho T^2 g / ||T g||``) from the gradients in ``.grad``;
+        returns the norm divided by (``||g||``, or ``||T g||``)."""
         if self._steps:
             raise RuntimeError("SAM.perturb called twice without restore")
-        grads = [(p, p.grad) for p in self.params if p.grad is not None]
+        grads = [(p, self._t(p), p.grad) for p in self.params if p.grad is not None]
         if not grads:
             raise RuntimeError("SAM.perturb needs gradients: call loss.backward() first")
-        norm = torch.nn.utils.get_total_norm([g for _, g in grads])  # global L2, as clipping
+        norm = torch.nn.utils.get_total_norm([t * g for _, t, g in grads])  # global L2, as clipping
         scale = self.rho / (norm + 1e-12)
-        for p, g in grads:
-            e = g * scale
+        for p, t, g in grads:
+            e = t * t * g * scale
             p.add_(e)
             self._steps.append((p, e))
         return float(norm)
