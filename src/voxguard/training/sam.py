@@ -72,7 +72,7 @@ class SAM:
     @torch.no_grad()
     def perturb(self) -> float:
         """``w <- w + rho g / ||g||`` (ASAM: ``rho T^2 g / ||T g||``) from the gradients in ``.grad``;
-        returns the norm divided by (``||g||``, or ``||T g||``)."""
+        returns the norm divided by: ``||g||`` (ASAM: ``||T g||``)."""
         if self._steps:
             raise RuntimeError("SAM.perturb called twice without restore")
         grads = [(p, self._t(p), p.grad) for p in self.params if p.grad is not None]
