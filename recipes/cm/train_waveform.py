@@ -216,6 +216,8 @@ def main() -> None:
                     help="with --init: the step the weights were taken at; the cosine schedule continues "
                     "from there after a 100-step re-warm-up (the fresh AdamW moments need it)")
     args = ap.parse_args()
+    if args.sam_adaptive and not args.sam > 0:
+        raise SystemExit("--sam-adaptive needs a radius: --sam 0.5 (the ASAM reference's)")
     out = start_run(args)
     rows = engine_rows(Path(args.engine))
     rows = [r for r in rows if Path(r["path"]).is_file()]
@@ -258,8 +260,6 @@ def main() -> None:
         if (out / "adversary.pt").is_file():
             adversary.load_state_dict(torch.load(out / "adversary.pt", weights_only=True))
     opt = torch.optim.AdamW(groups_opt, args.lr, weight_decay=1e-4)
-    if args.sam_adaptive and not args.sam > 0:
-        raise SystemExit("--sam-adaptive needs a radius: --sam 0.5 (the ASAM reference's)")
     sam = (SAM.adaptive(model, args.sam) if args.sam_adaptive else SAM(params, args.sam)) if args.sam > 0 else None
     rng = np.random.default_rng(args.seed)
     step, wall0, cpu0, history = resume(out, model, opt, rng)

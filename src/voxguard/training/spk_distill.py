@@ -324,6 +324,16 @@ def source_step(card: dict[str, Any]) -> int:
 
 
 @torch.no_grad()
+def _fit_projection(kd: nn.Module, s: torch.Tensor, targets: torch.Tensor) -> float:
+    """Set ``kd.proj`` to the least-squares map of embeddings ``s`` onto the unit ``targets``;
+    returns the mean cosine of the fit."""
+    t = nn.functional.normalize(targets, dim=-1)
+    w = torch.linalg.lstsq(s, t).solution  # (E_s, E_t)
+    kd.proj.weight.copy_(w.T)
+    return nn.functional.cosine_similarity(s @ w, t, dim=-1).mean().item()
+
+
+@torch.no_grad()
 def init_from_pretrained(
     cfg: DistillConfig,
     model: nn.Module,
@@ -351,17 +361,10 @@ def init_from_pretrained(
         embs.append(_embed(model, cmn(x, torch.full((len(part),), frames))))
     s = torch.cat(embs)
     ids = torch.from_numpy(idx)
-    t = nn.functional.normalize(bank.t_clean[ids], dim=-1)
-    w = torch.linalg.lstsq(s, t).solution  # (E_s, E_t)
-    kd.proj.weight.copy_(w.T)
-    fit_cos = nn.functional.cosine_similarity(s @ w, t, dim=-1).mean().item()
+    fit_cos = _fit_projection(kd, s, bank.t_clean[ids])
     fit_dv = {}
     if kd_dv is not None:
-        d = nn.functional.normalize(bank.d_clean[ids], dim=-1)
-        w2 = torch.linalg.lstsq(s, d).solution
-        kd_dv.proj.weight.copy_(w2.T)
-        cos2 = nn.functional.cosine_similarity(s @ w2, d, dim=-1).mean().item()
-        fit_dv = {"init_proj_dv_cos_clean": round(cos2, 4)}
+        fit_dv = {"init_proj_dv_cos_clean": round(_fit_projection(kd_dv, s, bank.d_clean[ids]), 4)}
     labels = bank.labels[ids]
     sn = nn.functional.normalize(s, dim=-1)
     covered = 0

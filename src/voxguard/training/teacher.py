@@ -151,9 +151,9 @@ class DVectorTeacher:
     @classmethod
     def weights_sha256(cls) -> str:
         """SHA-256 of the graph the targets came from (for the student's card)."""
-        import hashlib
+        from voxguard.integrity import sha256_of
 
-        return hashlib.sha256(cls.weights().read_bytes()).hexdigest()
+        return sha256_of(cls.weights())
 
     def __init__(self) -> None:
         import onnxruntime as ort
