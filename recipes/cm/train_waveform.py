@@ -94,15 +94,17 @@ def score(model, windows: np.ndarray, batch: int = 32) -> np.ndarray:
 
 
 def batch_loss(model, x: torch.Tensor, y: torch.Tensor, one_class: bool,
-               mix: tuple[float, torch.Tensor] | None) -> torch.Tensor:
-    """The step's loss: one-class softmax, or cross-entropy (mixed with ``x[perm]`` by ``lam``)."""
+               mix: tuple[float, torch.Tensor] | None, smoothing: float = 0.0) -> torch.Tensor:
+    """The step's loss: one-class softmax, or cross-entropy (mixed with ``x[perm]`` by ``lam``)
+    against targets smoothed by ``smoothing`` (``(1 - eps)`` one-hot ``+ eps / 2``; 0 = hard labels)."""
     if one_class:  # logits are (-cos, cos): the loss takes the cosine
         return oc_softmax_loss(model(x)[:, 1], y)
     if mix is not None:
         lam, perm = mix
         logits = model(lam * x + (1 - lam) * x[perm])
-        return lam * F.cross_entropy(logits, y) + (1 - lam) * F.cross_entropy(logits, y[perm])
-    return F.cross_entropy(model(x), y)
+        return lam * F.cross_entropy(logits, y, label_smoothing=smoothing) + (1 - lam) * F.cross_entropy(
+            logits, y[perm], label_smoothing=smoothing)
+    return F.cross_entropy(model(x), y, label_smoothing=smoothing)
 
 
 VOCODER_COPY = "voc-"  # the engine's vocoder copies of a speaker's utterance: the speaker's voice, resynthesised
@@ -110,10 +112,10 @@ VOCODER_COPY = "voc-"  # the engine's vocoder copies of a speaker's utterance: t
 
 def step_loss(model, x: torch.Tensor, y: torch.Tensor, one_class: bool, mix: tuple[float, torch.Tensor] | None,
               adv_term: tuple[SpeakerAdversary, torch.Tensor, torch.Tensor, float] | None,
-              ) -> tuple[torch.Tensor, torch.Tensor | None]:
+              smoothing: float = 0.0) -> tuple[torch.Tensor, torch.Tensor | None]:
     """The CM loss of :func:`batch_loss` and, with ``adv_term = (adversary, speakers, keep, lam)``,
     the speaker adversary's reversed cross-entropy on that same forward pass (else ``None``)."""
-    cm = batch_loss(model, x, y, one_class, mix)
+    cm = batch_loss(model, x, y, one_class, mix, smoothing)
     if adv_term is None:
         return cm, None
     adversary, speakers, keep, lam = adv_term
@@ -193,6 +195,8 @@ def main() -> None:
     ap.add_argument("--sam-adaptive", action="store_true",
                     help="adaptive SAM (ASAM): the ball scaled per weight by |w| + 0.01 (weights, not biases); "
                     "its reference radius is --sam 0.5")
+    ap.add_argument("--label-smoothing", type=float, default=0.0, metavar="EPS",
+                    help="cross-entropy against (1 - EPS) one-hot + EPS / 2 (0 = hard labels; cross-entropy models only)")
     ap.add_argument("--colour", type=float, default=0.0, metavar="P",
                     help="probability of a random recording colour (low-pass or tilt) on each training view")
     ap.add_argument("--denoise", type=float, default=0.0, metavar="P",
@@ -218,6 +222,8 @@ def main() -> None:
     args = ap.parse_args()
     if args.sam_adaptive and not args.sam > 0:
         raise SystemExit("--sam-adaptive needs a radius: --sam 0.5 (the ASAM reference's)")
+    if not 0 <= args.label_smoothing < 1:
+        raise SystemExit(f"--label-smoothing must be in [0, 1), got {args.label_smoothing}")
     out = start_run(args)
     rows = engine_rows(Path(args.engine))
     rows = [r for r in rows if Path(r["path"]).is_file()]
@@ -242,6 +248,8 @@ def main() -> None:
     one_class = getattr(model, "head", "linear") == "ocsoftmax"
     if one_class and args.mixup > 0:
         raise SystemExit(f"--mixup needs a cross-entropy model; {args.model} trains with the one-class softmax")
+    if one_class and args.label_smoothing > 0:
+        raise SystemExit(f"--label-smoothing needs a cross-entropy model; {args.model} trains with the one-class softmax")
     if args.speaker_adv > 0 and (one_class or args.mixup > 0):
         raise SystemExit("--speaker-adv needs a cross-entropy model without --mixup (a mixed batch has no one speaker)")
     params = list(model.parameters())
@@ -309,13 +317,13 @@ def main() -> None:
                 keep = keep | torch.tensor([rows[i]["attack"].startswith(VOCODER_COPY) for i in idx])
             adv_term = (adversary, spk, keep, dann_ramp(step / args.steps, args.speaker_adv))
         opt.zero_grad()
-        loss, adv = step_loss(model, xt, y, one_class, mix, adv_term)
+        loss, adv = step_loss(model, xt, y, one_class, mix, adv_term, args.label_smoothing)
         (loss if adv is None else loss + adv).backward()
         if sam is not None:  # the gradient at the worst point of the rho ball, then back
             sam.perturb()
             opt.zero_grad()
             with frozen_batchnorm(model):
-                cm2, adv2 = step_loss(model, xt, y, one_class, mix, adv_term)
+                cm2, adv2 = step_loss(model, xt, y, one_class, mix, adv_term, args.label_smoothing)
                 (cm2 if adv2 is None else cm2 + adv2).backward()
             sam.restore()
         torch.nn.utils.clip_grad_norm_(params, 5.0)
@@ -353,6 +361,7 @@ def main() -> None:
     summary = {"final_averaged": final, "averaged_steps": [h[1] for h in history],
                "params": sum(p.numel() for p in params), "args": vars(args),
                "loss": ("oc_softmax" if one_class else ("cross_entropy+mixup" if args.mixup > 0 else "cross_entropy"))
+               + (f"+label_smoothing(eps={args.label_smoothing})" if args.label_smoothing > 0 else "")
                + (f"+{'asam' if args.sam_adaptive else 'sam'}(rho={args.sam})" if args.sam > 0 else "")
                + (f"+freq_mask(p={args.freq_mask}, 0-1 kHz)" if args.freq_mask > 0 else "")
                + (f"+speaker_adversary(lambda={args.speaker_adv}, {len(speaker_of)} speakers, on {args.speaker_adv_on})" if adversary is not None else ""),
