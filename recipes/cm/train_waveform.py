@@ -96,14 +96,14 @@ def score(model, windows: np.ndarray, batch: int = 32) -> np.ndarray:
 def batch_loss(model, x: torch.Tensor, y: torch.Tensor, one_class: bool,
                mix: tuple[float, torch.Tensor] | None, smoothing: float = 0.0) -> torch.Tensor:
     """The step's loss: one-class softmax, or cross-entropy (mixed with ``x[perm]`` by ``lam``)
-    against targets smoothed by ``smoothing`` (``(1 - eps)`` one-hot ``+ eps / 2``; 0 = hard labels)."""
+    against the targets ``(1 - smoothing)`` one-hot ``+ smoothing / 2`` (0: hard labels)."""
     if one_class:  # logits are (-cos, cos): the loss takes the cosine
         return oc_softmax_loss(model(x)[:, 1], y)
     if mix is not None:
         lam, perm = mix
         logits = model(lam * x + (1 - lam) * x[perm])
-        return lam * F.cross_entropy(logits, y, label_smoothing=smoothing) + (1 - lam) * F.cross_entropy(
-            logits, y[perm], label_smoothing=smoothing)
+        return lam * F.cross_entropy(logits, y, label_smoothing=smoothing) \
+            + (1 - lam) * F.cross_entropy(logits, y[perm], label_smoothing=smoothing)
     return F.cross_entropy(model(x), y, label_smoothing=smoothing)
 
 
