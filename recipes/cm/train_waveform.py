@@ -59,6 +59,7 @@ import math
 import sys
 import time
 from collections import Counter
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -99,12 +100,12 @@ def batch_loss(model, x: torch.Tensor, y: torch.Tensor, one_class: bool,
     against the targets ``(1 - smoothing)`` one-hot ``+ smoothing / 2`` (0: hard labels)."""
     if one_class:  # logits are (-cos, cos): the loss takes the cosine
         return oc_softmax_loss(model(x)[:, 1], y)
+    ce = partial(F.cross_entropy, label_smoothing=smoothing)
     if mix is not None:
         lam, perm = mix
         logits = model(lam * x + (1 - lam) * x[perm])
-        return lam * F.cross_entropy(logits, y, label_smoothing=smoothing) \
-            + (1 - lam) * F.cross_entropy(logits, y[perm], label_smoothing=smoothing)
-    return F.cross_entropy(model(x), y, label_smoothing=smoothing)
+        return lam * ce(logits, y) + (1 - lam) * ce(logits, y[perm])
+    return ce(model(x), y)
 
 
 VOCODER_COPY = "voc-"  # the engine's vocoder copies of a speaker's utterance: the speaker's voice, resynthesised

