@@ -316,3 +316,37 @@ def test_second_teacher_fits_its_projection_trains_names_itself_and_resumes(tmp_
     train_distill(DistillConfig(**{**cfg, "steps": 4}), bank, _dev(), out, {"recipe": "test"})
     rows = [json.loads(x) for x in (out / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows if "best" in r] == [2, 4]  # resumed with its P2
+
+
+def _one_step(tmp_path, name: str, **extra) -> dict[str, torch.Tensor]:
+    """The student's state after one training step (the run's ``last.pt``), without dropout (each
+    pass of a SAM step draws its own dropout mask, as in davda54/sam: here both must see one net)."""
+    cfg = DistillConfig(
+        **{**TINY, "steps": 1, "eval_every": 1, "overrides": {"dropout": 0.0}, **extra}
+    )
+    train_distill(cfg, _bank(tmp_path), _dev(), tmp_path / name, {"recipe": "test"})
+    return torch.load(tmp_path / name / "last.pt", weights_only=True)["model"]
+
+
+def test_distill_sam_steps_from_the_restored_weights_with_another_gradient(tmp_path):
+    plain = _one_step(tmp_path, "plain")
+    sam = _one_step(tmp_path, "sam", sam=10.0)
+    # Both runs start from the same weights (same seed) and take one AdamW step, whose size is at
+    # most lr (2e-3) per weight on a first step: so no weight may differ by more than 2 lr. A SAM
+    # step that left the weights at w + e (e of global norm 10 here) would break this bound.
+    lr = DistillConfig().lr
+    for k, v in plain.items():
+        if v.is_floating_point() and not k.endswith(("running_mean", "running_var")):
+            assert (v - sam[k]).abs().max() <= 2 * lr + 1e-6, k
+    # the step itself is another (the gradient at the perturbed point) ...
+    assert not torch.allclose(plain["network.stem.0.weight"], sam["network.stem.0.weight"])
+    # ... and the second pass left batch norm's running statistics alone (counted once, as plain)
+    bn = [k for k in plain if k.endswith(("running_mean", "running_var"))]
+    assert bn
+    for k in bn:
+        assert torch.equal(plain[k], sam[k]), k
+
+
+def test_distill_config_refuses_a_negative_sam_radius():
+    with pytest.raises(VoxguardError, match="sam -0.1"):
+        DistillConfig(sam=-0.1)

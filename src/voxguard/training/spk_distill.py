@@ -26,6 +26,10 @@ then fitted by least squares from the bundle's embeddings of ``init_crops`` crop
 targets, and the AAM class centres are set to the classes' mean embeddings, so that the first
 steps refine the model instead of undoing it.
 
+With ``sam`` > 0 each step is sharpness-aware (``voxguard.training.sam``): the loss is computed
+again on the same batch at ``w + rho g / ||g||`` (batch norm statistics frozen) and that gradient
+is the one clipped and stepped, over every parameter the optimizer trains.
+
 With ``attn_teacher`` (BC-CMT only), the paper's attention-map KD is added: a frozen BC-CMT
 teacher (e.g. a Base distilled by this trainer) runs on the same windows, and
 ``attn_weight * attention_kd_loss(student maps, teacher maps)`` joins the loss; the teacher's
@@ -49,6 +53,7 @@ from torch import nn
 
 from voxguard.errors import VoxguardError
 from voxguard.frontends.fbank import cmn
+from voxguard.training.sam import SAM, frozen_batchnorm
 from voxguard.training.spk import network_forward
 
 
@@ -99,6 +104,11 @@ class DistillConfig:
     # ``precompute.py --dvector``, matched through their own projection P2 (training only).
     w_dv_clean: float = 0.0
     w_dv_utt: float = 0.0
+    # Sharpness-aware minimisation (0: none; ``voxguard.training.sam``): each step takes the
+    # gradient at the worst point of a ``sam`` ball around every trained parameter (student, AAM
+    # head, projections: the whole optimizer, as davda54/sam wraps it), the same batch in both
+    # passes; twice the forward / backward work.
+    sam: float = 0.0
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DistillConfig:
@@ -113,6 +123,8 @@ class DistillConfig:
             raise VoxguardError(f"attn_kind {self.attn_kind!r}: use 'kl' or 'mse'")
         if not 0.0 <= self.ema_decay < 1.0:
             raise VoxguardError(f"ema_decay {self.ema_decay}: use 0 (none) or a value in (0, 1)")
+        if self.sam < 0:
+            raise VoxguardError(f"sam {self.sam}: use 0 (none) or a radius > 0 (the paper's 0.05)")
 
 
 class CropBank:
@@ -431,6 +443,7 @@ def train_distill(
             },
         }
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sam = SAM(params, cfg.sam) if cfg.sam > 0 else None
     state = {
         "step": 0,
         "best_eer": float("inf"),
@@ -471,6 +484,33 @@ def train_distill(
         if state["step"] == 0:
             with open(out / "log.jsonl", "a") as f:
                 f.write(json.dumps({"step": 0, **info}) + "\n")
+
+    def batch_loss(
+        x: torch.Tensor, ids: torch.Tensor, t_maps: torch.Tensor | None
+    ) -> tuple[torch.Tensor, dict[str, Any]]:
+        """The loss on a batch of windows ``x`` of crops ``ids`` and its parts (for the log)."""
+        emb, maps = network_forward(model, x)
+        kd_loss, cos = kd(
+            emb,
+            [bank.t_clean[ids], bank.t_aug[ids], bank.t_utt[ids]],
+            [cfg.w_clean, cfg.w_aug, cfg.w_utt],
+        )
+        aam_loss, acc = labelled_aam(head, emb, bank.labels[ids])
+        loss = kd_loss + cfg.aam_weight * aam_loss
+        parts: dict[str, Any] = {"kd": kd_loss, "cos": cos, "aam": aam_loss, "acc": acc}
+        if kd_dv is not None:
+            dv_loss, parts["cos_dv"] = kd_dv(
+                emb, [bank.d_clean[ids], bank.d_utt[ids]], [cfg.w_dv_clean, cfg.w_dv_utt]
+            )
+            loss = loss + dv_loss
+        if cfg.w_rel:
+            parts["rel"] = similarity_matching_loss(emb, bank.t_clean[ids])
+            loss = loss + cfg.w_rel * parts["rel"]
+        if t_maps is not None:
+            parts["attn_kd"] = attention_kd_loss(maps, t_maps, kind=cfg.attn_kind)
+            loss = loss + cfg.attn_weight * parts["attn_kd"]
+        return loss, parts
+
     (out / "distill_config.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
     log = open(out / "log.jsonl", "a")
     model.train()
@@ -488,33 +528,21 @@ def train_distill(
         for g in opt.param_groups:
             g["lr"] = _lr_at(cfg, step)
         head.set_margin(margin_schedule(step, int(cfg.margin_warmup * cfg.steps), cfg.margin))
-        emb, maps = network_forward(model, x)
         ids = torch.tensor(idx)
-        kd_loss, cos = kd(
-            emb,
-            [bank.t_clean[ids], bank.t_aug[ids], bank.t_utt[ids]],
-            [cfg.w_clean, cfg.w_aug, cfg.w_utt],
-        )
-        aam_loss, acc = labelled_aam(head, emb, bank.labels[ids])
-        loss = kd_loss + cfg.aam_weight * aam_loss
-        cos_dv = None
-        if kd_dv is not None:
-            dv_loss, cos_dv = kd_dv(
-                emb, [bank.d_clean[ids], bank.d_utt[ids]], [cfg.w_dv_clean, cfg.w_dv_utt]
-            )
-            loss = loss + dv_loss
-        rel_loss = None
-        if cfg.w_rel:
-            rel_loss = similarity_matching_loss(emb, bank.t_clean[ids])
-            loss = loss + cfg.w_rel * rel_loss
-        attn_loss = None
+        t_maps = None
         if teacher is not None:
             with torch.no_grad():
                 t_maps = network_forward(teacher, x)[1]
-            attn_loss = attention_kd_loss(maps, t_maps, kind=cfg.attn_kind)
-            loss = loss + cfg.attn_weight * attn_loss
+
+        loss, parts = batch_loss(x, ids, t_maps)
         opt.zero_grad(set_to_none=True)
         loss.backward()
+        if sam is not None:  # the gradient at the worst point of the rho ball, then back
+            sam.perturb()
+            opt.zero_grad(set_to_none=True)
+            with frozen_batchnorm(model):
+                batch_loss(x, ids, t_maps)[0].backward()
+            sam.restore()
         nn.utils.clip_grad_norm_(params, 5.0)
         opt.step()
         if ema is not None:
@@ -527,14 +555,18 @@ def train_distill(
             rec = {
                 "step": step,
                 "loss": round(loss.item(), 4),
-                "kd": round(kd_loss.item(), 4),
-                "cos_clean": round(cos[0].item(), 4),
-                "cos_utt": round(cos[2].item(), 4),
-                "aam": round(aam_loss.item(), 4),
-                "acc": round(acc.item(), 3),
-                **({"attn_kd": round(attn_loss.item(), 4)} if attn_loss is not None else {}),
-                **({"rel": round(rel_loss.item(), 5)} if rel_loss is not None else {}),
-                **({"cos_dv_clean": round(cos_dv[0].item(), 4)} if cos_dv is not None else {}),
+                "kd": round(parts["kd"].item(), 4),
+                "cos_clean": round(parts["cos"][0].item(), 4),
+                "cos_utt": round(parts["cos"][2].item(), 4),
+                "aam": round(parts["aam"].item(), 4),
+                "acc": round(parts["acc"].item(), 3),
+                **({"attn_kd": round(parts["attn_kd"].item(), 4)} if "attn_kd" in parts else {}),
+                **({"rel": round(parts["rel"].item(), 5)} if "rel" in parts else {}),
+                **(
+                    {"cos_dv_clean": round(parts["cos_dv"][0].item(), 4)}
+                    if "cos_dv" in parts
+                    else {}
+                ),
                 "lr": _lr_at(cfg, step),
                 "frames": frames,
                 "wall_s": round(state["wall_s"], 1),
