@@ -241,6 +241,14 @@ def test_weight_soup_averages_floats_keeps_integer_buffers_and_refuses_mismatche
         weight_soup([nets[0].state_dict(), torch.nn.Linear(2, 2).state_dict()])
     with pytest.raises(VoxguardError, match="no state"):
         weight_soup([])
+    # weighted (WiSE-FT): 0.25 * 1 + 0.75 * 6 = 4.75; statistics alike (0.25 * 10 + 0.75 * 60 = 47.5)
+    wise = weight_soup([nets[0].state_dict(), nets[2].state_dict()], [0.25, 0.75])
+    assert torch.allclose(wise["weight"], torch.full((2,), 4.75))
+    assert torch.allclose(wise["running_var"], torch.full((2,), 47.5))
+    assert int(wise["num_batches_tracked"]) == 5
+    for bad in ([0.5], [0.7, 0.7], [1.5, -0.5]):
+        with pytest.raises(VoxguardError, match="summing to 1"):
+            weight_soup([nets[0].state_dict(), nets[2].state_dict()], bad)
 
 
 def test_unlabelled_crops_are_left_out_of_aam_only():

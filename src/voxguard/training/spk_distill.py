@@ -266,13 +266,25 @@ def ema_update(ema: nn.Module, model: nn.Module, decay: float, step: int) -> flo
 
 
 @torch.no_grad()
-def weight_soup(states: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
-    """The uniform average of state dicts of one architecture (a "model soup", Wortsman et al.,
-    ICML 2022): every floating-point parameter and buffer averaged, BatchNorm's running statistics
+def weight_soup(
+    states: list[dict[str, torch.Tensor]], weights: list[float] | None = None
+) -> dict[str, torch.Tensor]:
+    """The average of state dicts of one architecture (a "model soup", Wortsman et al., ICML
+    2022): every floating-point parameter and buffer averaged, BatchNorm's running statistics
     included (nothing re-estimated); integer buffers are taken from the first state. Meaningful
-    for runs that share a start (fine-tunes of one set of weights), not for independent runs."""
+    for runs that share a start (fine-tunes of one set of weights), not for independent runs.
+
+    ``weights`` (non-negative, summing to 1; default uniform) weigh the states: ``[1 - a, a]``
+    over a start and its fine-tune is WiSE-FT's interpolation (Wortsman et al., CVPR 2022)."""
     if not states:
         raise VoxguardError("weight_soup: no state dicts to average")
+    if weights is None:
+        weights = [1.0 / len(states)] * len(states)
+    if len(weights) != len(states) or min(weights) < 0 or abs(sum(weights) - 1.0) > 1e-6:
+        raise VoxguardError(
+            f"weight_soup: weights {weights} for {len(states)} states: give one non-negative "
+            "weight per state, summing to 1"
+        )
     keys = set(states[0])
     for k, st in enumerate(states[1:], start=1):
         if set(st) != keys:
@@ -280,7 +292,9 @@ def weight_soup(states: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor
     out = {}
     for name, value in states[0].items():
         if value.is_floating_point():
-            out[name] = torch.stack([st[name].to(value.dtype) for st in states]).mean(0)
+            w = torch.tensor(weights, dtype=torch.float64)
+            stacked = torch.stack([st[name].to(torch.float64) for st in states])
+            out[name] = torch.tensordot(w, stacked, dims=1).to(value.dtype)
         else:
             out[name] = value.clone()
     return out
