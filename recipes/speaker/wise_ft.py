@@ -48,19 +48,25 @@ def main() -> None:
     for a in args.alpha:
         if not 0.0 <= a <= 1.0:
             raise SystemExit(f"--alpha {a}: use a value in [0, 1] (0: the start, 1: the fine-tune)")
+    cache, run, out = Path(args.cache_dir), Path(args.run_dir), Path(args.out_dir)
+    card_file = run / "best" / "config.json"
+    if not card_file.is_file():
+        raise SystemExit(
+            f"{run}: no best/config.json: give a distillation run directory (train.py)"
+        )
+    tuned_card = json.loads(card_file.read_text()).get("card", {})
+    started = tuned_card.get("distill", {}).get("init_from")
+    if started != args.start:
+        raise SystemExit(
+            f"{run}: its card says it started from {started!r}, not {args.start!r}: "
+            "interpolate a fine-tune with its own start (--start)"
+        )
     torch.set_num_threads(1)
     t0, c0 = time.time(), time.process_time()
-    cache, run, out = Path(args.cache_dir), Path(args.run_dir), Path(args.out_dir)
     dev = FeatureCache.load(cache / "dev.safetensors")
     dev_full = FeatureCache.load(cache / "dev_full.safetensors")
     start_net = load_pretrained(args.start).eval()
     start_state = {k: v.clone() for k, v in start_net.state_dict().items()}
-    tuned_card = json.loads((run / "best" / "config.json").read_text())["card"]
-    if tuned_card.get("distill", {}).get("init_from") != args.start:
-        raise SystemExit(
-            f"{run}: its card says it started from {tuned_card.get('distill', {}).get('init_from')!r}, "
-            f"not {args.start!r}: interpolate a fine-tune with its own start (--start)"
-        )
     tuned_state = load_pretrained(run / "best").state_dict()
     ingredients = {
         "start": {

@@ -289,10 +289,10 @@ def weight_soup(
     for k, st in enumerate(states[1:], start=1):
         if set(st) != keys:
             raise VoxguardError(f"weight_soup: state {k} has other keys than state 0")
+    w = torch.tensor(weights, dtype=torch.float64)
     out = {}
     for name, value in states[0].items():
         if value.is_floating_point():
-            w = torch.tensor(weights, dtype=torch.float64)
             stacked = torch.stack([st[name].to(torch.float64) for st in states])
             out[name] = torch.tensordot(w, stacked, dims=1).to(value.dtype)
         else:
@@ -547,7 +547,6 @@ def train_distill(
         if teacher is not None:
             with torch.no_grad():
                 t_maps = network_forward(teacher, x)[1]
-
         loss, parts = batch_loss(x, ids, t_maps)
         opt.zero_grad(set_to_none=True)
         loss.backward()
