@@ -20,21 +20,17 @@ Usage: python soup.py CACHE_DIR OUT_DIR RUN_DIR... [--base bccmt_tiny_ge2e_kd]
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import time
 from pathlib import Path
 
 import torch
 
+from voxguard.integrity import sha256_of
 from voxguard.models import load_pretrained, save_pretrained
 from voxguard.models._hub import resolve_pretrained_dir
 from voxguard.training.spk import FeatureCache
 from voxguard.training.spk_distill import dev_eers, weight_soup
-
-
-def _sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def candidates(base: str, runs: list[Path]) -> list[dict]:
@@ -44,13 +40,13 @@ def candidates(base: str, runs: list[Path]) -> list[dict]:
         {
             "name": f"base:{base}",
             "state": load_pretrained(base).state_dict(),
-            "source": {"file": str(base), "sha256": _sha(base_dir / "model.safetensors")},
+            "source": {"file": str(base), "sha256": sha256_of(base_dir / "model.safetensors")},
         }
     ]
     for run in runs:
         last = torch.load(run / "last.pt", map_location="cpu", weights_only=True)
         step = int(last["state"]["step"])
-        src = {"file": f"{run.name}/last.pt", "sha256": _sha(run / "last.pt"), "step": step}
+        src = {"file": f"{run.name}/last.pt", "sha256": sha256_of(run / "last.pt"), "step": step}
         if "ema" in last:
             out.append({"name": f"{run.name}:final_ema", "state": last["ema"], "source": src})
         out.append({"name": f"{run.name}:final_trained", "state": last["model"], "source": src})
@@ -61,7 +57,7 @@ def candidates(base: str, runs: list[Path]) -> list[dict]:
                 "state": load_pretrained(run / "best").state_dict(),
                 "source": {
                     "file": f"{run.name}/best/model.safetensors",
-                    "sha256": _sha(run / "best" / "model.safetensors"),
+                    "sha256": sha256_of(run / "best" / "model.safetensors"),
                     "step": card["train_step"],
                     "weights": card.get("weights", "trained"),
                 },

@@ -20,21 +20,17 @@ Usage: python wise_ft.py CACHE_DIR OUT_DIR RUN_DIR [--start bccmt_tiny_ge2e_kd] 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import time
 from pathlib import Path
 
 import torch
 
+from voxguard.integrity import sha256_of
 from voxguard.models import load_pretrained, save_pretrained
 from voxguard.models._hub import resolve_pretrained_dir
 from voxguard.training.spk import FeatureCache
 from voxguard.training.spk_distill import dev_eers, weight_soup
-
-
-def _sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def main() -> None:
@@ -71,11 +67,11 @@ def main() -> None:
     ingredients = {
         "start": {
             "name": args.start,
-            "sha256": _sha(resolve_pretrained_dir(args.start) / "model.safetensors"),
+            "sha256": sha256_of(resolve_pretrained_dir(args.start) / "model.safetensors"),
         },
         "fine_tuned": {
             "file": f"{run.name}/best/model.safetensors",
-            "sha256": _sha(run / "best" / "model.safetensors"),
+            "sha256": sha256_of(run / "best" / "model.safetensors"),
             "step": tuned_card.get("train_step"),
             "weights": tuned_card.get("weights", "trained"),
         },
