@@ -135,3 +135,16 @@ def test_trials_stay_within_a_corpus(vs) -> None:
         (0, 2, False),
         (1, 2, False),
     ]
+
+
+def test_min_cllr_of_trials_by_hand(vs) -> None:
+    # one row of cosines, trials (0, k): targets at 0.9 and 0.3, non-targets at 0.5 and 0.1
+    cos = np.array([[0.9, 0.5, 0.3, 0.1]])
+    i, j = np.zeros(4, dtype=int), np.arange(4)
+    t = np.array([True, False, True, False])
+    # ascending: N .1, T .3, N .5, T .9 -> PAV posteriors 0, .5, .5, 1; prior .5 -> LLRs -inf, 0, 0, +inf;
+    # targets cost (1 + 0) / 2 bits, non-targets (0 + 1) / 2 -> minCllr = (0.5 + 0.5) / 2
+    assert vs.cllr_min(cos, i, j, t) == pytest.approx(0.5)
+    assert vs.cllr_min(cos, i, j, np.array([True, True, False, False])) == pytest.approx(0.0)
+    # scores ordered against the labels carry no information: 1 bit
+    assert vs.cllr_min(cos, i, j, np.array([False, False, True, True])) == pytest.approx(1.0)
