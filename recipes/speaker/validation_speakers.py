@@ -13,9 +13,9 @@ Trials are all pairs within each corpus (no cross-corpus pairs: they would test 
 the speaker), pooled into one cosine EER. ``--bootstrap N`` resamples speakers with replacement
 within each corpus (trials rebuilt from the resampled speakers' segments) and reports, for the
 first system against each other, the share of resamples in which the other system's pooled EER
-is lower. With 50 target trials the EER moves in 2-point steps, so every EER comes with the
-minimum Cllr of the same trials (bits; Brümmer & du Preez 2006): a score-based measure that every
-trial moves, for a finer reading of the same set. Nothing is trained or estimated here.
+is lower. With few target trials (50 on this set) the EER moves in steps of whole points, so
+every EER comes with the minimum Cllr of the same trials (bits; Brümmer & du Preez 2006), a
+score-based measure that every trial moves. Nothing is trained or estimated here.
 
 Usage: python validation_speakers.py DATA_DIR OUT_JSON SYSTEM... [--bootstrap 1000]
 SYSTEM: as ``evaluate.py``'s — ``ge2e`` (the teacher) or a weights directory / bundle name.
