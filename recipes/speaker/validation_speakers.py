@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from evaluate import System  # noqa: E402
 
 from voxguard.audio.io import load_audio  # noqa: E402
-from voxguard.metrics import sv_metrics  # noqa: E402
+from voxguard.metrics import sv_eer  # noqa: E402
 from voxguard.metrics.cllr import min_cllr  # noqa: E402
 
 MIN_TURN_S = 2.0
@@ -129,7 +129,7 @@ def pooled_trials(segs: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]
 
 def eer_pct(cos: np.ndarray, i: np.ndarray, j: np.ndarray, target: np.ndarray) -> float:
     sc = cos[i, j]
-    return 100 * sv_metrics(sc[target], sc[~target])["eer"]
+    return 100 * sv_eer(sc[target], sc[~target])
 
 
 def cllr_min(cos: np.ndarray, i: np.ndarray, j: np.ndarray, target: np.ndarray) -> float:
