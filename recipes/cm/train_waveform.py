@@ -3,7 +3,7 @@
 python recipes/cm/train_waveform.py --engine data/voxguard-engine-l --out runs/cm/lcnn_spec_s1 \
     [--model lcnn_spec] [--steps 3000] [--batch 24] [--lr 1e-3] [--seed 1] [--eval-every 200] [--mixup 0.5] [--sam 0.05] \
     [--extra-train data/voxguard-engine-vc] [--colour 0.5] [--denoise 0.3] [--freq-mask 1.0] \
-    [--speaker-adv 0.1 [--speaker-adv-on voices]] [--speaker-power 0.5]
+    [--speaker-adv 0.1 [--speaker-adv-on voices]] [--speaker-power 0.5 | --attack-power 0.5]
 
 Run it with ``MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=4294967295``: glibc
 otherwise maps and unmaps every large conv buffer, and half the CPU goes to page faults (3.6 vs
@@ -39,7 +39,10 @@ the worst point of a ``RHO`` ball around the weights (sharpness-aware minimisati
 ``--speaker-power P`` draws each class's files with weight ``n ** -P``, ``n`` that class's files of the
 same (source corpus, speaker): the 251 one-file cohort speakers then weigh more against the 18 mini
 speakers with 40 files each, in the bona fide and (by source speaker) the spoof half alike, so the
-corpus mix of the two classes stays the same (``speaker_draw``). ``--speaker-adv LAMBDA`` adds a speaker adversary (``voxguard.training.adversary``): a linear
+corpus mix of the two classes stays the same (``speaker_draw``). ``--attack-power P`` draws the spoof
+files with weight ``n ** -P``, ``n`` the training files of their attack (``attack_draw``): at 0.5 each
+attack's share grows as ``sqrt(n)``, so the five vocoder copies (57 % of engine-l's training spoofs)
+give way to the TTS voices; the bona fide draw is unchanged. ``--speaker-adv LAMBDA`` adds a speaker adversary (``voxguard.training.adversary``): a linear
 classifier of the bona fide training speakers on the CM's pooled embedding, behind a gradient
 reversal whose coefficient follows DANN's ramp up to ``LAMBDA``, on the bona fide half of each
 batch (a TTS spoof does not carry its source speaker's voice), or with ``--speaker-adv-on voices``
@@ -123,19 +126,27 @@ def step_loss(model, x: torch.Tensor, y: torch.Tensor, one_class: bool, mix: tup
     return cm, adversary.loss(speakers, keep, lam)
 
 
-def speaker_draw(rows: list[dict], idx: np.ndarray, power: float) -> np.ndarray | None:
-    """Draw probabilities of the files ``idx`` (one class) for ``--speaker-power``: each file
-    weighs ``n ** -power``, ``n`` the number of files in ``idx`` of its (source corpus, speaker),
-    so that a speaker's share grows as ``n ** (1 - power)``. ``None`` for ``power`` 0: the draw
-    by file, and the random stream of the runs before this option."""
+def power_draw(keys: list, power: float, option: str) -> np.ndarray | None:
+    """Draw probabilities of files whose groups are ``keys``: each file weighs ``n ** -power``, ``n``
+    the number of files of its group, so that a group's share grows as ``n ** (1 - power)``.
+    ``None`` for ``power`` 0: the draw by file, and the random stream of the runs before these options."""
     if power == 0:
         return None
     if not 0 < power <= 1:
-        raise SystemExit(f"--speaker-power {power}: use a value in [0, 1]")
-    keys = [(rows[i].get("source_corpus", ""), rows[i]["speaker"]) for i in idx]
+        raise SystemExit(f"{option} {power}: use a value in [0, 1]")
     count = Counter(keys)
     w = np.array([count[k] ** -power for k in keys])
     return w / w.sum()
+
+
+def speaker_draw(rows: list[dict], idx: np.ndarray, power: float) -> np.ndarray | None:
+    """:func:`power_draw` of the files ``idx`` (one class) by (source corpus, speaker), for ``--speaker-power``."""
+    return power_draw([(rows[i].get("source_corpus", ""), rows[i]["speaker"]) for i in idx], power, "--speaker-power")
+
+
+def attack_draw(rows: list[dict], idx: np.ndarray, power: float) -> np.ndarray | None:
+    """:func:`power_draw` of the spoof files ``idx`` by attack, for ``--attack-power``."""
+    return power_draw([rows[i]["attack"] for i in idx], power, "--attack-power")
 
 
 def init_weights(path: Path) -> dict[str, torch.Tensor]:
@@ -213,6 +224,8 @@ def main() -> None:
     ap.add_argument("--speaker-power", type=float, default=0.0, metavar="P",
                     help="draw each class's files with weight n^-P, n = that class's files of the same (source "
                          "corpus, speaker): 0 (default) draws by file, 1 gives every speaker the same share")
+    ap.add_argument("--attack-power", type=float, default=0.0, metavar="P",
+                    help="draw each spoof file with weight n^-P, n its attack's training files (0: by file)")
     ap.add_argument("--init", default=None,
                     help="start from these weights instead of a random init: a bundle folder, its "
                     "model.safetensors, or a best.pt / ckpt.pt of this recipe (e.g. to finish a schedule a "
@@ -245,6 +258,10 @@ def main() -> None:
     train_s = np.array([i for i in train_rows if rows[i]["label"] == "spoof" and not rows[i]["attack"].startswith("partial")])
     # a class's files by speaker (--speaker-power): both classes alike, by their source speaker
     draw_b, draw_s = speaker_draw(rows, train_b, args.speaker_power), speaker_draw(rows, train_s, args.speaker_power)
+    if args.attack_power:  # the spoof half by attack (the bona fide half has one "attack")
+        if args.speaker_power > 0:
+            raise SystemExit("--attack-power and --speaker-power both reweight the spoof draw: use one of them")
+        draw_s = attack_draw(rows, train_s, args.attack_power)
     model = create_model(args.model)
     one_class = getattr(model, "head", "linear") == "ocsoftmax"
     if one_class and args.mixup > 0:
@@ -367,8 +384,10 @@ def main() -> None:
                + (f"+freq_mask(p={args.freq_mask}, 0-1 kHz)" if args.freq_mask > 0 else "")
                + (f"+speaker_adversary(lambda={args.speaker_adv}, {len(speaker_of)} speakers, on {args.speaker_adv_on})" if adversary is not None else ""),
                "train_files": {"bonafide": len(train_b), "spoof": len(train_s)},
-               "draw": ("by file within each class" if draw_b is None else
-                        f"within each class, a file of a (source corpus, speaker) with n files weighs n^-{args.speaker_power:g}"),
+               "draw": ("by file within each class" if draw_b is None and draw_s is None else
+                        f"within each class, a file of a (source corpus, speaker) with n files weighs n^-{args.speaker_power:g}"
+                        if draw_b is not None else
+                        f"bona fide by file; a spoof file of an attack with n training files weighs n^-{args.attack_power:g}"),
                "attacks_seen": sorted({rows[i]["attack"] for i in train_s}),
                "wall_s": wall0 + time.time() - t0, "cpu_s": cpu0 + time.process_time() - c0}
     (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")

@@ -36,3 +36,25 @@ def test_power_one_balances_speakers_and_zero_keeps_the_draw_by_file(import_reci
     assert sub == pytest.approx(np.array([2**-0.5, 2**-0.5, 1.0]) / (2 * 2**-0.5 + 1))
     with pytest.raises(SystemExit, match="speaker-power"):
         tw.speaker_draw(rows, np.arange(len(rows)), 1.5)
+
+
+def test_attack_power_half_gives_each_attack_the_square_root_of_its_file_count(
+    import_recipe,
+) -> None:
+    tw = import_recipe("cm", "train_waveform")
+    # spoofs: voc-x 9 files, tts-y 4 files, tts-z 1 file -> attack shares 3 : 2 : 1 (square roots)
+    rows = (
+        [{"attack": "voc-x", "speaker": "a"}] * 9
+        + [{"attack": "tts-y", "speaker": "a"}] * 4
+        + [{"attack": "tts-z", "speaker": "b"}]
+    )
+    p = tw.attack_draw(rows, np.arange(len(rows)), 0.5)
+    assert (
+        p[:9].sum() == pytest.approx(3 / 6)
+        and p[9:13].sum() == pytest.approx(2 / 6)
+        and p[13] == pytest.approx(1 / 6)
+    )
+    assert p[:9] == pytest.approx([1 / 18] * 9)  # one attack's files alike
+    assert tw.attack_draw(rows, np.arange(len(rows)), 0.0) is None
+    with pytest.raises(SystemExit, match="attack-power"):
+        tw.attack_draw(rows, np.arange(len(rows)), -0.5)
