@@ -1,4 +1,4 @@
-"""``recipes/cm/train_waveform.py --speaker-power``: each class's files drawn by speaker."""
+"""``recipes/cm/train_waveform.py --speaker-power`` / ``--attack-power``: files drawn by speaker or by attack."""
 
 from __future__ import annotations
 
