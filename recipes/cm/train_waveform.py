@@ -258,10 +258,13 @@ def main() -> None:
     train_s = np.array([i for i in train_rows if rows[i]["label"] == "spoof" and not rows[i]["attack"].startswith("partial")])
     # a class's files by speaker (--speaker-power): both classes alike, by their source speaker
     draw_b, draw_s = speaker_draw(rows, train_b, args.speaker_power), speaker_draw(rows, train_s, args.speaker_power)
+    draw = ("by file within each class" if draw_b is None else
+            f"within each class, a file of a (source corpus, speaker) with n files weighs n^-{args.speaker_power:g}")
     if args.attack_power:  # the spoof half by attack (the bona fide half has one "attack")
         if args.speaker_power > 0:
             raise SystemExit("--attack-power and --speaker-power both reweight the spoof draw: use one of them")
         draw_s = attack_draw(rows, train_s, args.attack_power)
+        draw = f"bona fide by file; a spoof file of an attack with n training files weighs n^-{args.attack_power:g}"
     model = create_model(args.model)
     one_class = getattr(model, "head", "linear") == "ocsoftmax"
     if one_class and args.mixup > 0:
@@ -384,10 +387,7 @@ def main() -> None:
                + (f"+freq_mask(p={args.freq_mask}, 0-1 kHz)" if args.freq_mask > 0 else "")
                + (f"+speaker_adversary(lambda={args.speaker_adv}, {len(speaker_of)} speakers, on {args.speaker_adv_on})" if adversary is not None else ""),
                "train_files": {"bonafide": len(train_b), "spoof": len(train_s)},
-               "draw": ("by file within each class" if draw_b is None and draw_s is None else
-                        f"within each class, a file of a (source corpus, speaker) with n files weighs n^-{args.speaker_power:g}"
-                        if draw_b is not None else
-                        f"bona fide by file; a spoof file of an attack with n training files weighs n^-{args.attack_power:g}"),
+               "draw": draw,
                "attacks_seen": sorted({rows[i]["attack"] for i in train_s}),
                "wall_s": wall0 + time.time() - t0, "cpu_s": cpu0 + time.process_time() - c0}
     (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
