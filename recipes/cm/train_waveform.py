@@ -3,7 +3,7 @@
 python recipes/cm/train_waveform.py --engine data/voxguard-engine-l --out runs/cm/lcnn_spec_s1 \
     [--model lcnn_spec] [--steps 3000] [--batch 24] [--lr 1e-3] [--seed 1] [--eval-every 200] [--mixup 0.5] [--sam 0.05] \
     [--extra-train data/voxguard-engine-vc] [--colour 0.5] [--denoise 0.3] [--freq-mask 1.0] \
-    [--speaker-adv 0.1 [--speaker-adv-on voices]] [--speaker-power 0.5 | --attack-power 0.5]
+    [--speaker-adv 0.1 [--speaker-adv-on voices]] [--speaker-power 0.5 | --attack-power 0.5] [--mixstyle 0.5]
 
 Run it with ``MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=4294967295``: glibc
 otherwise maps and unmaps every large conv buffer, and half the CPU goes to page faults (3.6 vs
@@ -42,7 +42,12 @@ speakers with 40 files each, in the bona fide and (by source speaker) the spoof 
 corpus mix of the two classes stays the same (``speaker_draw``). ``--attack-power P`` draws the spoof
 files with weight ``n ** -P``, ``n`` the training files of their attack (``attack_draw``): at 0.5 each
 attack's share grows as ``sqrt(n)``, so the five vocoder copies (57 % of engine-l's training spoofs)
-give way to the TTS voices; the bona fide draw is unchanged. ``--speaker-adv LAMBDA`` adds a speaker adversary (``voxguard.training.adversary``): a linear
+give way to the TTS voices; the bona fide draw is unchanged. ``--mixstyle P`` mixes, with probability
+``P`` per step, each item's per-channel feature statistics after the LCNN body's first two max-pools
+with those of another item of its own class (``voxguard.training.mixstyle``: Zhou et al.'s MixStyle,
+``lam ~ Beta(0.1, 0.1)``; both SAM passes see the same draw; its random numbers come from a
+generator of its own per step, so the batches are those of the same seed without it; nothing changes
+at inference). ``--speaker-adv LAMBDA`` adds a speaker adversary (``voxguard.training.adversary``): a linear
 classifier of the bona fide training speakers on the CM's pooled embedding, behind a gradient
 reversal whose coefficient follows DANN's ramp up to ``LAMBDA``, on the bona fide half of each
 batch (a TTS spoof does not carry its source speaker's voice), or with ``--speaker-adv-on voices``
@@ -80,6 +85,8 @@ from voxguard.audio.io import load_audio  # noqa: E402
 from voxguard.losses.ocsoftmax import oc_softmax_loss  # noqa: E402
 from voxguard.models import create_model  # noqa: E402
 from voxguard.training.adversary import SpeakerAdversary, dann_ramp  # noqa: E402
+from voxguard.training.mixstyle import ALPHA as MIXSTYLE_ALPHA  # noqa: E402
+from voxguard.training.mixstyle import MixStyle, lcnn_mixstyle_modules  # noqa: E402
 from voxguard.training.sam import SAM, frozen_batchnorm  # noqa: E402
 
 
@@ -226,6 +233,8 @@ def main() -> None:
                          "corpus, speaker): 0 (default) draws by file, 1 gives every speaker the same share")
     ap.add_argument("--attack-power", type=float, default=0.0, metavar="P",
                     help="draw each spoof file with weight n^-P, n its attack's training files (0: by file)")
+    ap.add_argument("--mixstyle", type=float, default=0.0, metavar="P",
+                    help="MixStyle within each class after the LCNN body's first two max-pools, with probability P per step")
     ap.add_argument("--init", default=None,
                     help="start from these weights instead of a random init: a bundle folder, its "
                     "model.safetensors, or a best.pt / ckpt.pt of this recipe (e.g. to finish a schedule a "
@@ -273,6 +282,12 @@ def main() -> None:
         raise SystemExit(f"--label-smoothing needs a cross-entropy model; {args.model} trains with the one-class softmax")
     if args.speaker_adv > 0 and (one_class or args.mixup > 0):
         raise SystemExit("--speaker-adv needs a cross-entropy model without --mixup (a mixed batch has no one speaker)")
+    mixstyle = None
+    if args.mixstyle > 0:
+        try:
+            mixstyle = MixStyle(lcnn_mixstyle_modules(model), args.mixstyle)
+        except ValueError as e:
+            raise SystemExit(f"--mixstyle: {e}") from None
     params = list(model.parameters())
     groups_opt: list[dict] = [{"params": params}]
     adversary = speaker_of = None
@@ -337,6 +352,8 @@ def main() -> None:
             if args.speaker_adv_on == "voices":
                 keep = keep | torch.tensor([rows[i]["attack"].startswith(VOCODER_COPY) for i in idx])
             adv_term = (adversary, spk, keep, dann_ramp(step / args.steps, args.speaker_adv))
+        if mixstyle is not None:  # its own generator per step: the data draw's stream is untouched, resume exact
+            mixstyle.redraw(y.numpy(), np.random.default_rng([args.seed, step, 7]))
         opt.zero_grad()
         loss, adv = step_loss(model, xt, y, one_class, mix, adv_term, args.label_smoothing)
         (loss if adv is None else loss + adv).backward()
@@ -373,6 +390,8 @@ def main() -> None:
     log.close()
     if adversary is not None:
         adversary.remove()
+    if mixstyle is not None:
+        mixstyle.remove()
     # BatchNorm running statistics are averaged like the weights (affine-free BN: only buffers)
     avg = {k: (sum(h[2][k].float() for h in history) / len(history)).to(history[0][2][k].dtype) for k in history[0][2]}
     model.load_state_dict(avg)
@@ -385,6 +404,7 @@ def main() -> None:
                + (f"+label_smoothing(eps={args.label_smoothing})" if args.label_smoothing > 0 else "")
                + (f"+{'asam' if args.sam_adaptive else 'sam'}(rho={args.sam})" if args.sam > 0 else "")
                + (f"+freq_mask(p={args.freq_mask}, 0-1 kHz)" if args.freq_mask > 0 else "")
+               + (f"+mixstyle(p={args.mixstyle}, alpha={MIXSTYLE_ALPHA}, within class, after max-pools 1-2)" if mixstyle is not None else "")
                + (f"+speaker_adversary(lambda={args.speaker_adv}, {len(speaker_of)} speakers, on {args.speaker_adv_on})" if adversary is not None else ""),
                "train_files": {"bonafide": len(train_b), "spoof": len(train_s)},
                "draw": draw,

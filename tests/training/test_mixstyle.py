@@ -1,0 +1,96 @@
+"""``voxguard.training.mixstyle``: per-channel statistics mixed within a class, training only."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from voxguard.models import create_model
+from voxguard.training.mixstyle import MixStyle, lcnn_mixstyle_modules
+
+
+def _stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    # mean and (population) std per item and channel over the two spatial axes, by numpy
+    flat = x.reshape(x.shape[0], x.shape[1], -1).astype(np.float64)
+    return flat.mean(-1), flat.std(-1)
+
+
+def _fixed_draw(ms: MixStyle, lam: list[float], partner: list[int]) -> None:
+    ms.draw = (torch.tensor(lam, dtype=torch.float32).view(-1, 1, 1, 1), torch.tensor(partner))
+
+
+def test_lam_zero_gives_each_item_its_partners_statistics_and_keeps_its_pattern() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2, 3, 4, 5)).astype(np.float32)
+    x[1] = 3.0 * x[1] + 7.0  # a different "style": mean about 7, std about 3
+    layer = nn.Identity()
+    ms = MixStyle([layer], p=1.0)
+    _fixed_draw(ms, [0.0, 0.0], [1, 0])
+    y = layer(torch.from_numpy(x)).numpy()
+    mu_x, sd_x = _stats(x)
+    mu_y, sd_y = _stats(y)
+    # the population std is what the hook restores up to its (unbiased-variance + eps) scale:
+    # std_y = std_x[partner] (same n on both sides, so the unbiased factor cancels)
+    assert mu_y[0] == pytest.approx(mu_x[1], abs=1e-4)
+    assert mu_y[1] == pytest.approx(mu_x[0], abs=1e-4)
+    assert sd_y[0] == pytest.approx(sd_x[1], rel=1e-3)
+    assert sd_y[1] == pytest.approx(sd_x[0], rel=1e-3)
+    # the normalised pattern of item 0 is unchanged: a correlation of 1 with its input, per channel
+    for c in range(3):
+        assert np.corrcoef(x[0, c].ravel(), y[0, c].ravel())[0, 1] == pytest.approx(1.0, abs=1e-5)
+
+
+def test_lam_half_gives_the_mean_of_the_two_statistics() -> None:
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(2, 2, 6, 6)).astype(np.float32)
+    x[1] = 0.5 * x[1] - 2.0
+    layer = nn.Identity()
+    ms = MixStyle([layer], p=1.0)
+    _fixed_draw(ms, [0.5, 1.0], [1, 1])
+    y = layer(torch.from_numpy(x)).numpy()
+    mu_x, sd_x = _stats(x)
+    mu_y, sd_y = _stats(y)
+    assert mu_y[0] == pytest.approx((mu_x[0] + mu_x[1]) / 2, abs=1e-4)
+    assert sd_y[0] == pytest.approx((sd_x[0] + sd_x[1]) / 2, rel=1e-3)
+    np.testing.assert_allclose(y[1], x[1], atol=1e-4)  # lam 1 (and its own partner): unchanged
+
+
+def test_partners_never_cross_the_class_boundary_and_p_zero_draws_nothing() -> None:
+    ms = MixStyle([nn.Identity()], p=1.0)
+    labels = np.r_[np.ones(8), np.zeros(8)].astype(int)
+    for seed in range(20):
+        ms.redraw(labels, np.random.default_rng(seed))
+        partner = ms.draw[1].numpy()
+        assert (labels[partner] == labels).all()
+        assert sorted(partner[:8]) == list(range(8)) and sorted(partner[8:]) == list(range(8, 16))
+    half = MixStyle([nn.Identity()], p=0.5)
+    drawn = 0
+    for seed in range(200):
+        half.redraw(labels, np.random.default_rng(seed))
+        drawn += half.draw is not None
+    assert 70 < drawn < 130  # about half the steps mix (binomial, n 200: 100 +- 7)
+    with pytest.raises(ValueError, match="probability"):
+        MixStyle([nn.Identity()], p=0.0)
+
+
+def test_an_lcnn_scores_exactly_as_without_it_in_eval_and_mixes_in_training() -> None:
+    torch.manual_seed(0)
+    model = create_model("lcnn_wide")
+    wav = torch.randn(4, 8000) * 0.1
+    model.eval()
+    before = model(wav)
+    ms = MixStyle(lcnn_mixstyle_modules(model), p=1.0)
+    ms.redraw(np.array([1, 1, 0, 0]), np.random.default_rng(3))
+    assert torch.equal(model(wav), before)  # inference never mixes
+    model.train()
+    torch.manual_seed(1)
+    mixed = model(wav)
+    ms.remove()
+    torch.manual_seed(1)
+    plain = model(wav)
+    assert not torch.allclose(mixed, plain)
+    assert len(lcnn_mixstyle_modules(model)) == 2
+    with pytest.raises(ValueError, match="LCNN body"):
+        lcnn_mixstyle_modules(nn.Linear(2, 2))
