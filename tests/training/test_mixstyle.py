@@ -17,18 +17,19 @@ def _stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return flat.mean(-1), flat.std(-1)
 
 
-def _fixed_draw(ms: MixStyle, lam: list[float], partner: list[int]) -> None:
+def _mixed(x: np.ndarray, lam: list[float], partner: list[int]) -> np.ndarray:
+    # x through a hooked identity layer, with this draw fixed by hand
+    layer = nn.Identity()
+    ms = MixStyle([layer], p=1.0)
     ms.draw = (torch.tensor(lam, dtype=torch.float32).view(-1, 1, 1, 1), torch.tensor(partner))
+    return layer(torch.from_numpy(x)).numpy()
 
 
 def test_lam_zero_gives_each_item_its_partners_statistics_and_keeps_its_pattern() -> None:
     rng = np.random.default_rng(0)
     x = rng.normal(size=(2, 3, 4, 5)).astype(np.float32)
     x[1] = 3.0 * x[1] + 7.0  # a different "style": mean about 7, std about 3
-    layer = nn.Identity()
-    ms = MixStyle([layer], p=1.0)
-    _fixed_draw(ms, [0.0, 0.0], [1, 0])
-    y = layer(torch.from_numpy(x)).numpy()
+    y = _mixed(x, [0.0, 0.0], [1, 0])
     mu_x, sd_x = _stats(x)
     mu_y, sd_y = _stats(y)
     # the population std is what the hook restores up to its (unbiased-variance + eps) scale:
@@ -46,10 +47,7 @@ def test_lam_half_gives_the_mean_of_the_two_statistics() -> None:
     rng = np.random.default_rng(1)
     x = rng.normal(size=(2, 2, 6, 6)).astype(np.float32)
     x[1] = 0.5 * x[1] - 2.0
-    layer = nn.Identity()
-    ms = MixStyle([layer], p=1.0)
-    _fixed_draw(ms, [0.5, 1.0], [1, 1])
-    y = layer(torch.from_numpy(x)).numpy()
+    y = _mixed(x, [0.5, 1.0], [1, 1])
     mu_x, sd_x = _stats(x)
     mu_y, sd_y = _stats(y)
     assert mu_y[0] == pytest.approx((mu_x[0] + mu_x[1]) / 2, abs=1e-4)
@@ -57,7 +55,7 @@ def test_lam_half_gives_the_mean_of_the_two_statistics() -> None:
     np.testing.assert_allclose(y[1], x[1], atol=1e-4)  # lam 1 (and its own partner): unchanged
 
 
-def test_partners_never_cross_the_class_boundary_and_p_zero_draws_nothing() -> None:
+def test_partners_never_cross_the_class_boundary_and_p_sets_how_often_it_mixes() -> None:
     ms = MixStyle([nn.Identity()], p=1.0)
     labels = np.r_[np.ones(8), np.zeros(8)].astype(int)
     for seed in range(20):
