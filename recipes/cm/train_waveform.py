@@ -85,7 +85,6 @@ from voxguard.audio.io import load_audio  # noqa: E402
 from voxguard.losses.ocsoftmax import oc_softmax_loss  # noqa: E402
 from voxguard.models import create_model  # noqa: E402
 from voxguard.training.adversary import SpeakerAdversary, dann_ramp  # noqa: E402
-from voxguard.training.mixstyle import ALPHA as MIXSTYLE_ALPHA  # noqa: E402
 from voxguard.training.mixstyle import MixStyle, lcnn_mixstyle_modules  # noqa: E402
 from voxguard.training.sam import SAM, frozen_batchnorm  # noqa: E402
 
@@ -404,7 +403,7 @@ def main() -> None:
                + (f"+label_smoothing(eps={args.label_smoothing})" if args.label_smoothing > 0 else "")
                + (f"+{'asam' if args.sam_adaptive else 'sam'}(rho={args.sam})" if args.sam > 0 else "")
                + (f"+freq_mask(p={args.freq_mask}, 0-1 kHz)" if args.freq_mask > 0 else "")
-               + (f"+mixstyle(p={args.mixstyle}, alpha={MIXSTYLE_ALPHA}, within class, after max-pools 1-2)" if mixstyle is not None else "")
+               + (f"+mixstyle(p={args.mixstyle}, alpha={mixstyle.alpha:g}, within class, after max-pools 1-2)" if mixstyle is not None else "")
                + (f"+speaker_adversary(lambda={args.speaker_adv}, {len(speaker_of)} speakers, on {args.speaker_adv_on})" if adversary is not None else ""),
                "train_files": {"bonafide": len(train_b), "spoof": len(train_s)},
                "draw": draw,
