@@ -1,4 +1,5 @@
-"""``voxguard.training.mixstyle``: per-channel statistics mixed within a class, training only."""
+"""``voxguard.training.mixstyle``: per-channel statistics mixed within a class (or the whole batch),
+training only."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import torch
 from torch import nn
 
 from voxguard.models import create_model
-from voxguard.training.mixstyle import MixStyle, lcnn_mixstyle_modules
+from voxguard.training.mixstyle import MixStyle, bccmt_mixstyle_modules, lcnn_mixstyle_modules
 
 
 def _stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -92,3 +93,34 @@ def test_an_lcnn_scores_exactly_as_without_it_in_eval_and_mixes_in_training() ->
     assert len(lcnn_mixstyle_modules(model)) == 2
     with pytest.raises(ValueError, match="LCNN body"):
         lcnn_mixstyle_modules(nn.Linear(2, 2))
+
+
+def test_one_label_for_all_draws_partners_from_the_whole_batch() -> None:
+    ms = MixStyle([nn.Identity()], p=1.0)
+    crossed = 0
+    for seed in range(20):
+        ms.redraw(np.zeros(8, int), np.random.default_rng(seed))
+        partner = ms.draw[1].numpy()
+        assert sorted(partner) == list(range(8))  # a permutation of every item
+        crossed += (partner[:4] >= 4).any()
+    assert crossed > 10  # the first half's partners come from the second half too
+
+
+def test_a_bccmt_student_embeds_exactly_as_without_it_in_eval_and_mixes_in_training() -> None:
+    torch.manual_seed(0)
+    model = create_model("bccmt_tiny", dropout=0.0)
+    feats = torch.randn(4, 120, 80)
+    modules = bccmt_mixstyle_modules(model)
+    assert modules == [model.network.stage1[-1], model.network.stage2[-1]]
+    model.eval()
+    before = model.network(feats)[0]
+    ms = MixStyle(modules, p=1.0)
+    ms.redraw(np.zeros(4, int), np.random.default_rng(3))
+    assert torch.equal(model.network(feats)[0], before)  # inference never mixes
+    model.train()
+    mixed = model.network(feats)[0]
+    ms.remove()
+    plain = model.network(feats)[0]
+    assert not torch.allclose(mixed, plain)
+    with pytest.raises(ValueError, match="BC-CMT"):
+        bccmt_mixstyle_modules(create_model("lcnn_wide"))

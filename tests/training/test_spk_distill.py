@@ -358,3 +358,23 @@ def test_distill_sam_steps_from_the_restored_weights_with_another_gradient(tmp_p
 def test_distill_config_refuses_a_negative_sam_radius():
     with pytest.raises(VoxguardError, match="sam -0.1"):
         DistillConfig(sam=-0.1)
+
+
+def test_distill_mixstyle_changes_the_step_but_not_the_crops_drawn(tmp_path):
+    bank = _bank(tmp_path)
+    runs = {}
+    for name, extra in (("plain", {}), ("mixstyle", {"mixstyle": 1.0})):
+        cfg = DistillConfig(**{**TINY, "steps": 2, "overrides": {"dropout": 0.0}, **extra})
+        train_distill(cfg, bank, _dev(), tmp_path / name, {"recipe": "test"})
+        runs[name] = torch.load(tmp_path / name / "last.pt", weights_only=True)
+    # the data draw's generator ends in the same state: MixStyle draws from its own
+    assert runs["plain"]["rng"] == runs["mixstyle"]["rng"]
+    w = "network.stem.0.weight"
+    assert not torch.allclose(runs["plain"]["model"][w], runs["mixstyle"]["model"][w])
+    recorded = json.loads((tmp_path / "mixstyle" / "distill_config.json").read_text())
+    assert recorded["mixstyle"] == 1.0
+
+
+def test_distill_config_refuses_a_mixstyle_probability_above_one():
+    with pytest.raises(VoxguardError, match="mixstyle 1.5"):
+        DistillConfig(mixstyle=1.5)

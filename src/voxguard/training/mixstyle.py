@@ -15,7 +15,8 @@ model trained with it is exported and scored exactly as one trained without.
 
 Decisions written down here:
 - The partner ``j`` is drawn from the item's own class (a random permutation within each label,
-  :meth:`MixStyle.redraw`); the reference code's default ``random`` mode shuffles the whole batch.
+  :meth:`MixStyle.redraw`); the reference code's default ``random`` mode shuffles the whole batch,
+  which is what one label for every item gives (the speaker distillation's choice, below).
   For a spoofing countermeasure a spoof's statistics may carry part of the spoof cue, and a mix
   across the class boundary would hand that cue to a bona fide item labelled bona fide; within a
   class, only what varies among items of that class (speaker, recording) is mixed.
@@ -23,7 +24,12 @@ Decisions written down here:
   pass (SAM's) sees the same mixed statistics as its first. The caller passes the random
   generator, so the data draw's stream is not consumed.
 - It is attached by forward hooks on the modules named by the caller (for the LCNNs: the first two
-  max-pools of the body, :func:`lcnn_mixstyle_modules`), so no model carries training-only code.
+  max-pools of the body, :func:`lcnn_mixstyle_modules`; for BC-CMT: the outputs of its two
+  convolutional stages, :func:`bccmt_mixstyle_modules`), so no model carries training-only code.
+- In the speaker distillation (``spk_distill``'s ``mixstyle``) partners come from the whole batch,
+  as in the reference code's cross-domain person re-identification runs, where they are other
+  identities: the crops of a batch are drawn at random, so a partner of the same speaker would
+  almost never exist, and every item keeps its own targets (the teacher's embedding, its label).
 """
 
 from __future__ import annotations
@@ -93,3 +99,16 @@ def lcnn_mixstyle_modules(model: nn.Module) -> list[nn.Module]:
             f"MixStyle needs a model with an LCNN body (two max-pools); {type(model).__name__} has none"
         )
     return pools[:2]
+
+
+def bccmt_mixstyle_modules(model: nn.Module) -> list[nn.Module]:
+    """The last blocks of BC-CMT's two convolutional stages (``network.stage1`` / ``stage2``), the
+    layers before its transformer stages: MixStyle's place for the speaker student. The forward
+    loop calls the stages' blocks one by one, so the hooks go on the last block of each."""
+    net = getattr(model, "network", None)
+    stages = [getattr(net, name, None) for name in ("stage1", "stage2")]
+    if any(not isinstance(s, nn.Sequential) or len(s) == 0 for s in stages):
+        raise ValueError(
+            f"MixStyle needs a BC-CMT model (network.stage1 / stage2); {type(model).__name__} has none"
+        )
+    return [s[-1] for s in stages]

@@ -30,6 +30,11 @@ With ``sam`` > 0 each step is sharpness-aware (``voxguard.training.sam``): the l
 again on the same batch at ``w + rho g / ||g||`` (batch norm statistics frozen) and that gradient
 is the one clipped and stepped, over every parameter the optimizer trains.
 
+With ``mixstyle`` > 0 (BC-CMT only), MixStyle (``voxguard.training.mixstyle``) mixes the
+per-channel statistics after the two convolutional stages with those of another crop of the batch
+in that share of the steps, one draw per step (shared by SAM's second pass) from a generator of its
+own, so the crops drawn are those of the same run without it.
+
 With ``attn_teacher`` (BC-CMT only), the paper's attention-map KD is added: a frozen BC-CMT
 teacher (e.g. a Base distilled by this trainer) runs on the same windows, and
 ``attn_weight * attention_kd_loss(student maps, teacher maps)`` joins the loss; the teacher's
@@ -53,6 +58,7 @@ from torch import nn
 
 from voxguard.errors import VoxguardError
 from voxguard.frontends.fbank import cmn
+from voxguard.training.mixstyle import MixStyle, bccmt_mixstyle_modules
 from voxguard.training.sam import SAM, frozen_batchnorm
 from voxguard.training.spk import network_forward
 
@@ -109,6 +115,10 @@ class DistillConfig:
     # head, projections: the whole optimizer, as davda54/sam wraps it), the same batch in both
     # passes; twice the forward / backward work.
     sam: float = 0.0
+    # MixStyle (0: none; ``voxguard.training.mixstyle``): with this probability per step, the
+    # per-channel statistics after BC-CMT's two convolutional stages are mixed with those of
+    # another crop of the batch (partners from the whole batch; Beta(0.1, 0.1)); training only.
+    mixstyle: float = 0.0
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DistillConfig:
@@ -125,6 +135,10 @@ class DistillConfig:
             raise VoxguardError(f"ema_decay {self.ema_decay}: use 0 (none) or a value in (0, 1)")
         if self.sam < 0:
             raise VoxguardError(f"sam {self.sam}: use 0 (none) or a radius > 0 (the paper's 0.05)")
+        if not 0.0 <= self.mixstyle <= 1.0:
+            raise VoxguardError(
+                f"mixstyle {self.mixstyle}: use 0 (none) or a probability in (0, 1]"
+            )
 
 
 class CropBank:
@@ -525,6 +539,13 @@ def train_distill(
             loss = loss + cfg.attn_weight * parts["attn_kd"]
         return loss, parts
 
+    mixstyle = None
+    # hooks on the trained model only (made after the EMA copy: the average never mixes)
+    if cfg.mixstyle:
+        try:
+            mixstyle = MixStyle(bccmt_mixstyle_modules(model), cfg.mixstyle)
+        except ValueError as e:
+            raise VoxguardError(f"mixstyle: {e}") from None
     (out / "distill_config.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
     log = open(out / "log.jsonl", "a")
     model.train()
@@ -543,6 +564,9 @@ def train_distill(
             g["lr"] = _lr_at(cfg, step)
         head.set_margin(margin_schedule(step, int(cfg.margin_warmup * cfg.steps), cfg.margin))
         ids = torch.tensor(idx)
+        # one label for all: partners from the whole batch (the reference code's choice)
+        if mixstyle is not None:
+            mixstyle.redraw(np.zeros(len(idx), int), np.random.default_rng([cfg.seed, step, 7]))
         t_maps = None
         if teacher is not None:
             with torch.no_grad():
@@ -656,6 +680,8 @@ def train_distill(
                 stop = "time"
             elif (out / "STOP").is_file():
                 stop = "STOP file"
+    if mixstyle is not None:
+        mixstyle.remove()
     log.write(json.dumps({"stopped": stop, "step": state["step"], **state}) + "\n")
     log.close()
     return out / "best"
