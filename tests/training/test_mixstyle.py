@@ -74,23 +74,30 @@ def test_partners_never_cross_the_class_boundary_and_p_sets_how_often_it_mixes()
         MixStyle([nn.Identity()], p=0.0)
 
 
+def _eval_unchanged_training_mixed(model, modules, forward, labels) -> None:
+    # hooks on ``modules``: ``forward`` in eval() is bit-identical to before they were attached;
+    # in training (same dropout draw) it differs with them and not after their removal
+    model.eval()
+    before = forward()
+    ms = MixStyle(modules, p=1.0)
+    ms.redraw(labels, np.random.default_rng(3))
+    assert torch.equal(forward(), before)  # inference never mixes
+    model.train()
+    torch.manual_seed(1)
+    mixed = forward()
+    ms.remove()
+    torch.manual_seed(1)
+    plain = forward()
+    assert not torch.allclose(mixed, plain)
+
+
 def test_an_lcnn_scores_exactly_as_without_it_in_eval_and_mixes_in_training() -> None:
     torch.manual_seed(0)
     model = create_model("lcnn_wide")
     wav = torch.randn(4, 8000) * 0.1
-    model.eval()
-    before = model(wav)
-    ms = MixStyle(lcnn_mixstyle_modules(model), p=1.0)
-    ms.redraw(np.array([1, 1, 0, 0]), np.random.default_rng(3))
-    assert torch.equal(model(wav), before)  # inference never mixes
-    model.train()
-    torch.manual_seed(1)
-    mixed = model(wav)
-    ms.remove()
-    torch.manual_seed(1)
-    plain = model(wav)
-    assert not torch.allclose(mixed, plain)
-    assert len(lcnn_mixstyle_modules(model)) == 2
+    modules = lcnn_mixstyle_modules(model)
+    _eval_unchanged_training_mixed(model, modules, lambda: model(wav), np.array([1, 1, 0, 0]))
+    assert len(modules) == 2
     with pytest.raises(ValueError, match="LCNN body"):
         lcnn_mixstyle_modules(nn.Linear(2, 2))
 
@@ -112,15 +119,8 @@ def test_a_bccmt_student_embeds_exactly_as_without_it_in_eval_and_mixes_in_train
     feats = torch.randn(4, 120, 80)
     modules = bccmt_mixstyle_modules(model)
     assert modules == [model.network.stage1[-1], model.network.stage2[-1]]
-    model.eval()
-    before = model.network(feats)[0]
-    ms = MixStyle(modules, p=1.0)
-    ms.redraw(np.zeros(4, int), np.random.default_rng(3))
-    assert torch.equal(model.network(feats)[0], before)  # inference never mixes
-    model.train()
-    mixed = model.network(feats)[0]
-    ms.remove()
-    plain = model.network(feats)[0]
-    assert not torch.allclose(mixed, plain)
+    _eval_unchanged_training_mixed(
+        model, modules, lambda: model.network(feats)[0], np.zeros(4, int)
+    )
     with pytest.raises(ValueError, match="BC-CMT"):
         bccmt_mixstyle_modules(create_model("lcnn_wide"))
