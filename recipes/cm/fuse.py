@@ -91,6 +91,35 @@ def worst(scores: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return np.minimum.reduceat(scores, np.r_[0, np.cumsum(counts)[:-1]])
 
 
+def selection_figures(s: np.ndarray, dev: list[dict], val: list[tuple[str, str, bool]]) -> dict:
+    """The selection figures of utterance scores ``s`` (the ``dev`` rows first, then ``val``):
+    dev EER, both validation EERs, the criterion, the dev partial spoofs missed at the dev EER
+    threshold, and per real-speech set its EER against the real deepfakes (report only)."""
+    nd = len(dev)
+    y_dev = np.array([r["label"] == "bonafide" for r in dev])
+    partial = np.array([r["attack"].startswith("partial") for r in dev])
+    sets = np.array([v[1] for v in val])
+    bona = np.array([v[2] for v in val])
+    dev_eer, thr = eer(s[:nd][y_dev], s[:nd][~y_dev])
+    out = {"dev_eer": float(dev_eer), **validation_eers(s[nd:], val)}
+    out["selection"] = out["dev_eer"] + out["same_corpus_validation_eer"]
+    # the dev partial spoofs scored above the dev EER threshold: select_bundle.py's
+    # ``selection_partial`` term (declared 2026-12-03, reported beside the criterion)
+    out["dev_partial_missed"] = float(np.mean(s[:nd][partial] >= thr))
+    out["selection_partial"] = out["selection"] + out["dev_partial_missed"]
+    # per pair, for the report (not the criterion): each real-speech set against the real deepfakes
+    v = s[nd:]
+    spoofs = v[~bona]
+    vctk_b = v[(sets == "vctk-vc") & bona]
+    out["pairs"] = {
+        "vctk_vc": float(eer(vctk_b, v[(sets == "vctk-vc") & ~bona])[0]),
+        "speecht5_vs_vctk_bonafide": float(eer(vctk_b, v[sets == "speecht5-hifigan"])[0]),
+        **{f"{k}_vs_all_spoofs": float(eer(v[(sets == k) & bona], spoofs)[0])
+           for k in ("ami-excerpts", "librispeech-test-other", "fsdd-heldout")},
+    }
+    return out
+
+
 def load_branch(run: Path) -> torch.nn.Module:
     best = torch.load(run / "best.pt", weights_only=True)
     model = create_model(best["model_name"])
@@ -205,36 +234,14 @@ def main() -> None:
     cache.mkdir(parents=True, exist_ok=True)
     dev, val = selection_files(Path(args.engine), Path(args.shared))
     files = [r["file"] for r in dev] + [f for f, _, _ in val]
-    y_dev = np.array([r["label"] == "bonafide" for r in dev])
-    partial = np.array([r["attack"].startswith("partial") for r in dev])
     cm_s, counts = cached(cache / f"{Path(args.cm).name}.npz", lambda: load_pretrained(args.cm), files)
     run = Path(args.branch)
     br_s, counts_b = cached(cache / f"{run.name}.npz", lambda: load_branch(run), files)
     assert (counts == counts_b).all()
     nd = len(dev)
 
-    sets = np.array([v[1] for v in val])
-    bona = np.array([v[2] for v in val])
-
-    def figures(s: np.ndarray) -> dict[str, float]:
-        dev_eer, thr = eer(s[:nd][y_dev], s[:nd][~y_dev])
-        out = {"dev_eer": float(dev_eer), **validation_eers(s[nd:], val)}
-        out["selection"] = out["dev_eer"] + out["same_corpus_validation_eer"]
-        # the dev partial spoofs scored above the dev EER threshold: select_bundle.py's
-        # ``selection_partial`` term (declared 2026-12-03, reported beside the criterion)
-        out["dev_partial_missed"] = float(np.mean(s[:nd][partial] >= thr))
-        out["selection_partial"] = out["selection"] + out["dev_partial_missed"]
-        # per pair, for the report (not the criterion): each real-speech set against the real deepfakes
-        v = s[nd:]
-        spoofs = v[~bona]
-        vctk_b = v[(sets == "vctk-vc") & bona]
-        out["pairs"] = {
-            "vctk_vc": float(eer(vctk_b, v[(sets == "vctk-vc") & ~bona])[0]),
-            "speecht5_vs_vctk_bonafide": float(eer(vctk_b, v[sets == "speecht5-hifigan"])[0]),
-            **{f"{k}_vs_all_spoofs": float(eer(v[(sets == k) & bona], spoofs)[0])
-               for k in ("ami-excerpts", "librispeech-test-other", "fsdd-heldout")},
-        }
-        return out
+    def figures(s: np.ndarray) -> dict:
+        return selection_figures(s, dev, val)
 
     grid = []
     for w in [float(v) for v in args.weights.split(",")]:

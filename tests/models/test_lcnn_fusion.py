@@ -87,9 +87,32 @@ def test_fused_score_is_the_weighted_sum_of_branch_log_odds(tmp_path):
         torch.testing.assert_close(load_pretrained(tmp_path / "fused")(x), out)
 
 
+def test_clipped_fusion_bounds_each_branch_vote_before_the_weighted_sum(tmp_path):
+    torch.manual_seed(0)
+    x = torch.randn(6, 16000) * 0.1
+    with torch.no_grad():
+        plain = vg.create_model("debug_fused_cm").eval()
+        per_branch = [b(x)[:, 1] - b(x)[:, 0] for b in plain.branches]
+        # a bound inside branch 0's range, so some windows are clipped and some are not
+        c = float(per_branch[0].abs().median())
+        assert (per_branch[0].abs() > c).any() and (per_branch[0].abs() < c).any()
+        clipped = vg.create_model("debug_fused_cm", clip=(c, None)).eval()
+        clipped.load_state_dict(plain.state_dict())
+        out = clipped(x)
+    expected = per_branch[0].clamp(-c, c) + 0.5 * per_branch[1] + 0.1  # branch 1 not clipped
+    torch.testing.assert_close(out[:, 1] - out[:, 0], expected)
+    save_pretrained(clipped, tmp_path / "fused", {"sample_rate": 16000})
+    with torch.no_grad():
+        torch.testing.assert_close(load_pretrained(tmp_path / "fused")(x), out)
+
+
 def test_fused_config_errors_are_clear():
     with pytest.raises(ValueError, match="fusion weights"):
         vg.create_model("debug_fused_cm", weights=(1.0,))
+    with pytest.raises(ValueError, match="clip bounds"):
+        vg.create_model("debug_fused_cm", clip=(1.0,))
+    with pytest.raises(ValueError, match="positive or None"):
+        vg.create_model("debug_fused_cm", clip=(0.0, None))
 
 
 def test_lcnn_widephase_takes_three_input_channels():
@@ -102,8 +125,9 @@ def test_lcnn_widephase_takes_three_input_channels():
         assert model(torch.randn(2, 800) * 0.1).shape == (2, 2)  # shorter than 16 frames
 
 
-@pytest.mark.parametrize("second", ["lcnn_wide", "lcnn_widephase"])
-def test_spec_and_wide_fusion_exports_to_onnx_with_the_same_scores(tmp_path, second):
+@pytest.mark.parametrize(("second", "clip"), [("lcnn_wide", None), ("lcnn_widephase", None),
+                                              ("lcnn_wide", (0.01, None))])
+def test_spec_and_wide_fusion_exports_to_onnx_with_the_same_scores(tmp_path, second, clip):
     ort = pytest.importorskip("onnxruntime")
     from voxguard.export.onnx import export_onnx
 
@@ -115,6 +139,7 @@ def test_spec_and_wide_fusion_exports_to_onnx_with_the_same_scores(tmp_path, sec
         upstream_path=None,
         weights=(1.0, 0.7),
         bias=0.0,
+        clip=clip,
     ).eval()
     path = export_onnx(model, tmp_path / "m.onnx", example_seconds=4.0)
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])

@@ -2,7 +2,8 @@
 
 Each branch is a registered CM (contract ``forward(wav (B, T), lengths) -> logits (B, 2)``,
 index 1 = bona fide); the fused window score is a linear fusion of the branches' log-odds,
-``s = sum_i w_i (logit_i[1] - logit_i[0]) + b``, with ``w`` and ``b`` fitted by logistic
+``s = sum_i w_i (logit_i[1] - logit_i[0]) + b`` (each branch's log-odds optionally clipped to
+``[-c_i, c_i]`` first), with ``w`` and ``b`` fitted by logistic
 regression on a dev set (``recipes/cm/fuse.py``). The model returns ``(-s / 2, s / 2)`` so its
 ``logit[1] - logit[0]`` is ``s`` and everything downstream (windows, worst-window aggregation,
 calibration, ONNX) treats it as any CM. Fusing at the window, before the utterance's worst
@@ -38,6 +39,10 @@ class FusedCMConfig:
             card hashes the folder it names).
         weights: fusion weight of each branch's log-odds.
         bias: fusion offset.
+        clip: per branch, a bound ``c``: its log-odds are clipped to ``[-c, c]`` before the
+            fusion (``None``: not clipped; the field itself ``None``: no branch is). A saturating
+            fusion: no branch's vote can outweigh the others' by more than its bound
+            (``recipes/cm/clip_study.py``, thirty-sixth session).
     """
 
     branches: tuple[str, ...] = ("attm_whisper_tiny", "lcnn_spec")
@@ -46,6 +51,7 @@ class FusedCMConfig:
     weights: tuple[float, ...] = (1.0, 1.0)
     bias: float = 0.0
     sample_rate: int = 16000
+    clip: tuple[float | None, ...] | None = None
 
 
 def _branch_config(name: str, overrides: dict[str, Any], upstream_path: str | None) -> Any:
@@ -62,6 +68,11 @@ class FusedCM(nn.Module):
         super().__init__()
         if len(cfg.weights) != len(cfg.branches):
             raise ValueError(f"{len(cfg.branches)} branches but {len(cfg.weights)} fusion weights")
+        if cfg.clip is not None:
+            if len(cfg.clip) != len(cfg.branches):
+                raise ValueError(f"{len(cfg.branches)} branches but {len(cfg.clip)} clip bounds")
+            if any(c is not None and not c > 0 for c in cfg.clip):
+                raise ValueError(f"clip bounds must be positive or None, got {list(cfg.clip)}")
         overrides = cfg.branch_configs or tuple({} for _ in cfg.branches)
         if len(overrides) != len(cfg.branches):
             raise ValueError(f"{len(cfg.branches)} branches but {len(overrides)} branch configs")
@@ -72,6 +83,13 @@ class FusedCM(nn.Module):
         self.register_buffer(
             "weights", torch.tensor(cfg.weights, dtype=torch.float32), persistent=False
         )
+        # no clip field: the plain linear fusion, graph unchanged (the shipped bundles before it)
+        bounds = (
+            None
+            if cfg.clip is None
+            else torch.tensor([float("inf") if c is None else float(c) for c in cfg.clip])
+        )
+        self.register_buffer("clip_bounds", bounds, persistent=False)
         self.bias = float(cfg.bias)
         self.sample_rate = cfg.sample_rate
         # frozen pretrained parts of a branch are restored from their source, not saved
@@ -91,7 +109,10 @@ class FusedCM(nn.Module):
 
     def forward(self, wav: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         """Logits ``(B, 2)`` whose difference is the fused log-odds (index 1 = bona fide)."""
-        fused = self.branch_scores(wav, lengths) @ self.weights + self.bias
+        scores = self.branch_scores(wav, lengths)
+        if self.clip_bounds is not None:
+            scores = torch.maximum(torch.minimum(scores, self.clip_bounds), -self.clip_bounds)
+        fused = scores @ self.weights + self.bias
         return torch.stack([-fused / 2, fused / 2], dim=1)
 
 
