@@ -240,14 +240,11 @@ def main() -> None:
     assert (counts == counts_b).all()
     nd = len(dev)
 
-    def figures(s: np.ndarray) -> dict:
-        return selection_figures(s, dev, val)
-
     grid = []
     for w in [float(v) for v in args.weights.split(",")]:
-        grid.append({"weight": w, **figures(worst(cm_s + w * br_s, counts))})
+        grid.append({"weight": w, **selection_figures(worst(cm_s + w * br_s, counts), dev, val)})
         print(json.dumps({k: round(v, 4) for k, v in grid[-1].items() if k != "pairs"}), flush=True)
-    alone = figures(worst(br_s, counts))
+    alone = selection_figures(worst(br_s, counts), dev, val)
     best = min(grid + [{"weight": None, **alone}], key=lambda g: g[args.criterion])
     result = {"cm": args.cm, "branch": str(run), "grid": grid, "branch_alone": alone, "best": best,
               "n_dev": nd, "n_validation": len(val),

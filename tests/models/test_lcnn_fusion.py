@@ -113,6 +113,8 @@ def test_fused_config_errors_are_clear():
         vg.create_model("debug_fused_cm", clip=(1.0,))
     with pytest.raises(ValueError, match="positive or None"):
         vg.create_model("debug_fused_cm", clip=(0.0, None))
+    with pytest.raises(ValueError, match="positive or None"):
+        vg.create_model("debug_fused_cm", clip=("1", None))  # a crafted config.json
 
 
 def test_lcnn_widephase_takes_three_input_channels():

@@ -71,7 +71,7 @@ class FusedCM(nn.Module):
         if cfg.clip is not None:
             if len(cfg.clip) != len(cfg.branches):
                 raise ValueError(f"{len(cfg.branches)} branches but {len(cfg.clip)} clip bounds")
-            if any(c is not None and not c > 0 for c in cfg.clip):
+            if any(c is not None and not (isinstance(c, int | float) and c > 0) for c in cfg.clip):
                 raise ValueError(f"clip bounds must be positive or None, got {list(cfg.clip)}")
         overrides = cfg.branch_configs or tuple({} for _ in cfg.branches)
         if len(overrides) != len(cfg.branches):
