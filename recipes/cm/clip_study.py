@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from fuse import cached, load_branch, selection_figures, worst
 from select_bundle import selection_files
-from ship import calibrated_save
+from ship import calibrated_save, carried_card
 
 from voxguard.models import create_model, load_pretrained
 from voxguard.models._hub import read_config, resolve_pretrained_dir
@@ -73,9 +73,7 @@ def ship(
         raise SystemExit(f"{bundle}: its leaf weights {leaves} are not the study's {weights}")
     model = create_model("fused_attm_lcnn", **config).eval()
     model.load_state_dict(load_pretrained(bundle).state_dict())
-    card = dict(meta["card"])
-    for k in ("files", "sha256", "calibration", "measured", "external_weights", "calibration_file"):
-        card.pop(k, None)
+    card = carried_card(bundle)
     card["score"] = (
         f"every branch's log-odds clipped to [-{c:g}, {c:g}] before the fusion (clip_study.py); "
         + card.get("score", "")

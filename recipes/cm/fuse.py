@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from select_bundle import selection_files, validation_eers
-from ship import PRETRAINED, calibrated_save
+from ship import PRETRAINED, calibrated_save, carried_card
 from tqdm import tqdm
 
 from voxguard.audio.crop import sliding_windows
@@ -255,9 +255,7 @@ def main() -> None:
     print("branch alone", alone, "\nbest", best, flush=True)
     if args.ship:
         weight = best["weight"] if args.weight is None else args.weight
-        card = dict(read_config(resolve_pretrained_dir(args.cm))["card"])
-        for k in ("files", "sha256", "calibration", "measured", "external_weights", "calibration_file"):
-            card.pop(k, None)
+        card = carried_card(args.cm)
         summary = json.loads((run / "summary.json").read_text())
         if weight is None or weight < 0:  # the branch alone beats every fusion: ship it alone
             model = load_branch(run)

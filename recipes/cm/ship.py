@@ -41,6 +41,21 @@ def build_model(run: Path) -> torch.nn.Module:
     return model.eval()
 
 
+#: card fields that describe one sealed bundle (its files' hashes, its calibration, its
+#: measurements): ``calibrated_save`` writes them anew, so a card carried over drops them
+SEALED_CARD_FIELDS = ("files", "sha256", "calibration", "measured", "external_weights", "calibration_file")
+
+
+def carried_card(bundle: str) -> dict:
+    """BUNDLE's card without its sealed fields, to describe a new bundle made from it."""
+    from voxguard.models._hub import read_config, resolve_pretrained_dir
+
+    card = dict(read_config(resolve_pretrained_dir(bundle))["card"])
+    for k in SEALED_CARD_FIELDS:
+        card.pop(k, None)
+    return card
+
+
 def calibrated_save(model: torch.nn.Module, card: dict, engine: Path, out: Path, name: str,
                     results: str | None = None) -> None:
     """Fit the dev calibration through the inference path, then write the sealed bundle to ``out``
