@@ -73,7 +73,7 @@ def ship(
         raise SystemExit(f"{bundle}: its leaf weights {leaves} are not the study's {weights}")
     model = create_model("fused_attm_lcnn", **config).eval()
     model.load_state_dict(load_pretrained(bundle).state_dict())
-    card = carried_card(bundle)
+    card = carried_card(meta["card"])
     card["score"] = (
         f"every branch's log-odds clipped to [-{c:g}, {c:g}] before the fusion (clip_study.py); "
         + card.get("score", "")

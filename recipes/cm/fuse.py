@@ -255,7 +255,7 @@ def main() -> None:
     print("branch alone", alone, "\nbest", best, flush=True)
     if args.ship:
         weight = best["weight"] if args.weight is None else args.weight
-        card = carried_card(args.cm)
+        card = carried_card(read_config(resolve_pretrained_dir(args.cm))["card"])
         summary = json.loads((run / "summary.json").read_text())
         if weight is None or weight < 0:  # the branch alone beats every fusion: ship it alone
             model = load_branch(run)

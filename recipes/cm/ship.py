@@ -46,14 +46,9 @@ def build_model(run: Path) -> torch.nn.Module:
 SEALED_CARD_FIELDS = ("files", "sha256", "calibration", "measured", "external_weights", "calibration_file")
 
 
-def carried_card(bundle: str) -> dict:
-    """BUNDLE's card without its sealed fields, to describe a new bundle made from it."""
-    from voxguard.models._hub import read_config, resolve_pretrained_dir
-
-    card = dict(read_config(resolve_pretrained_dir(bundle))["card"])
-    for k in SEALED_CARD_FIELDS:
-        card.pop(k, None)
-    return card
+def carried_card(card: dict) -> dict:
+    """A copy of a bundle's ``card`` without its sealed fields, to describe a new bundle made from it."""
+    return {k: v for k, v in card.items() if k not in SEALED_CARD_FIELDS}
 
 
 def calibrated_save(model: torch.nn.Module, card: dict, engine: Path, out: Path, name: str,
