@@ -17,7 +17,9 @@ speech) scored above the dev EER threshold (``dev_partial_missed``), and ``selec
 = the criterion + that share, the rule declared on 2026-12-03 before any window-length result
 was seen, because the criterion alone had let partial-spoof detection regress unseen.
 ``--window S --hop S`` score every bundle with other windows than its card's (a copy of the
-bundle with those two card fields changed; nothing else).
+bundle with those two card fields changed; nothing else); ``--dither DB`` likewise with a noise
+floor of ``DB`` dBFS added to every window (the card's ``dither_dbfs``, see
+:class:`voxguard.inference.runner.DitheredBackend`).
 """
 
 from __future__ import annotations
@@ -67,10 +69,10 @@ def validation_eers(scores: np.ndarray, val: list[tuple[str, str, bool]]) -> dic
             "same_corpus_validation_eer": float(eer(scores[bona & same], scores[~bona & same])[0])}
 
 
-def with_windows(bundle: str, window_s: float | None, hop_s: float | None) -> str:
+def with_card(bundle: str, window_s: float | None, hop_s: float | None, dither_dbfs: float | None = None) -> str:
     """``bundle`` itself, or a temporary copy whose card scores windows of ``window_s`` every
-    ``hop_s`` seconds."""
-    if window_s is None and hop_s is None:
+    ``hop_s`` seconds and / or adds a ``dither_dbfs`` noise floor."""
+    if window_s is None and hop_s is None and dither_dbfs is None:
         return bundle
     from voxguard.models._hub import resolve_pretrained_dir
 
@@ -81,7 +83,10 @@ def with_windows(bundle: str, window_s: float | None, hop_s: float | None) -> st
     rate = cfg["card"].get("sample_rate", 16000)
     if window_s is not None:
         cfg["card"]["crop_samples"] = int(window_s * rate)
-    cfg["card"]["hop_samples"] = int((hop_s if hop_s is not None else window_s / 2) * rate)
+    if window_s is not None or hop_s is not None:
+        cfg["card"]["hop_samples"] = int((hop_s if hop_s is not None else window_s / 2) * rate)
+    if dither_dbfs is not None:
+        cfg["card"]["dither_dbfs"] = dither_dbfs
     (dst / "config.json").write_text(json.dumps(cfg, indent=1))
     return str(dst)
 
@@ -94,18 +99,19 @@ def main() -> None:
     ap.add_argument("--out", required=True)
     ap.add_argument("--window", type=float, default=None, help="window length in seconds (default: the card's)")
     ap.add_argument("--hop", type=float, default=None, help="window hop in seconds (default: the card's, or window / 2)")
+    ap.add_argument("--dither", type=float, default=None, help="noise floor in dBFS added to every window (default: the card's)")
     args = ap.parse_args()
     shared, engine = Path(args.shared), Path(args.engine)
     dev, val = selection_files(engine, shared)
     res = {}
     for bundle in args.bundles:
-        det = SpoofDetector.from_pretrained(with_windows(bundle, args.window, args.hop), num_threads=1)
+        det = SpoofDetector.from_pretrained(with_card(bundle, args.window, args.hop, args.dither), num_threads=1)
         s = raw_scores(det, [r["file"] for r in dev])
         y = np.array([r["label"] == "bonafide" for r in dev])
         partial = np.array([r["attack"].startswith("partial") for r in dev])
         v = raw_scores(det, [f for f, _, _ in val])
         dev_eer, thr = eer(s[y], s[~y])
-        key = bundle if args.window is None else f"{bundle}@{args.window}s"
+        key = bundle + ("" if args.window is None else f"@{args.window}s") + ("" if args.dither is None else f"@dither{args.dither:g}dBFS")
         res[key] = {"dev_eer": float(dev_eer), **validation_eers(v, val),
                     "dev_partial_missed": float(np.mean(s[partial] >= thr)), "n_dev_partial": int(partial.sum()),
                     "window_s": det.runner.policy.length / det.sample_rate, "hop_s": det.runner.policy.hop / det.sample_rate,

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from voxguard.errors import UnknownModelError, VoxguardError, WeightsError
-from voxguard.inference.runner import Backend, TorchBackend
+from voxguard.inference.runner import Backend, DitheredBackend, TorchBackend
 
 # Preferred bundled weights per task, best first; the first one present is the default.
 DEFAULT_PREFERENCE = {
@@ -395,7 +395,34 @@ def make_backend(
     onnx_path: str | Path | None = None,
     example_length: int = 64600,
 ) -> Backend:
-    """A numpy backend (``torch`` or ``onnx``) for ``loaded``."""
+    """A numpy backend (``torch`` or ``onnx``) for ``loaded``, behind the card's dither if it
+    names one (:func:`dither_of`)."""
+    fn = _network_backend(loaded, backend, device, num_threads, onnx_path, example_length)
+    level = dither_of(loaded)
+    return fn if level is None else DitheredBackend(fn, level)
+
+
+def dither_of(loaded: Loaded) -> float | None:
+    """The card's ``dither_dbfs`` (RMS of the noise floor added to every input, dB full scale),
+    or ``None`` (no dither)."""
+    value = loaded.card.get("dither_dbfs")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not -120.0 <= value <= 0.0:
+        raise WeightsError(
+            f"{loaded.name}: card dither_dbfs must be a number in [-120, 0], got {value!r}"
+        )
+    return float(value)
+
+
+def _network_backend(
+    loaded: Loaded,
+    backend: str,
+    device: str,
+    num_threads: int | None,
+    onnx_path: str | Path | None,
+    example_length: int,
+) -> Backend:
     if backend == "torch":
         if loaded.model is None:
             raise WeightsError(f"{loaded.name}: only an ONNX file was given; use backend='onnx'")
