@@ -2,7 +2,7 @@
 
 python recipes/cm/train_waveform.py --engine data/voxguard-engine-l --out runs/cm/lcnn_spec_s1 \
     [--model lcnn_spec] [--steps 3000] [--batch 24] [--lr 1e-3] [--seed 1] [--eval-every 200] [--mixup 0.5] [--sam 0.05] \
-    [--extra-train data/voxguard-engine-vc] [--colour 0.5] [--denoise 0.3] [--freq-mask 1.0] \
+    [--extra-train data/voxguard-engine-vc] [--colour 0.5] [--denoise 0.3] [--floor 0.5] [--freq-mask 1.0] \
     [--speaker-adv 0.1 [--speaker-adv-on voices]] [--speaker-power 0.5 | --attack-power 0.5] [--mixstyle 0.5]
 
 Run it with ``MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=4294967295``: glibc
@@ -31,6 +31,10 @@ stand for "spoof" or "bona fide" (unseen bona fide speakers with dull recordings
 rejected by the wide-band branch). ``--denoise P`` does the same with a random spectral-gating
 noise reducer (``voxguard.audio.augment.noise_reduction``), after the colour: a cleaned-up
 recording moved the phase branch towards "spoof" by about 2.4 log-odds (twentieth session).
+``--floor P`` adds, after those and with probability ``P``, a white noise floor
+at a random absolute level of -75 to -50 dBFS (``voxguard.audio.augment.noise_floor``), both classes:
+an inference dither lifted the clean-recording test-other speakers and the engine's spoofs with
+them (thirty-eighth session), so the networks read the floor; trained with every level, they cannot.
 ``--freq-mask P`` zeroes one random band (0-1 kHz wide) of each training crop's spectrum with
 probability ``P``, both classes (FreqAugment, ``voxguard.audio.augment.band_mask``). ``--sam RHO`` takes each step with the gradient at
 the worst point of a ``RHO`` ball around the weights (sharpness-aware minimisation,
@@ -79,7 +83,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from features import WINDOW, engine_rows, validation_rows, view  # noqa: E402
 from train import checkpoint, eval_groups, metrics, plot, resume, start_run  # noqa: E402
 
-from voxguard.audio.augment import band_mask, noise_reduction, random_colour  # noqa: E402
+from voxguard.audio.augment import band_mask, noise_floor, noise_reduction, random_colour  # noqa: E402
 from voxguard.audio.crop import tile_to  # noqa: E402
 from voxguard.audio.io import load_audio  # noqa: E402
 from voxguard.losses.ocsoftmax import oc_softmax_loss  # noqa: E402
@@ -219,6 +223,9 @@ def main() -> None:
                     help="probability of a random recording colour (low-pass or tilt) on each training view")
     ap.add_argument("--denoise", type=float, default=0.0, metavar="P",
                     help="probability of a random spectral-gating noise reducer on each training view")
+    ap.add_argument("--floor", type=float, default=0.0, metavar="P",
+                    help="add a white noise floor at a random -75..-50 dBFS to each training view, both classes, "
+                         "with probability P (noise_floor)")
     ap.add_argument("--freq-mask", type=float, default=0.0, metavar="P",
                     help="zero one random 0-1 kHz band of each training crop with probability P (both classes)")
     ap.add_argument("--speaker-adv", type=float, default=0.0, metavar="LAMBDA",
@@ -242,6 +249,8 @@ def main() -> None:
                     help="with --init: the step the weights were taken at; the cosine schedule continues "
                     "from there after a 100-step re-warm-up (the fresh AdamW moments need it)")
     args = ap.parse_args()
+    if not 0 <= args.floor <= 1:
+        raise SystemExit(f"--floor {args.floor}: use a probability in [0, 1]")
     if args.sam_adaptive and not args.sam > 0:
         raise SystemExit("--sam-adaptive needs a radius: --sam 0.5 (the ASAM reference's)")
     if not 0 <= args.label_smoothing < 1:
@@ -332,6 +341,8 @@ def main() -> None:
             x = np.stack([random_colour(v, rng) if rng.random() < args.colour else v for v in x])
         if args.denoise > 0:
             x = np.stack([noise_reduction(v, rng) if rng.random() < args.denoise else v for v in x])
+        if args.floor > 0:
+            x = np.stack([noise_floor(v, rng) if rng.random() < args.floor else v for v in x])
         n = min(WINDOW, int(args.crop_s * 16000))
         starts = rng.integers(0, WINDOW - n + 1, size=len(x))
         x = np.stack([v[s0 : s0 + n] for v, s0 in zip(x, starts, strict=True)])
@@ -403,6 +414,7 @@ def main() -> None:
                + (f"+label_smoothing(eps={args.label_smoothing})" if args.label_smoothing > 0 else "")
                + (f"+{'asam' if args.sam_adaptive else 'sam'}(rho={args.sam})" if args.sam > 0 else "")
                + (f"+freq_mask(p={args.freq_mask}, 0-1 kHz)" if args.freq_mask > 0 else "")
+               + (f"+noise_floor(p={args.floor}, white, -75..-50 dBFS)" if args.floor > 0 else "")
                + (f"+mixstyle(p={args.mixstyle}, alpha={mixstyle.alpha:g}, within class, after max-pools 1-2)" if mixstyle is not None else "")
                + (f"+speaker_adversary(lambda={args.speaker_adv}, {len(speaker_of)} speakers, on {args.speaker_adv_on})" if adversary is not None else ""),
                "train_files": {"bonafide": len(train_b), "spoof": len(train_s)},

@@ -13,6 +13,7 @@ from voxguard.audio.augment import (
     band_mask,
     colour_gain,
     impulsive_noise,
+    noise_floor,
     noise_reduction,
     notch_filter,
     random_colour,
@@ -219,3 +220,33 @@ def test_band_mask_zeroes_one_band_of_at_most_the_width_and_keeps_the_rest():
     assert widths and max(widths) < 1000 and len(set(widths)) > 3  # random widths, never over 1 kHz
     assert np.allclose(band_mask(x, np.random.default_rng(0), max_width_hz=0.0), x, atol=1e-6)
     assert band_mask(np.zeros(0, np.float32), np.random.default_rng(0)).size == 0
+
+
+def test_noise_floor_adds_white_noise_at_the_drawn_absolute_level():
+    # the level is drawn first from the generator, then the noise: replay the same stream by hand
+    x = np.zeros(160000, np.float32)  # digital silence: what is left is the floor alone
+    y = noise_floor(x, np.random.default_rng(3), -75.0, -50.0)
+    level = np.random.default_rng(3).uniform(-75.0, -50.0)
+    rms_db = 20 * np.log10(np.sqrt(np.mean(y.astype(np.float64) ** 2)))
+    assert abs(rms_db - level) < 0.05
+    assert y.dtype == np.float32 and y.shape == x.shape
+    # white: the spectrum's low and high halves hold the same power within 5 %
+    power = np.abs(np.fft.rfft(y)) ** 2
+    half = power.size // 2
+    assert abs(power[1:half].mean() / power[half:].mean() - 1) < 0.05
+
+
+def test_noise_floor_is_independent_of_the_signal_level():
+    loud = np.full(16000, 0.5, np.float32)
+    quiet = np.full(16000, 0.001, np.float32)
+    d_loud = noise_floor(loud, np.random.default_rng(0), -60.0, -60.0) - loud
+    d_quiet = noise_floor(quiet, np.random.default_rng(0), -60.0, -60.0) - quiet
+    np.testing.assert_allclose(d_loud, d_quiet, atol=1e-6)
+    assert abs(20 * np.log10(np.sqrt(np.mean(d_loud.astype(np.float64) ** 2))) + 60.0) < 0.2
+
+
+def test_noise_floor_refuses_levels_above_full_scale_or_reversed():
+    with pytest.raises(ValueError, match="dBFS"):
+        noise_floor(np.zeros(10, np.float32), np.random.default_rng(0), -40.0, 3.0)
+    with pytest.raises(ValueError, match="dBFS"):
+        noise_floor(np.zeros(10, np.float32), np.random.default_rng(0), -40.0, -60.0)

@@ -266,6 +266,23 @@ def band_mask(
     return np.fft.irfft(spec, x.size).astype(np.float32)
 
 
+def noise_floor(
+    x: np.ndarray, rng: np.random.Generator, low_dbfs: float = -75.0, high_dbfs: float = -50.0
+) -> np.ndarray:
+    """``x`` plus white Gaussian noise whose RMS is ``L`` dB relative to full scale, ``L ~
+    U(low_dbfs, high_dbfs)``: a recording noise floor at a random absolute level, whatever the
+    signal's own level (RawBoost's algorithm 3 sets its noise relative to the signal instead).
+    Given to both classes in training, it stops "how clean the pauses are" from standing for a
+    class; :class:`voxguard.inference.runner.DitheredBackend` is the fixed-level form at inference."""
+    x = np.asarray(x, dtype=np.float32)
+    if not low_dbfs <= high_dbfs <= 0:
+        raise ValueError(f"noise floor levels {low_dbfs}..{high_dbfs} dBFS: need low <= high <= 0")
+    level = float(rng.uniform(low_dbfs, high_dbfs))
+    return (
+        x + rng.standard_normal(x.size).astype(np.float32) * np.float32(10.0 ** (level / 20.0))
+    ).astype(np.float32)
+
+
 def noise_reduction(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """``x`` through a random spectral-gating noise reducer, same length.
 
