@@ -3,7 +3,8 @@
 python recipes/cm/train_waveform.py --engine data/voxguard-engine-l --out runs/cm/lcnn_spec_s1 \
     [--model lcnn_spec] [--steps 3000] [--batch 24] [--lr 1e-3] [--seed 1] [--eval-every 200] [--mixup 0.5] [--sam 0.05] \
     [--extra-train data/voxguard-engine-vc] [--colour 0.5] [--denoise 0.3] [--floor 0.5] [--freq-mask 1.0] \
-    [--speaker-adv 0.1 [--speaker-adv-on voices]] [--speaker-power 0.5 | --attack-power 0.5] [--mixstyle 0.5]
+    [--speaker-adv 0.1 [--speaker-adv-on voices]] [--speaker-power 0.5 | --attack-power 0.5] [--mixstyle 0.5] \
+    [--weight-decay 0.1]
 
 Run it with ``MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=4294967295``: glibc
 otherwise maps and unmaps every large conv buffer, and half the CPU goes to page faults (3.6 vs
@@ -60,7 +61,9 @@ whose id starts with ``voc-``), so that the invariance is asked of both classes,
 speaker-invariant multi-task CMs; training-time only, the CM's
 weights and architecture are those of a run without it. Its cross-entropy is logged as
 ``adv_loss`` (rising while the CM's embedding forgets the speakers) and its weights are kept
-next to ``ckpt.pt`` for resume (``adversary.pt``).
+next to ``ckpt.pt`` for resume (``adversary.pt``). ``--weight-decay WD`` sets AdamW's decoupled
+decay of the conv / linear weights (``decay_groups``); every shipped branch trained at 1e-4, which
+over the cosine schedule shrinks the weights by about 1e-4 in all, i.e. no decay in practice.
 """
 
 from __future__ import annotations
@@ -190,6 +193,27 @@ def extra_train_rows(builds: list[Path], rows: list[dict]) -> list[dict]:
     return extra
 
 
+CONTROL_WEIGHT_DECAY = 1e-4  # every shipped branch's AdamW decay: wd * sum(lr) ~ 1e-4 over a schedule, off in practice
+
+
+def decay_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
+    """AdamW parameter groups: ``weight_decay`` on the conv / linear weights (>= 2-D tensors).
+
+    Decision (forty-first session): biases and norm gains / shifts (1-D) keep the control's
+    decay whatever ``--weight-decay`` is, as in the usual practice of decaying only the weights
+    that set a layer's scale-free direction (Loshchilov & Hutter, "Decoupled weight decay
+    regularization", ICLR 2019, decay every weight; timm and ConvNeXt exempt 1-D parameters). At
+    the control's value this is the one group every earlier run has, so it steps exactly as before
+    and its ``ckpt.pt`` still resumes.
+    """
+    if weight_decay == CONTROL_WEIGHT_DECAY:
+        return [{"params": list(model.parameters())}]
+    matrices = [p for p in model.parameters() if p.ndim >= 2]
+    vectors = [p for p in model.parameters() if p.ndim < 2]
+    return [{"params": matrices, "weight_decay": weight_decay},
+            {"params": vectors, "weight_decay": CONTROL_WEIGHT_DECAY}]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--engine", default="data/voxguard-engine-l")
@@ -226,6 +250,9 @@ def main() -> None:
     ap.add_argument("--floor", type=float, default=0.0, metavar="P",
                     help="add a white noise floor at a random -75..-50 dBFS to each training view, both classes, "
                          "with probability P (noise_floor)")
+    ap.add_argument("--weight-decay", type=float, default=CONTROL_WEIGHT_DECAY, metavar="WD",
+                    help="AdamW's decoupled weight decay for the conv / linear weights (biases and norm "
+                         f"parameters keep {CONTROL_WEIGHT_DECAY:g}); the default is every shipped recipe's")
     ap.add_argument("--freq-mask", type=float, default=0.0, metavar="P",
                     help="zero one random 0-1 kHz band of each training crop with probability P (both classes)")
     ap.add_argument("--speaker-adv", type=float, default=0.0, metavar="LAMBDA",
@@ -297,7 +324,7 @@ def main() -> None:
         except ValueError as e:
             raise SystemExit(f"--mixstyle: {e}") from None
     params = list(model.parameters())
-    groups_opt: list[dict] = [{"params": params}]
+    groups_opt: list[dict] = decay_groups(model, args.weight_decay)
     adversary = speaker_of = None
     if args.speaker_adv > 0:
         speakers = sorted({rows[i]["speaker"] for i in train_b})
@@ -311,7 +338,7 @@ def main() -> None:
         groups_opt.append({"params": list(adversary.parameters())})
         if (out / "adversary.pt").is_file():
             adversary.load_state_dict(torch.load(out / "adversary.pt", weights_only=True))
-    opt = torch.optim.AdamW(groups_opt, args.lr, weight_decay=1e-4)
+    opt = torch.optim.AdamW(groups_opt, args.lr, weight_decay=CONTROL_WEIGHT_DECAY)
     sam = (SAM.adaptive(model, args.sam) if args.sam_adaptive else SAM(params, args.sam)) if args.sam > 0 else None
     rng = np.random.default_rng(args.seed)
     step, wall0, cpu0, history = resume(out, model, opt, rng)
