@@ -200,11 +200,11 @@ def decay_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
     """AdamW parameter groups: ``weight_decay`` on the conv / linear weights (>= 2-D tensors).
 
     Decision (forty-first session): biases and norm gains / shifts (1-D) keep the control's
-    decay whatever ``--weight-decay`` is, as in the usual practice of decaying only the weights
-    that set a layer's scale-free direction (Loshchilov & Hutter, "Decoupled weight decay
-    regularization", ICLR 2019, decay every weight; timm and ConvNeXt exempt 1-D parameters). At
-    the control's value this is the one group every earlier run has, so it steps exactly as before
-    and its ``ckpt.pt`` still resumes.
+    decay whatever ``--weight-decay`` is, as timm's and ConvNeXt's training recipes exempt them
+    (Loshchilov & Hutter's AdamW, "Decoupled weight decay regularization", ICLR 2019, decays every
+    parameter; shrinking a norm's gain or a bias only moves the operating point, not the filters).
+    At the control's value this is the one group every earlier run has, so it steps exactly as
+    before and its ``ckpt.pt`` still resumes.
     """
     if weight_decay == CONTROL_WEIGHT_DECAY:
         return [{"params": list(model.parameters())}]
@@ -278,6 +278,8 @@ def main() -> None:
     args = ap.parse_args()
     if not 0 <= args.floor <= 1:
         raise SystemExit(f"--floor {args.floor}: use a probability in [0, 1]")
+    if not (math.isfinite(args.weight_decay) and args.weight_decay >= 0):
+        raise SystemExit(f"--weight-decay {args.weight_decay}: use a finite value >= 0 (e.g. 0.1)")
     if args.sam_adaptive and not args.sam > 0:
         raise SystemExit("--sam-adaptive needs a radius: --sam 0.5 (the ASAM reference's)")
     if not 0 <= args.label_smoothing < 1:

@@ -41,3 +41,15 @@ def test_a_step_without_gradient_shrinks_a_weight_by_lr_times_decay(import_recip
     assert torch.allclose(model[3].weight, w0 * (1 - 0.01 * 0.1), rtol=0, atol=1e-7)
     assert torch.allclose(model[3].bias, b0 * (1 - 0.01 * 1e-4), rtol=0, atol=1e-7)
     assert float((model[3].weight - w0).abs().max()) == pytest.approx(float(w0.abs().max()) * 1e-3, rel=1e-3)
+
+
+
+@pytest.mark.parametrize("bad", ["-0.1", "nan", "inf"])
+def test_a_negative_or_non_finite_decay_is_a_one_line_error_before_any_data_loads(
+        import_recipe, monkeypatch, bad: str) -> None:
+    tw = import_recipe("cm", "train_waveform")
+    monkeypatch.setattr("sys.argv", ["train_waveform.py", "--out", "unused", "--engine", "no-such-build",
+                                     "--weight-decay", bad])
+    with pytest.raises(SystemExit) as e:
+        tw.main()
+    assert str(e.value) == f"--weight-decay {float(bad)}: use a finite value >= 0 (e.g. 0.1)"
