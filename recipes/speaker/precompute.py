@@ -67,6 +67,7 @@ from voxguard.audio.io import load_audio  # noqa: E402
 from voxguard.frontends.fbank import Fbank  # noqa: E402
 from voxguard.training.spk import build_feature_cache  # noqa: E402
 from voxguard.training.spk_augment import SpeakerAugment, pseudo_speaker, talker_mixture  # noqa: E402
+from voxguard.training.spk_distill import AUGMENTED_CROP_TARGET, CLEAN_CROP_TARGET  # noqa: E402
 from voxguard.training.teacher import DVectorTeacher, GE2ETeacher, crop_target  # noqa: E402
 
 SHARD = 150
@@ -210,7 +211,7 @@ def main() -> None:
             | ({"d_clean": torch.from_numpy(np.stack(d_clean)), "d_utt": torch.from_numpy(np.stack(d_utt))}
                if dvector is not None else {}),
             str(path),
-            metadata={"t_aug": "teacher of the augmented crop" if a.teacher_on_augmented else "teacher of the clean crop"},
+            metadata={"t_aug": AUGMENTED_CROP_TARGET if a.teacher_on_augmented else CLEAN_CROP_TARGET},
         )
         Path(f"{path}.json").write_text(json.dumps(meta))
         print(

@@ -378,3 +378,38 @@ def test_distill_mixstyle_changes_the_step_but_not_the_crops_drawn(tmp_path):
 def test_distill_config_refuses_a_mixstyle_probability_above_one():
     with pytest.raises(VoxguardError, match="mixstyle 1.5"):
         DistillConfig(mixstyle=1.5)
+
+
+def _with_augmented_targets(path) -> CropBank:
+    """``_bank`` with t_aug replaced and named as precompute.py --teacher-on-augmented writes it."""
+    from safetensors.torch import load_file
+
+    from voxguard.training.spk_distill import AUGMENTED_CROP_TARGET
+
+    _bank(path)
+    shard = path / "shard_000.safetensors"
+    t = load_file(str(shard))
+    t["t_aug"] = t["t_clean"].flip(0).contiguous()
+    save_file(t, str(shard), metadata={"t_aug": AUGMENTED_CROP_TARGET})
+    return CropBank(path)
+
+
+def test_augmented_crop_targets_need_a_bank_built_for_them(tmp_path):
+    # an older bank (no metadata) stores t_aug = t_clean: w_aug would silently train the control
+    bank = _bank(tmp_path)
+    assert not bank.t_aug_is_augmented
+    with pytest.raises(VoxguardError, match="precompute.py --teacher-on-augmented"):
+        train_distill(
+            DistillConfig(**{**TINY, "steps": 2, "w_clean": 0.0, "w_aug": 1.0}), bank, _dev(),
+            tmp_path / "r", {},
+        )
+
+
+def test_augmented_crop_targets_train_from_a_bank_built_for_them(tmp_path):
+    bank = _with_augmented_targets(tmp_path)
+    assert bank.t_aug_is_augmented
+    assert torch.equal(bank.t_aug, bank.t_clean.flip(0))
+    out = tmp_path / "r"
+    train_distill(DistillConfig(**{**TINY, "steps": 2, "w_clean": 0.0, "w_aug": 1.0}), bank, _dev(), out, {})
+    rows = [json.loads(x) for x in (out / "log.jsonl").read_text().splitlines()]
+    assert all(torch.isfinite(torch.tensor(r["loss"])) for r in rows if "loss" in r)

@@ -53,6 +53,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from safetensors import safe_open
 from safetensors.torch import load_file
 from torch import nn
 
@@ -141,6 +142,11 @@ class DistillConfig:
             )
 
 
+# the values of precompute.py's shard metadata "t_aug"
+CLEAN_CROP_TARGET = "teacher of the clean crop"
+AUGMENTED_CROP_TARGET = "teacher of the augmented crop"
+
+
 class CropBank:
     """All shards of precomputed crops in one place (features float16, no CMN)."""
 
@@ -152,6 +158,7 @@ class CropBank:
         keys = ("t_clean", "t_aug", "t_utt", "labels")
         parts: dict[str, list[torch.Tensor]] = {k: [] for k in keys}
         parts_dv: dict[str, list[torch.Tensor]] = {}
+        t_aug_sources: set[str] = set()
         base = 0
         for s in shards:
             t = load_file(str(s))
@@ -164,10 +171,15 @@ class CropBank:
                 if k in t:
                     parts_dv.setdefault(k, []).append(t[k])
             self.meta += json.loads(Path(f"{s}.json").read_text())
+            with safe_open(str(s), "pt") as f:  # precompute.py names t_aug's source; older shards do not
+                t_aug_sources.add((f.metadata() or {}).get("t_aug", CLEAN_CROP_TARGET))
         self.feats = torch.cat(feats)
         self.offsets = torch.cat([*offsets, torch.tensor([base])])
         self.t_clean, self.t_aug, self.t_utt, self.labels = (torch.cat(parts[k]) for k in keys)
         self.n_shards = len(shards)
+        # what t_aug holds: the teacher's embedding of the clean crop (= t_clean) unless every shard
+        # was built with precompute.py --teacher-on-augmented
+        self.t_aug_is_augmented = t_aug_sources == {AUGMENTED_CROP_TARGET}
         # the second teacher's targets, when every shard has them (precompute.py --dvector)
         self.d_clean = self.d_utt = None
         n_dv = {len(parts_dv.get(k, [])) for k in ("d_clean", "d_utt")}
@@ -450,6 +462,11 @@ def train_distill(
     head = AAMSoftmax(model.config.embed_dim, n_classes, cfg.margin, cfg.scale)
     kd = EmbeddingDistillLoss(model.config.embed_dim, bank.t_clean.shape[1])
     params = [*model.parameters(), *head.parameters(), *kd.parameters()]
+    if cfg.w_aug and not bank.t_aug_is_augmented:
+        raise VoxguardError(
+            "w_aug > 0 learns the teacher's embedding of the augmented crop, but this bank's t_aug is the "
+            "clean crop's (t_clean): build the bank with precompute.py --teacher-on-augmented, or use w_clean"
+        )
     kd_dv = None
     if cfg.w_dv_clean or cfg.w_dv_utt:
         from voxguard.training.teacher import DVECTOR_SOURCE, DVectorTeacher
