@@ -9,7 +9,7 @@ the partials inside it (:func:`voxguard.training.teacher.crop_target`), the utte
 of all of them. (``t_aug`` is stored equal to ``t_clean``: the teacher is not run on the
 augmented audio, so the student learns to map degraded speech to the clean speech's embedding.)
 ``--teacher-on-augmented`` stores in ``t_aug`` the teacher's embedding of the augmented crop
-itself instead (the mean of its own dense partials, :func:`mean_embedding`): the target of
+itself instead (the normalised mean of its own dense partials, ``teacher.mean_embedding``): the target of
 "consistent teaching" (Beyer et al., "Knowledge distillation: a good teacher is patient and
 consistent", CVPR 2022), teacher and student seeing the same view, which a config selects with
 ``w_aug``. It draws no random numbers, so every other tensor equals the same command's without it.
@@ -68,16 +68,9 @@ from voxguard.frontends.fbank import Fbank  # noqa: E402
 from voxguard.training.spk import build_feature_cache  # noqa: E402
 from voxguard.training.spk_augment import SpeakerAugment, pseudo_speaker, talker_mixture  # noqa: E402
 from voxguard.training.spk_distill import AUGMENTED_CROP_TARGET, CLEAN_CROP_TARGET  # noqa: E402
-from voxguard.training.teacher import DVectorTeacher, GE2ETeacher, crop_target  # noqa: E402
+from voxguard.training.teacher import DVectorTeacher, GE2ETeacher, crop_target, mean_embedding  # noqa: E402
 
 SHARD = 150
-
-
-def mean_embedding(partials: np.ndarray) -> np.ndarray:
-    """The teacher's embedding of a whole signal from its dense partials: their L2-normalised mean
-    (the utterance recipe of Resemblyzer's ``embed_utterance``, here over every dense partial)."""
-    mean = partials.mean(axis=0)
-    return (mean / np.linalg.norm(mean)).astype(np.float32)
 
 
 def main() -> None:
@@ -176,8 +169,7 @@ def main() -> None:
             utt_emb = mean_embedding(partials)
             if dvector is not None:  # windows every 10 frames; every 4th is the 0.4-s utterance recipe
                 d_partials, d_starts = dvector.dense_partials(wav, 10)
-                d_emb = d_partials[::4].mean(axis=0)
-                d_emb = (d_emb / np.linalg.norm(d_emb)).astype(np.float32)
+                d_emb = mean_embedding(d_partials[::4])
             for _ in range(k):
                 first, clean = aug.crop_at(wav, rng)
                 noisy, applied = aug(clean, rng)

@@ -54,7 +54,6 @@ from typing import Any
 import numpy as np
 import torch
 from safetensors import safe_open
-from safetensors.torch import load_file
 from torch import nn
 
 from voxguard.errors import VoxguardError
@@ -161,7 +160,9 @@ class CropBank:
         t_aug_sources: set[str] = set()
         base = 0
         for s in shards:
-            t = load_file(str(s))
+            with safe_open(str(s), "pt") as f:  # precompute.py names t_aug's source; older shards do not
+                t = {k: f.get_tensor(k) for k in f.keys()}
+                t_aug_sources.add((f.metadata() or {}).get("t_aug", CLEAN_CROP_TARGET))
             feats.append(t["feats"])
             offsets.append(t["offsets"][:-1] + base)
             base += t["feats"].shape[0]
@@ -171,8 +172,6 @@ class CropBank:
                 if k in t:
                     parts_dv.setdefault(k, []).append(t[k])
             self.meta += json.loads(Path(f"{s}.json").read_text())
-            with safe_open(str(s), "pt") as f:  # precompute.py names t_aug's source; older shards do not
-                t_aug_sources.add((f.metadata() or {}).get("t_aug", CLEAN_CROP_TARGET))
         self.feats = torch.cat(feats)
         self.offsets = torch.cat([*offsets, torch.tensor([base])])
         self.t_clean, self.t_aug, self.t_utt, self.labels = (torch.cat(parts[k]) for k in keys)

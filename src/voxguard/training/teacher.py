@@ -102,9 +102,7 @@ class GE2ETeacher(nn.Module):
             wav = np.pad(wav, (0, wav_slices[-1].stop - len(wav)))
         mel = wav_to_mel_spectrogram(wav)
         mels = torch.from_numpy(np.stack([mel[s] for s in mel_slices]))
-        partials = self(mels).numpy()
-        mean = partials.mean(axis=0)
-        return (mean / np.linalg.norm(mean)).astype(np.float32)
+        return mean_embedding(self(mels).numpy())
 
     @torch.no_grad()
     def dense_partials(
@@ -218,8 +216,13 @@ def crop_target(
     shorter than one partial."""
     inside = (starts >= first) & (starts + window <= last)
     if inside.any():
-        mean = partials[inside].mean(axis=0)
-    else:
-        centre = (first + last) / 2
-        mean = partials[int(np.argmin(np.abs(starts + window / 2 - centre)))]
+        return mean_embedding(partials[inside])
+    centre = (first + last) / 2
+    return mean_embedding(partials[[int(np.argmin(np.abs(starts + window / 2 - centre)))]])
+
+
+def mean_embedding(partials: np.ndarray) -> np.ndarray:
+    """The embedding of a signal from its partials ``(P, D)``: their L2-normalised mean, float32
+    (Resemblyzer's utterance recipe; :func:`crop_target` takes it over the partials of a crop)."""
+    mean = partials.mean(axis=0)
     return (mean / np.linalg.norm(mean)).astype(np.float32)
