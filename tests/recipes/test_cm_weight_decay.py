@@ -43,7 +43,6 @@ def test_a_step_without_gradient_shrinks_a_weight_by_lr_times_decay(import_recip
     assert float((model[3].weight - w0).abs().max()) == pytest.approx(float(w0.abs().max()) * 1e-3, rel=1e-3)
 
 
-
 @pytest.mark.parametrize("bad", ["-0.1", "nan", "inf"])
 def test_a_negative_or_non_finite_decay_is_a_one_line_error_before_any_data_loads(
         import_recipe, monkeypatch, bad: str) -> None:

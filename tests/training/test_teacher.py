@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from voxguard.training.teacher import crop_target
+from voxguard.training.teacher import crop_target, mean_embedding
 
 
 def test_crop_target_means_the_partials_inside_the_crop():
@@ -44,3 +44,15 @@ def test_dvector_teacher_matches_the_wheels_own_utterance_embedding():
     # shorter than one 0.8-s window: padded, still one unit vector
     short = teacher.embed(wav[:4000])
     assert np.linalg.norm(short) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_mean_embedding_is_the_normalised_mean_of_the_partials() -> None:
+    partials = np.array([[3.0, 0.0], [1.0, 0.0], [0.0, 4.0]], dtype=np.float32)
+    # mean (4/3, 4/3), unit length: (1/sqrt 2, 1/sqrt 2), by hand
+    got = mean_embedding(partials)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, [2 ** -0.5, 2 ** -0.5], atol=1e-7)
+
+
+def test_mean_embedding_of_one_partial_is_its_own_direction() -> None:
+    np.testing.assert_allclose(mean_embedding(np.array([[0.0, -2.0, 0.0]])), [0.0, -1.0, 0.0], atol=0)
