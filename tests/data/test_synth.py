@@ -97,6 +97,24 @@ def test_kokoro_mixture_attacks_are_named_only_and_leave_the_unseen_voice_out():
     assert {a.id for a in mixes} <= set(attacks_for("train", default_build=False))
 
 
+def test_kokoro_blend_attacks_are_new_voices_of_the_train_voices_only():
+    blends = [a for a in ATTACKS.values() if a.id.startswith("kokoro-blend-")]
+    train_voices = {"jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro"}
+    # C(4,3) + C(4,4) equal means, and 4 * 3 ordered 3:1 pairs
+    assert len(blends) == 4 + 1 + 12
+    parts = [a.voice.split("+") for a in blends]
+    assert all(set(p) <= train_voices for p in parts)  # the eval's unseen voice in none
+    weighted = [p for p in parts if len(p) == 4 and len(set(p)) == 2]
+    assert len(weighted) == 12 and all(sorted(p.count(v) for v in set(p)) == [1, 3] for p in weighted)
+    equal = [frozenset(p) for p in parts if len(set(p)) == len(p)]
+    assert len(set(equal)) == 5 and all(len(e) in (3, 4) for e in equal)
+    # none repeats a voice that exists already (the shipped four and the six pair means)
+    mixes = {frozenset(a.voice.split("+")) for a in ATTACKS.values() if a.id.startswith("kokoro-mix-")}
+    assert not set(equal) & mixes
+    assert all(not a.eval_only and not a.in_default_build and a.family == "styletts2-tts" for a in blends)
+    assert not {a.id for a in blends} & set(attacks_for("train") + attacks_for("dev"))  # default build unchanged
+
+
 def test_piper_phoneme_ids():
     id_map = {"_": [0], "^": [1], "$": [2], " ": [3], "a": [14], "b": [15]}
     assert tts.phoneme_ids("ab ?", id_map) == [1, 0, 14, 0, 15, 0, 3, 0, 2]

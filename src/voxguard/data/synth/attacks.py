@@ -190,6 +190,17 @@ def _catalogue() -> list[Attack]:
         a.append(Attack(f"kokoro-mix-{v}-{w}", "styletts2-tts", "tts", "kokoro", f"{v}+{w}", False,
                         f"Kokoro-82M neural TTS, a new voice: the mean of the styles {v} and {w}",
                         in_default_build=False))
+    # a second dose of the same lever (forty-fifth session): more new voices from the same four
+    # train voices, again Kokoro's mean of style vectors: the three-voice and four-voice means, and
+    # 3:1 weighted pair means (a voice repeated in the ``+`` list weighs more). Named-only.
+    train_kokoro = [v for v in tts.KOKORO_VOICES if v != unseen_kokoro]
+    blends = [("-".join(vs), "+".join(vs), "the mean of the styles " + ", ".join(vs))
+              for k in (3, 4) for vs in combinations(train_kokoro, k)]
+    blends += [(f"{v}x3-{w}", f"{v}+{v}+{v}+{w}", f"3 parts style {v} to 1 part {w}")
+               for v in train_kokoro for w in train_kokoro if v != w]
+    for suffix, voice, desc in blends:
+        a.append(Attack(f"kokoro-blend-{suffix}", "styletts2-tts", "tts", "kokoro", voice, False,
+                        f"Kokoro-82M neural TTS, a new voice: {desc}", in_default_build=False))
     a.append(Attack("voc-world", "source-filter-vocoder", "vocoder", "world", "-", False,
                     "WORLD copy-synthesis (DIO/StoneMask, CheapTrick, D4C)"))
     a.append(Attack("voc-mlsa", "source-filter-vocoder", "vocoder", "mlsa", "-", False,

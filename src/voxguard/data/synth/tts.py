@@ -245,7 +245,8 @@ def kokoro(text: str, voice: str = "jf_alpha", speed: float = 1.0) -> np.ndarray
     """Neural TTS with Kokoro-82M (StyleTTS2 acoustic model, iSTFTNet decoder) reading English.
 
     ``voice`` is a shipped voice or an equal mixture of several joined by ``+``
-    (``jf_alpha+jm_kumo``: the mean of their style vectors, Kokoro's usual way to make a new voice).
+    (``jf_alpha+jm_kumo``: the mean of their style vectors, Kokoro's usual way to make a new voice);
+    a name repeated weighs more (``jf_alpha+jf_alpha+jf_alpha+jf_nezumi`` is a 3:1 mean).
     """
     session, vocab, styles = _kokoro()
     names = voice.split("+")
