@@ -108,7 +108,8 @@ def test_kokoro_blend_attacks_are_new_voices_of_the_train_voices_only():
     assert len(weighted) == 12 and all(sorted(p.count(v) for v in set(p)) == [1, 3] for p in weighted)
     equal = [frozenset(p) for p in parts if len(set(p)) == len(p)]
     assert len(set(equal)) == 5 and all(len(e) in (3, 4) for e in equal)
-    # none repeats a voice that exists already (the shipped four and the six pair means)
+    # none repeats a voice that exists already: every equal blend has 3 or 4 voices (above), so
+    # it is neither a shipped voice nor one of the six pair means
     mixes = {frozenset(a.voice.split("+")) for a in ATTACKS.values() if a.id.startswith("kokoro-mix-")}
     assert not set(equal) & mixes
     assert all(not a.eval_only and not a.in_default_build and a.family == "styletts2-tts" for a in blends)
