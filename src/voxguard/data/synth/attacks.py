@@ -179,6 +179,7 @@ def _catalogue() -> list[Attack]:
     a.append(Attack("piper-joe", "vits-tts", "tts", "piper", "joe", False,
                     "piper VITS neural TTS (en_US joe; HiFi-GAN decoder)"))
     unseen_kokoro = "jm_kumo"  # the eval's unseen voice
+    train_kokoro = [v for v in tts.KOKORO_VOICES if v != unseen_kokoro]
     for v in tts.KOKORO_VOICES:
         a.append(Attack(f"kokoro-{v}", "styletts2-tts", "tts", "kokoro", v, v == unseen_kokoro,
                         f"Kokoro-82M StyleTTS2 + iSTFTNet neural TTS, style {v} reading English"
@@ -186,14 +187,13 @@ def _catalogue() -> list[Attack]:
     # new voices of the same engine, Kokoro's own way (the mean of two style vectors), from the
     # train voices only, so the unseen voice stays unseen. Named-only (a neural-TTS supplement
     # for training), so the default build is unchanged.
-    for v, w in combinations([v for v in tts.KOKORO_VOICES if v != unseen_kokoro], 2):
+    for v, w in combinations(train_kokoro, 2):
         a.append(Attack(f"kokoro-mix-{v}-{w}", "styletts2-tts", "tts", "kokoro", f"{v}+{w}", False,
                         f"Kokoro-82M neural TTS, a new voice: the mean of the styles {v} and {w}",
                         in_default_build=False))
     # a second dose of the same lever (forty-fifth session): more new voices from the same four
     # train voices, again Kokoro's mean of style vectors: the three-voice and four-voice means, and
     # 3:1 weighted pair means (a voice repeated in the ``+`` list weighs more). Named-only.
-    train_kokoro = [v for v in tts.KOKORO_VOICES if v != unseen_kokoro]
     blends = [("-".join(vs), "+".join(vs), "the mean of the styles " + ", ".join(vs))
               for k in (3, 4) for vs in combinations(train_kokoro, k)]
     blends += [(f"{v}x3-{w}", f"{v}+{v}+{v}+{w}", f"3 parts style {v} to 1 part {w}")
