@@ -2,7 +2,7 @@
 
 python recipes/cm/train_waveform.py --engine data/voxguard-engine-l --out runs/cm/lcnn_spec_s1 \
     [--model lcnn_spec] [--steps 3000] [--batch 24] [--lr 1e-3] [--seed 1] [--eval-every 200] [--mixup 0.5] [--sam 0.05] \
-    [--extra-train data/voxguard-engine-vc] [--colour 0.5] [--denoise 0.3] [--floor 0.5] [--freq-mask 1.0] \
+    [--extra-train data/voxguard-engine-vc] [--colour 0.5] [--denoise 0.3] [--floor 0.5 [--floor-on spoof]] [--freq-mask 1.0] \
     [--speaker-adv 0.1 [--speaker-adv-on voices]] [--speaker-power 0.5 | --attack-power 0.5] [--mixstyle 0.5] \
     [--weight-decay 0.1]
 
@@ -36,6 +36,10 @@ recording moved the phase branch towards "spoof" by about 2.4 log-odds (twentiet
 at a random absolute level of -75 to -50 dBFS (``voxguard.audio.augment.noise_floor``), both classes:
 an inference dither lifted the clean-recording test-other speakers and the engine's spoofs with
 them (thirty-eighth session), so the networks read the floor; trained with every level, they cannot.
+``--floor-on spoof`` gives the floor to spoofs only (``apply_floor``): bona fide recordings keep
+their own floors, and a floor stops being evidence of a live speaker without teaching that a
+floor-free file is bona fide (the both-class floor cost the 32-ms branch its SpeechT5 detection,
+fortieth session); the default ``both`` is the earlier arms' draw, unchanged.
 ``--freq-mask P`` zeroes one random band (0-1 kHz wide) of each training crop's spectrum with
 probability ``P``, both classes (FreqAugment, ``voxguard.audio.augment.band_mask``). ``--sam RHO`` takes each step with the gradient at
 the worst point of a ``RHO`` ball around the weights (sharpness-aware minimisation,
@@ -196,6 +200,17 @@ def extra_train_rows(builds: list[Path], rows: list[dict]) -> list[dict]:
 CONTROL_WEIGHT_DECAY = 1e-4  # every shipped branch's AdamW decay: wd * sum(lr) ~ 1e-4 over a schedule, off in practice
 
 
+def apply_floor(x: np.ndarray, is_spoof: np.ndarray, p: float, on: str, rng: np.random.Generator) -> np.ndarray:
+    """Each view of ``x`` with a random noise floor (``noise_floor``) with probability ``p``, if its
+    class is one ``on`` names (``both`` or ``spoof``). With ``on="both"`` the generator is read in
+    the order of the earlier both-class draw (a uniform, then the floor, view by view); a view of
+    a class not named reads nothing from it."""
+    if on not in ("both", "spoof"):
+        raise ValueError(f"floor on {on!r}: use 'both' or 'spoof'")
+    return np.stack([noise_floor(v, rng) if (on == "both" or s) and rng.random() < p else v
+                     for v, s in zip(x, is_spoof, strict=True)])
+
+
 def decay_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
     """AdamW parameter groups: ``weight_decay`` on the conv / linear weights (>= 2-D tensors).
 
@@ -250,6 +265,8 @@ def main() -> None:
     ap.add_argument("--floor", type=float, default=0.0, metavar="P",
                     help="add a white noise floor at a random -75..-50 dBFS to each training view, both classes, "
                          "with probability P (noise_floor)")
+    ap.add_argument("--floor-on", choices=("both", "spoof"), default="both",
+                    help="which training views may take the --floor: both classes (default) or spoofs only")
     ap.add_argument("--weight-decay", type=float, default=CONTROL_WEIGHT_DECAY, metavar="WD",
                     help="AdamW's decoupled weight decay for the conv / linear weights (biases and norm "
                          f"parameters keep {CONTROL_WEIGHT_DECAY:g}); the default is every shipped recipe's")
@@ -371,7 +388,7 @@ def main() -> None:
         if args.denoise > 0:
             x = np.stack([noise_reduction(v, rng) if rng.random() < args.denoise else v for v in x])
         if args.floor > 0:
-            x = np.stack([noise_floor(v, rng) if rng.random() < args.floor else v for v in x])
+            x = apply_floor(x, np.arange(len(x)) >= half, args.floor, args.floor_on, rng)  # bona fide first
         n = min(WINDOW, int(args.crop_s * 16000))
         starts = rng.integers(0, WINDOW - n + 1, size=len(x))
         x = np.stack([v[s0 : s0 + n] for v, s0 in zip(x, starts, strict=True)])
@@ -443,7 +460,8 @@ def main() -> None:
                + (f"+label_smoothing(eps={args.label_smoothing})" if args.label_smoothing > 0 else "")
                + (f"+{'asam' if args.sam_adaptive else 'sam'}(rho={args.sam})" if args.sam > 0 else "")
                + (f"+freq_mask(p={args.freq_mask}, 0-1 kHz)" if args.freq_mask > 0 else "")
-               + (f"+noise_floor(p={args.floor}, white, -75..-50 dBFS)" if args.floor > 0 else "")
+               + (f"+noise_floor(p={args.floor}, white, -75..-50 dBFS" + (", spoofs only)" if args.floor_on == "spoof" else ")")
+                  if args.floor > 0 else "")
                + (f"+mixstyle(p={args.mixstyle}, alpha={mixstyle.alpha:g}, within class, after max-pools 1-2)" if mixstyle is not None else "")
                + (f"+speaker_adversary(lambda={args.speaker_adv}, {len(speaker_of)} speakers, on {args.speaker_adv_on})" if adversary is not None else ""),
                "train_files": {"bonafide": len(train_b), "spoof": len(train_s)},
