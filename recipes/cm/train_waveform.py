@@ -263,8 +263,8 @@ def main() -> None:
     ap.add_argument("--denoise", type=float, default=0.0, metavar="P",
                     help="probability of a random spectral-gating noise reducer on each training view")
     ap.add_argument("--floor", type=float, default=0.0, metavar="P",
-                    help="add a white noise floor at a random -75..-50 dBFS to each training view, both classes, "
-                         "with probability P (noise_floor)")
+                    help="add a white noise floor at a random -75..-50 dBFS to each training view, both classes "
+                         "(spoofs only with --floor-on spoof), with probability P (noise_floor)")
     ap.add_argument("--floor-on", choices=("both", "spoof"), default="both",
                     help="which training views may take the --floor: both classes (default) or spoofs only")
     ap.add_argument("--weight-decay", type=float, default=CONTROL_WEIGHT_DECAY, metavar="WD",
