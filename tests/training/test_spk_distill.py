@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import types
 
 import pytest
 import torch
@@ -413,3 +414,18 @@ def test_augmented_crop_targets_train_from_a_bank_built_for_them(tmp_path):
     train_distill(DistillConfig(**{**TINY, "steps": 2, "w_clean": 0.0, "w_aug": 1.0}), bank, _dev(), out, {})
     rows = [json.loads(x) for x in (out / "log.jsonl").read_text().splitlines()]
     assert all(torch.isfinite(torch.tensor(r["loss"])) for r in rows if "loss" in r)
+
+
+def test_projection_fit_keeps_every_direction_of_nearly_collinear_embeddings():
+    # 6 embeddings whose singular values span 1 .. 1e-5 (a barely trained student's): below
+    # float32 LAPACK's rank cut (~eps * 192 = 2.3e-5), above float64's; 6 targets, 192 unknowns
+    # per target dimension, so an exact fit exists and every target must be hit.
+    from voxguard.training.spk_distill import _fit_projection
+
+    g = torch.Generator().manual_seed(0)
+    u = torch.linalg.qr(torch.randn(6, 6, generator=g, dtype=torch.float64))[0]
+    v = torch.linalg.qr(torch.randn(192, 6, generator=g, dtype=torch.float64))[0]
+    s = (u @ torch.diag(torch.logspace(0, -5, 6, dtype=torch.float64)) @ v.T).float()
+    targets = torch.randn(6, 128, generator=g)
+    kd = types.SimpleNamespace(proj=torch.nn.Linear(192, 128, bias=False))
+    assert _fit_projection(kd, s, targets) == pytest.approx(1.0, abs=1e-6)

@@ -377,11 +377,17 @@ def source_step(card: dict[str, Any]) -> int:
 @torch.no_grad()
 def _fit_projection(kd: nn.Module, s: torch.Tensor, targets: torch.Tensor) -> float:
     """Set ``kd.proj`` to the least-squares map of embeddings ``s`` onto the unit ``targets``;
-    returns the mean cosine of the fit."""
-    t = nn.functional.normalize(targets, dim=-1)
-    w = torch.linalg.lstsq(s, t).solution  # (E_s, E_t)
-    kd.proj.weight.copy_(w.T)
-    return nn.functional.cosine_similarity(s @ w, t, dim=-1).mean().item()
+    returns the mean cosine of the fit.
+
+    Solved in float64: LAPACK's rank-revealing solver drops singular values below about
+    ``eps * max(shape)``, and in float32 that cut (~2e-5 relative for 192-d embeddings) falls
+    inside the spread of a barely trained student's nearly collinear embeddings, so whether a
+    direction counted depended on the thread count's rounding; in float64 it is ~4e-14."""
+    s64 = s.double()
+    t = nn.functional.normalize(targets.double(), dim=-1)
+    w = torch.linalg.lstsq(s64, t).solution  # (E_s, E_t)
+    kd.proj.weight.copy_(w.T.to(kd.proj.weight.dtype))
+    return nn.functional.cosine_similarity(s64 @ w, t, dim=-1).mean().item()
 
 
 @torch.no_grad()
