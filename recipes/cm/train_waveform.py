@@ -460,7 +460,7 @@ def main() -> None:
                + (f"+label_smoothing(eps={args.label_smoothing})" if args.label_smoothing > 0 else "")
                + (f"+{'asam' if args.sam_adaptive else 'sam'}(rho={args.sam})" if args.sam > 0 else "")
                + (f"+freq_mask(p={args.freq_mask}, 0-1 kHz)" if args.freq_mask > 0 else "")
-               + (f"+noise_floor(p={args.floor}, white, -75..-50 dBFS" + (", spoofs only)" if args.floor_on == "spoof" else ")")
+               + (f"+noise_floor(p={args.floor}, white, -75..-50 dBFS{', spoofs only' if args.floor_on == 'spoof' else ''})"
                   if args.floor > 0 else "")
                + (f"+mixstyle(p={args.mixstyle}, alpha={mixstyle.alpha:g}, within class, after max-pools 1-2)" if mixstyle is not None else "")
                + (f"+speaker_adversary(lambda={args.speaker_adv}, {len(speaker_of)} speakers, on {args.speaker_adv_on})" if adversary is not None else ""),
