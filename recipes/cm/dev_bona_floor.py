@@ -4,7 +4,7 @@ python recipes/cm/dev_bona_floor.py lcnn_triplekok_engine --engine data/voxguard
     --out recipes/cm/results/dev_bona_floor.json
 
 Every bona fide file of the engine ``dev`` split (unseen speakers, seen channels) is scored as
-the product scores it (``SpoofDetector.score_files``: windows, worst window, speech gate, the bundle's
+the product scores it (``SpoofDetector.score_arrays``: windows, worst window, speech gate, the bundle's
 calibration and threshold), and its noise floor measured: the 10th percentile of its 25-ms frame
 RMS levels, in dBFS. Per source corpus, the files are split into floor terciles, each with its
 rejections at the threshold and median LLR, plus the rank correlation of floor and LLR. The
@@ -22,6 +22,9 @@ from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from features import engine_rows  # noqa: E402
 
 FRAME = 400  # 25 ms at 16 kHz
 
@@ -51,32 +54,31 @@ def main() -> None:
     engine = Path(args.engine)
     if not (engine / "manifest.jsonl").is_file():
         sys.exit(f"{engine}: no manifest.jsonl; build it with `voxguard data synth` first")
-    rows = [json.loads(line) for line in (engine / "manifest.jsonl").open(encoding="utf-8")]
-    rows = [r for r in rows if r["split"] == "dev" and r["label"] == "bonafide"]
-    detector = SpoofDetector.from_pretrained(args.bundle)
-    paths = [engine / r["path"] for r in rows]
-    with tqdm(total=len(paths), desc="dev bona fide", unit="file") as bar:
-        results = detector.score_files(paths, bar.update)
+    rows = [r for r in engine_rows(engine) if r["split"] == "dev" and r["label"] == "bonafide"]
+    # each file decoded once: its floor is measured and it is scored from the same samples
+    waves = [load_audio(r["path"], 16000)[0] for r in tqdm(rows, desc="dev bona fide", unit="file")]
+    results = SpoofDetector.from_pretrained(args.bundle).score_arrays(waves, labels=[r["path"] for r in rows])
     files = []
-    for r, path, res in zip(rows, paths, results, strict=True):
+    for r, wave, res in zip(rows, waves, results, strict=True):
         if res.decision not in ("bonafide", "spoof"):  # no_speech: the gate decided, not the CM
             continue
-        files.append({"utt": r["utt"], "source_corpus": r["source_corpus"], "channel": r.get("channel", "-"),
-                      "floor_dbfs": round(floor_dbfs(load_audio(path, 16000)[0]), 2),
+        files.append({"utt": r["utt"], "source_corpus": r["source_corpus"], "channel": r["channel"],
+                      "floor_dbfs": round(floor_dbfs(wave), 2),
                       "llr": round(float(res.decision_score), 4), "called_spoof": res.decision == "spoof"})
     report: dict = {"bundle": args.bundle, "engine": str(engine), "n_files": len(files), "by_corpus": {}}
     for corpus in sorted({f["source_corpus"] for f in files}):
         fs = [f for f in files if f["source_corpus"] == corpus]
         floor = np.array([f["floor_dbfs"] for f in fs])
         llr = np.array([f["llr"] for f in fs])
+        called = np.array([f["called_spoof"] for f in fs])
         edges = np.quantile(floor, [1 / 3, 2 / 3])
         terciles = []
         for name, k in (("cleanest", floor < edges[0]), ("middle", (floor >= edges[0]) & (floor < edges[1])),
                         ("noisiest", floor >= edges[1])):
             terciles.append({"tercile": name, "n": int(k.sum()), "floor_dbfs": [float(floor[k].min()), float(floor[k].max())],
-                             "called_spoof": int(sum(f["called_spoof"] for f, kk in zip(fs, k, strict=True) if kk)),
+                             "called_spoof": int(called[k].sum()),
                              "median_llr": round(float(np.median(llr[k])), 3)})
-        report["by_corpus"][corpus] = {"n": len(fs), "called_spoof": int(sum(f["called_spoof"] for f in fs)),
+        report["by_corpus"][corpus] = {"n": len(fs), "called_spoof": int(called.sum()),
                                        "spearman_floor_llr": round(rank_correlation(floor, llr), 3),
                                        "terciles": terciles}
     report["files"] = files
