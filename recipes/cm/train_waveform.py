@@ -197,6 +197,23 @@ def extra_train_rows(builds: list[Path], rows: list[dict]) -> list[dict]:
     return extra
 
 
+def hold_out(rows: list[dict], builds: list[Path]) -> tuple[list[dict], dict]:
+    """``rows`` without the training rows (main build and supplements, both classes) of any speaker
+    that a ``--hold-out`` build holds, so that build can score speakers the model never heard."""
+    held: set[str] = set()
+    for build in builds:
+        if not (build / "manifest.jsonl").is_file():
+            raise SystemExit(f"--hold-out {build}: no manifest.jsonl there; build it first "
+                             "(recipes/cm/build_cohort_dev.py)")
+        held |= {r["speaker"] for r in engine_rows(build)}
+    keep = [r for r in rows if not (r["split"] == "train" and r.get("speaker") in held)]
+    dropped = [r for r in rows if r["split"] == "train" and r.get("speaker") in held]
+    if builds and not dropped:
+        raise SystemExit(f"--hold-out: none of the {len(held)} speakers there trains here; wrong build?")
+    return keep, {"builds": [str(b) for b in builds], "speakers": len(held),
+                  "train_rows_dropped": {lab: sum(r["label"] == lab for r in dropped) for lab in ("bonafide", "spoof")}}
+
+
 CONTROL_WEIGHT_DECAY = 1e-4  # every shipped branch's AdamW decay: wd * sum(lr) ~ 1e-4 over a schedule, off in practice
 
 
@@ -236,6 +253,9 @@ def main() -> None:
                     help="also train on the spoofs of this build's train split (e.g. the voice-conversion "
                     "supplement; built with the main build's seed and sources, so the same train speakers); "
                     "dev, eval and selection stay the main build's")
+    ap.add_argument("--hold-out", action="append", default=[], metavar="BUILD",
+                    help="leave every training row of this build's speakers out (e.g. data/voxguard-cohort-dev "
+                    "from recipes/cm/build_cohort_dev.py), so it scores unheard speakers")
     ap.add_argument("--shared", default="../shared/data")
     ap.add_argument("--out", required=True)
     ap.add_argument("--model", default="lcnn_spec")
@@ -306,6 +326,7 @@ def main() -> None:
     rows = [r for r in rows if Path(r["path"]).is_file()]
     rows += validation_rows(Path(args.shared), rows)
     rows += extra_train_rows([Path(e) for e in args.extra_train], rows)
+    rows, held_out = hold_out(rows, [Path(b) for b in args.hold_out])
     train_rows = [i for i, r in enumerate(rows) if r["split"] == "train"]
     assert all(rows[i]["set"] == "engine" for i in train_rows), "validation rows in training"
     audio: dict[int, np.ndarray] = {}
@@ -466,6 +487,7 @@ def main() -> None:
                + (f"+speaker_adversary(lambda={args.speaker_adv}, {len(speaker_of)} speakers, on {args.speaker_adv_on})" if adversary is not None else ""),
                "train_files": {"bonafide": len(train_b), "spoof": len(train_s)},
                "draw": draw,
+               **({"held_out": held_out} if args.hold_out else {}),
                "attacks_seen": sorted({rows[i]["attack"] for i in train_s}),
                "wall_s": wall0 + time.time() - t0, "cpu_s": cpu0 + time.process_time() - c0}
     (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")

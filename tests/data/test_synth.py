@@ -227,6 +227,19 @@ def test_a_speaker_in_dev_or_eval_is_not_trained_through_another_corpus(shared_d
     assert {j.speaker for j in legacy if j.split == "train"} & held == held
 
 
+def test_a_dev_only_build_of_untranscribed_speakers_reads_training_transcripts(shared_dir):
+    # the cohort has no transcripts and a dev-only build lends none from its train split: the TTS
+    # attacks read transcripts of the manifest's training corpora, never of a validation / test one
+    cfg = BuildConfig(data=str(shared_dir / "data"), out="x", sources=[SourceSpec("librispeech-cohort", (0, 5, 0), 1)])
+    jobs = plan(cfg)
+    assert {j.split for j in jobs} == {"dev"} and len({j.speaker for j in jobs}) == 5
+    texts = {j.text for j in jobs}
+    assert all(t and len(t.split()) >= 3 for t in texts)
+    other = [r.text.lower() for r in read_manifest(shared_dir / "data" / "manifest.jsonl", default_label="bonafide")
+             if r.corpus == "librispeech-test-other" and r.text]
+    assert not any(t in o for t in texts for o in other)
+
+
 def test_validation_corpora_cannot_be_sources(shared_dir):
     from voxguard.data.synth.attacks import BuildError
 

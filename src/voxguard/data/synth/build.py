@@ -164,6 +164,16 @@ def _sources(cfg: BuildConfig, rng: np.random.Generator) -> dict[str, list]:
     return out
 
 
+def _transcripts(cfg: BuildConfig) -> list[str]:
+    """Every transcript of the bona fide manifest outside the validation / test corpora: the texts
+    a TTS attack reads for untranscribed sources when no train source lends one. Builds with train
+    sources never call this, so their plans do not change."""
+    data = Path(cfg.data)
+    manifest = data / "manifest.jsonl" if data.is_dir() else data
+    records = read_manifest(manifest, default_label="bonafide")
+    return [r.text for r in records if r.text and not r.text.isdigit() and r.corpus not in VALIDATION_ONLY]
+
+
 def _draw_attack(ids: list[str], rng: np.random.Generator) -> str:
     w = np.array([_ENGINE_WEIGHT.get(ATTACKS[i].engine, 1.0) for i in ids])
     return ids[int(rng.choice(len(ids), p=w / w.sum()))]
@@ -178,6 +188,8 @@ def plan(cfg: BuildConfig) -> list[Job]:
     jobs: list[Job] = []
     sources_by_split = _sources(cfg, rng)
     spare = [s.text for s, _ in sources_by_split["train"] if s.text and not s.text.isdigit()]
+    if not spare:  # a build without train sources (a dev-only supplement): the manifest's transcripts
+        spare = _transcripts(cfg)
     for split, sources in sources_by_split.items():
         ids = [get_attack(a).id for a in cfg.attacks.get(split) or []]
         by_kind = {k: [a for a in ids if ATTACKS[a].kind == k] for k in ("tts", "vocoder", "partial")}
