@@ -206,8 +206,9 @@ def hold_out(rows: list[dict], builds: list[Path]) -> tuple[list[dict], dict]:
             raise SystemExit(f"--hold-out {build}: no manifest.jsonl there; build it first "
                              "(recipes/cm/build_cohort_dev.py)")
         held |= {r["speaker"] for r in engine_rows(build)}
-    keep = [r for r in rows if not (r["split"] == "train" and r.get("speaker") in held)]
-    dropped = [r for r in rows if r["split"] == "train" and r.get("speaker") in held]
+    keep, dropped = [], []
+    for r in rows:
+        (dropped if r["split"] == "train" and r.get("speaker") in held else keep).append(r)
     if builds and not dropped:
         raise SystemExit(f"--hold-out: none of the {len(held)} speakers there trains here; wrong build?")
     return keep, {"builds": [str(b) for b in builds], "speakers": len(held),
