@@ -132,9 +132,14 @@ def _text_for(src: Utterance, spare: list[str], rng: np.random.Generator, max_wo
     return " ".join(text.lower().split()[:max_words])
 
 
-def _sources(cfg: BuildConfig, rng: np.random.Generator) -> dict[str, list]:
+def _manifest_path(cfg: BuildConfig) -> Path:
+    """The bona fide manifest ``cfg.data`` names: a manifest file, or a folder holding manifest.jsonl."""
     data = Path(cfg.data)
-    manifest = data / "manifest.jsonl" if data.is_dir() else data
+    return data / "manifest.jsonl" if data.is_dir() else data
+
+
+def _sources(cfg: BuildConfig, rng: np.random.Generator) -> dict[str, list]:
+    manifest = _manifest_path(cfg)
     records = read_manifest(manifest, default_label="bonafide")  # real speech, unlabelled
     out: dict[str, list[Utterance]] = {s: [] for s in SPLITS}
     for spec in cfg.sources:
@@ -168,8 +173,7 @@ def _transcripts(cfg: BuildConfig) -> list[str]:
     """Every transcript of the bona fide manifest outside the validation / test corpora: the texts
     a TTS attack reads for untranscribed sources when no train source lends one. Builds with train
     sources never call this, so their plans do not change."""
-    data = Path(cfg.data)
-    manifest = data / "manifest.jsonl" if data.is_dir() else data
+    manifest = _manifest_path(cfg)
     records = read_manifest(manifest, default_label="bonafide")
     return [r.text for r in records if r.text and not r.text.isdigit() and r.corpus not in VALIDATION_ONLY]
 
@@ -318,8 +322,7 @@ def _init_worker(babble_files: list[str]) -> None:
 
 def _babble_files(cfg: BuildConfig) -> list[str]:
     """Cohort utterances used to make babble (other speakers than any split's bona fide)."""
-    data = Path(cfg.data)
-    manifest = data / "manifest.jsonl" if data.is_dir() else data
+    manifest = _manifest_path(cfg)
     recs = [
         r
         for r in read_manifest(manifest, default_label="bonafide")
